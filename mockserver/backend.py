@@ -1,0 +1,189 @@
+"""The backend: settings, clock, stored state and journal behind one lock.
+
+One instance serves every way in (the live server, the in-process respx route, Flask's test
+client); nothing here imports Flask. Fidelity notes, each tied to a setting or to API.md:
+
+* profiles merge properties key by key, last write wins; ``null`` values do not erase;
+* devices are keyed by ``device_id``; ``user_id`` maps, ``remove_user_id`` unmaps;
+* events keep arrival order; a repeated event ``id`` is accepted and stored once;
+* deletion requests become jobs (the vendor returns no job id); a job completes at once, after
+  ``deletion_job_delay`` seconds of the fake's clock, or only on request (``deletion_jobs``);
+  completing removes the users' profiles, device mappings and events.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from mockserver import spec
+from mockserver.clock import Clock, iso
+from mockserver.journal import Journal, JournalEntry
+from mockserver.settings import Settings
+from mockserver.state import DeletionJob, Store
+
+__all__ = ["Backend"]
+
+
+class Backend:
+    """All of the fake's state. Every public method is safe to call from any thread."""
+
+    def __init__(self, settings: Settings | Mapping[str, Any] | None = None, *, clock: Clock | None = None) -> None:
+        if settings is None:
+            settings = Settings()
+        elif not isinstance(settings, Settings):
+            settings = Settings.from_mapping(settings)
+        self.lock = threading.RLock()
+        self._settings = settings
+        self._initial_settings = settings
+        self.clock = clock or Clock()
+        self.journal = Journal(settings.journal_max_entries, settings.journal_max_bytes)
+        self.store = Store(settings.max_stored_events)
+
+    # --- settings -----------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def update_settings(self, changes: Mapping[str, Any]) -> Settings:
+        """Change settings at runtime, checked the same way as on the command line."""
+        with self.lock:
+            new = Settings.from_mapping(changes, base=self._settings)
+            self._apply_settings(new)
+            return new
+
+    def restore_settings(self) -> Settings:
+        """Back to the settings the backend was created with."""
+        with self.lock:
+            self._apply_settings(self._initial_settings)
+            return self._settings
+
+    def _apply_settings(self, new: Settings) -> None:
+        self._settings = new
+        self.journal.max_entries = new.journal_max_entries
+        self.journal.max_bytes = new.journal_max_bytes
+        self.store.max_events = new.max_stored_events
+
+    # --- writes (called by the pipeline with the lock held) -----------------------------------
+
+    def apply(self, endpoint: spec.Endpoint, project_id: str, body: dict[str, Any]) -> None:
+        """Store an accepted body."""
+        items = body[endpoint.key]
+        if endpoint is spec.PROFILES:
+            self.store.update_profiles(project_id, items)
+        elif endpoint is spec.EVENTS:
+            self.store.add_events(project_id, items)
+        elif endpoint is spec.DEVICES:
+            self.store.update_devices(project_id, items)
+        else:
+            self._request_deletion(project_id, [items] if isinstance(items, str) else items)
+
+    def _request_deletion(self, project_id: str, user_ids: list[str]) -> None:
+        now = self.clock.now()
+        settings = self._settings
+        due = None if settings.deletion_jobs == "manual" else now + settings.deletion_job_delay
+        job = self.store.add_job(project_id, user_ids, now, due)
+        if due is not None and due <= now:
+            self.store.complete_job(job, now)
+
+    def record(self, **fields: Any) -> JournalEntry:
+        """Append a journal entry (lock held by the caller)."""
+        entry = JournalEntry(id=self.journal.next_id(), time=iso(self.clock.now()), **fields)
+        self.journal.append(entry)
+        return entry
+
+    def tick(self) -> None:
+        """Complete deletion jobs whose time has come on the fake's clock."""
+        with self.lock:
+            self.store.complete_due_jobs(self.clock.now())
+
+    # --- control ------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Clear all projects, the journal and the clock; settings stay."""
+        with self.lock:
+            self.store.clear()
+            self.journal.clear()
+            self.clock.reset()
+
+    def advance_clock(self, seconds: float) -> float:
+        with self.lock:
+            now = self.clock.advance(seconds)
+            self.store.complete_due_jobs(now)
+            return now
+
+    def complete_deletion_jobs(self, project_id: str | None = None) -> list[dict[str, Any]]:
+        """Complete every pending job (of one project, or all) now; returns them."""
+        with self.lock:
+            now = self.clock.now()
+            done = []
+            for pid, state in self.store.projects.items():
+                if project_id is not None and pid != project_id:
+                    continue
+                for job in state.jobs:
+                    if job.status == "pending":
+                        self.store.complete_job(job, now)
+                        done.append(_job_dict(job))
+            return done
+
+    # --- reads (copies, so callers never see a half-applied request) --------------------------
+
+    def requests(self, limit: int | None = None) -> list[JournalEntry]:
+        with self.lock:
+            return self.journal.entries(limit)
+
+    def profiles(self, project_id: str) -> dict[str, dict[str, Any]]:
+        self.tick()
+        with self.lock:
+            state = self.store.projects.get(project_id)
+            return {u: dict(p) for u, p in state.profiles.items()} if state else {}
+
+    def devices(self, project_id: str) -> dict[str, dict[str, Any]]:
+        self.tick()
+        with self.lock:
+            state = self.store.projects.get(project_id)
+            if not state:
+                return {}
+            return {d: {**v, "properties": dict(v["properties"])} for d, v in state.devices.items()}
+
+    def events(self, project_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        self.tick()
+        with self.lock:
+            events = self.store.events(project_id)
+        return events if limit is None else events[-limit:] if limit > 0 else []
+
+    def deletion_jobs(self, project_id: str) -> list[dict[str, Any]]:
+        self.tick()
+        with self.lock:
+            state = self.store.projects.get(project_id)
+            return [_job_dict(j) for j in state.jobs] if state else []
+
+    def projects(self) -> list[str]:
+        with self.lock:
+            return sorted(self.store.projects)
+
+    def health(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "status": "ok",
+                "dropped": {"journal": self.journal.dropped, "events": self.store.dropped_events},
+                "journal": {"entries": len(self.journal), "bytes": self.journal.bytes},
+                "events": self.store.event_count(),
+                "projects": sorted(self.store.projects),
+                "clock": {"now": iso(self.clock.now()), "frozen": self.clock.frozen},
+            }
+
+
+def _job_dict(job: DeletionJob) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "project_id": job.project_id,
+        "user_ids": list(job.user_ids),
+        "status": job.status,
+        "requested_at": iso(job.requested_at),
+        "due_at": iso(job.due_at) if job.due_at is not None else None,
+        "completed_at": iso(job.completed_at) if job.completed_at is not None else None,
+        "removed": dict(job.removed) if job.removed is not None else None,
+    }

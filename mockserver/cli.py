@@ -1,0 +1,168 @@
+"""``marketap-mock``: serve the fake from the command line.
+
+argparse (standard library) rather than click: ``--api-key`` and ``--project-id`` pair up by
+their order on the command line, which argparse's actions can see and click's options cannot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, Settings
+
+__all__ = ["build_parser", "credentials_from", "main"]
+
+
+class _Ordered(argparse.Action):
+    """Keep ``--api-key`` and ``--project-id`` in one list, in command-line order."""
+
+    def __call__(self, parser: argparse.ArgumentParser, ns: argparse.Namespace, value: Any, option: str | None = None) -> None:
+        pairs = list(getattr(ns, "credentials", None) or [])
+        pairs.append((self.dest, value))
+        ns.credentials = pairs
+
+
+def credentials_from(pairs: Sequence[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    """Each ``--project-id`` belongs to the ``--api-key`` before it (or to the first key)."""
+    keys: dict[str, list[str]] = {}
+    pending: list[str] = []
+    current: str | None = None
+    for kind, value in pairs:
+        if kind == "api_key":
+            current = value
+            keys.setdefault(value, [])
+            if pending:
+                keys[value] += pending
+                pending = []
+        elif current is None:
+            pending.append(value)
+        else:
+            keys[current].append(value)
+    if not keys:
+        keys[DEFAULT_API_KEY] = pending
+    return {k: tuple(dict.fromkeys(p or [DEFAULT_PROJECT_ID])) for k, p in keys.items()}
+
+
+def _add_settings(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("settings (what the fake accepts; see the README)")
+    for f in dataclasses.fields(Settings):
+        if f.metadata.get("cli") is False:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default
+        help_text = f"{f.metadata['doc']} (default: {default})"
+        if f.type == "bool":
+            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif "choices" in f.metadata:
+            group.add_argument(flag, dest=f.name, choices=f.metadata["choices"], default=None, help=help_text)
+        else:
+            group.add_argument(flag, dest=f.name, metavar="N", default=None, help=help_text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="marketap-mock",
+        description="An offline fake of the Marketap Open API (five POST /v1/api/... endpoints).",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    serve = commands.add_parser("serve", help="serve the fake until Ctrl+C", description="Serve the fake until Ctrl+C.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one (default: 8080)")
+    serve.add_argument(
+        "--api-key", dest="api_key", action=_Ordered, metavar="KEY",
+        help=f"an API key to accept (repeatable; default: {DEFAULT_API_KEY})",
+    )
+    serve.add_argument(
+        "--project-id", dest="project_id", action=_Ordered, metavar="ID",
+        help=f"a project the preceding --api-key is valid for (repeatable; default: {DEFAULT_PROJECT_ID})",
+    )
+    serve.add_argument(
+        "--control-token", metavar="TOKEN",
+        help="require 'Authorization: Bearer TOKEN' on the control plane under /_mock/",
+    )
+    _add_settings(serve)
+    commands.add_parser("openapi", help="print the OpenAPI document of the five endpoints")
+    return parser
+
+
+def settings_from(ns: argparse.Namespace) -> Settings:
+    values: dict[str, Any] = {
+        f.name: getattr(ns, f.name)
+        for f in dataclasses.fields(Settings)
+        if getattr(ns, f.name, None) is not None
+    }
+    values["api_keys"] = credentials_from(getattr(ns, "credentials", None) or [])
+    return Settings.from_mapping(values)
+
+
+def banner(url: str, settings: Settings, control_token: str | None, host: str) -> str:
+    key, projects = next(iter(settings.api_keys.items()))
+    lines = [f"Marketap fake serving on {url}", ""]
+    for api_key, project_ids in settings.api_keys.items():
+        lines.append(f"  API key {api_key!r} for project(s): {', '.join(project_ids)}")
+    lines += [
+        f"  control plane: {url}/_mock/health, {url}/_mock/requests, {url}/_mock/openapi.json",
+        "",
+        "Try it:",
+        f"  curl -i -X POST '{url}/v1/api/events?project_id={projects[0]}' \\",
+        f"    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\",
+        """    -d '{"events": [{"name": "mkt_login", "user_id": "u-1", "timestamp": "2025-01-17T05:39:22Z"}]}'""",
+        "",
+    ]
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        lines.append(
+            f"WARNING: bound to {host}: other machines can reach this fake, which accepts test "
+            "credentials and exposes its control plane" + ("." if control_token else "; protect it with --control-token.")
+        )
+    lines.append("Press Ctrl+C to stop.")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    if ns.command == "openapi":
+        import json
+
+        from mockserver.openapi import openapi_document
+
+        out.write(json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n")
+        return 0
+    from mockserver.errors import SettingsError
+
+    try:
+        settings = settings_from(ns)
+    except SettingsError as exc:
+        parser.error(str(exc))
+    return _serve(ns, settings, out)
+
+
+def _serve(ns: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from mockserver.backend import Backend
+    from mockserver.server import LiveServer
+
+    try:
+        server = LiveServer(Backend(settings), host=ns.host, port=ns.port, control_token=ns.control_token).start()
+    except OSError as exc:
+        print(f"marketap-mock: cannot bind {ns.host}:{ns.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    out.write(banner(server.url, settings, ns.control_token, ns.host) + "\n")
+    out.flush()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        while server.running and not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        out.write("Stopped.\n")
+    return 0

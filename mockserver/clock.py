@@ -1,0 +1,59 @@
+"""The fake's one clock: real time by default, frozen and moved by tests when they ask."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+
+__all__ = ["Clock", "iso"]
+
+
+class Clock:
+    """Wall-clock seconds, plus an offset tests control; frozen while ``frozen_at`` is set."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._offset = 0.0
+        self._frozen_at: float | None = None
+
+    def now(self) -> float:
+        with self._lock:
+            if self._frozen_at is not None:
+                return self._frozen_at
+            return time.time() + self._offset
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_at is not None
+
+    def freeze(self) -> float:
+        """Stop the clock where it is; returns the frozen time."""
+        now = self.now()
+        with self._lock:
+            self._frozen_at = now
+        return now
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock forward (frozen or not); returns the new time."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at += seconds
+            else:
+                self._offset += seconds
+        return self.now()
+
+    def reset(self) -> None:
+        """Back to real time."""
+        with self._lock:
+            self._offset = 0.0
+            self._frozen_at = None
+
+
+def iso(seconds: float) -> str:
+    """Epoch seconds as an RFC 3339 UTC timestamp with milliseconds."""
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )

@@ -1,0 +1,147 @@
+"""The control plane under ``/_mock/``: JSON in and out, never journaled.
+
+Protected by ``Authorization: Bearer <control token>`` when the server was given one.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from mockserver.backend import Backend
+from mockserver.errors import ApiError, SettingsError
+from mockserver.openapi import openapi_document
+
+__all__ = ["control"]
+
+control = Blueprint("mock_control", __name__, url_prefix="/_mock")
+
+
+def _backend() -> Backend:
+    backend: Backend = current_app.extensions["mockserver"]
+    return backend
+
+
+@control.before_request
+def _check_token() -> None:
+    token = current_app.config.get("MOCKSERVER_CONTROL_TOKEN")
+    if not token:
+        return
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode()):
+        raise ApiError.one(401, "Authorization", "the control plane needs 'Authorization: Bearer <control token>'")
+
+
+def _project() -> str:
+    """``?project_id=``, or the first configured project when there is only one obvious choice."""
+    project = request.args.get("project_id")
+    if project:
+        return project
+    configured = [p for projects in _backend().settings.api_keys.values() for p in projects]
+    return configured[0]
+
+
+def _limit() -> int | None:
+    text = request.args.get("limit")
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise ApiError.one(400, "limit", "must be a whole number")
+    return int(text)
+
+
+def _json_object() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError.one(400, "body", "must be a JSON object")
+    return data
+
+
+@control.get("/health")
+def health() -> Response:
+    return jsonify(_backend().health())
+
+
+@control.get("/requests")
+def requests() -> Response:
+    return jsonify({"requests": [e.as_dict() for e in _backend().requests(_limit())]})
+
+
+@control.get("/profiles")
+def profiles() -> Response:
+    return jsonify({"profiles": _backend().profiles(_project())})
+
+
+@control.get("/events")
+def events() -> Response:
+    return jsonify({"events": _backend().events(_project(), _limit())})
+
+
+@control.get("/devices")
+def devices() -> Response:
+    return jsonify({"devices": _backend().devices(_project())})
+
+
+@control.get("/deletion-jobs")
+def deletion_jobs() -> Response:
+    return jsonify({"deletion_jobs": _backend().deletion_jobs(_project())})
+
+
+@control.post("/deletion-jobs/complete")
+def complete_deletion_jobs() -> Response:
+    completed = _backend().complete_deletion_jobs(request.args.get("project_id"))
+    return jsonify({"completed": completed})
+
+
+@control.post("/reset")
+def reset() -> Response:
+    _backend().reset()
+    return jsonify({"status": "reset"})
+
+
+@control.get("/settings")
+def get_settings() -> Response:
+    return jsonify({"settings": _backend().settings.as_dict()})
+
+
+@control.patch("/settings")
+def patch_settings() -> Response:
+    try:
+        settings = _backend().update_settings(_json_object())
+    except SettingsError as exc:
+        raise ApiError.one(400, "settings", str(exc)) from None
+    return jsonify({"settings": settings.as_dict()})
+
+
+@control.get("/clock")
+def clock() -> Response:
+    return jsonify(_clock_state())
+
+
+@control.post("/clock/advance")
+def advance_clock() -> Response:
+    seconds = _json_object().get("seconds")
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds < 1e9:
+        raise ApiError.one(400, "seconds", "must be a number of seconds, 0 or more")
+    backend = _backend()
+    backend.clock.freeze()
+    backend.advance_clock(float(seconds))
+    return jsonify(_clock_state())
+
+
+def _clock_state() -> dict[str, Any]:
+    health = _backend().health()
+    clock_state: dict[str, Any] = health["clock"]
+    return clock_state
+
+
+@control.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document(_backend().settings))
+
+
+@control.errorhandler(ApiError)
+def _api_error(error: ApiError) -> tuple[Response, int]:
+    return jsonify(error.body()), error.status

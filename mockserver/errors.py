@@ -1,0 +1,64 @@
+"""Errors, in two families.
+
+* ``ApiError``: the fake answering a request with a 4xx, as the vendor would. It carries the
+  status, the vendor's message and the field-level detail; the HTTP layer renders it in the
+  vendor's envelope in one place.
+* ``ToolkitError``: the toolkit being misused (a bad setting, a helper called against a server
+  without a control plane). Raised to the caller, never sent over the wire as a vendor answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver import spec
+
+__all__ = ["ApiError", "FieldError", "SettingsError", "ToolkitError"]
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One violation: a path into the request (``events[3].timestamp``, ``Authorization``) and why."""
+
+    field: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "reason": self.reason}
+
+
+@dataclass
+class ApiError(Exception):
+    """A vendor-shaped 4xx answer."""
+
+    status: int
+    errors: list[FieldError] = field(default_factory=list)
+    message: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.message:
+            self.message = spec.MESSAGES.get(self.status, "Error.")
+        super().__init__(self.status, self.message)
+
+    def body(self) -> dict[str, Any]:
+        """The envelope: the vendor's ``code``/``message``/``data`` plus the field detail."""
+        return {
+            "code": self.status,
+            "message": self.message,
+            "data": None,
+            "errors": [e.as_dict() for e in self.errors],
+        }
+
+    @classmethod
+    def one(cls, status: int, field_: str, reason: str, **kw: Any) -> ApiError:
+        return cls(status, [FieldError(field_, reason)], **kw)
+
+
+class ToolkitError(Exception):
+    """The toolkit was misused; the message says how to fix the call."""
+
+
+class SettingsError(ToolkitError, ValueError):
+    """A setting has an unknown name or a value of the wrong kind."""

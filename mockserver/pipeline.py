@@ -1,0 +1,224 @@
+"""One ingestion request, start to end, in the order API.md gives: route and method, auth,
+``project_id``, content type, encoding and size, JSON, schema; then store and journal.
+
+Plain Python: the HTTP layer turns its request into an :class:`IncomingRequest` and writes out
+the :class:`Reply`. A request that gets a 4xx stores nothing; every request to an ingestion
+path is journaled, whatever its answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver import spec
+from mockserver.auth import authenticate, authorize, mask_authorization
+from mockserver.backend import Backend
+from mockserver.errors import ApiError
+from mockserver.settings import Settings
+from mockserver.validation import validate_body
+
+__all__ = ["IncomingRequest", "Reply", "error_reply", "handle"]
+
+log = logging.getLogger("mockserver")
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
+_MAX_JOURNALED_HEADER = 1024
+_MAX_JOURNALED_TEXT = 4096
+
+
+@dataclass
+class IncomingRequest:
+    """What the HTTP layer read. Header names are lower-case."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: Mapping[str, str]
+    body: bytes = b""
+    #: True when the body was longer than the size limit and was not read to its end
+    too_large: bool = False
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def error_reply(error: ApiError) -> Reply:
+    return Reply(error.status, json.dumps(error.body()).encode(), {**_JSON_HEADERS, **error.headers})
+
+
+def handle(backend: Backend, request: IncomingRequest) -> Reply:
+    """Answer one request to a non-control path."""
+    endpoint = spec.endpoint_for(request.path)
+    if endpoint is None:
+        error = ApiError.one(404, "path", f"no endpoint at {request.path[:200]}")
+        if request.path.startswith("/v1/"):
+            _journal(backend, request, None, None, error)
+        return error_reply(error)
+    if request.method != "POST":
+        error = ApiError.one(
+            405, "method", f"{request.method} is not allowed; use POST", headers={"Allow": "POST"}
+        )
+        _journal(backend, request, endpoint, None, error)
+        return error_reply(error)
+
+    settings = backend.settings
+    project_id: str | None = None
+    try:
+        key = authenticate(request.headers.get("authorization"), settings.api_keys)
+        project_id = _project_id(request.query)
+        authorize(key, project_id, settings.api_keys)
+        raw = _body(request, settings)
+        validated = validate_body(endpoint, raw, settings)
+    except ApiError as error:
+        _journal(backend, request, endpoint, project_id, error)
+        return error_reply(error)
+    except Exception:  # a bug of ours must still answer in the envelope, never with a traceback
+        log.exception("unexpected error handling %s %s", request.method, request.path)
+        error = ApiError.one(500, "body", "the fake failed on this request; please report it")
+        _journal(backend, request, endpoint, project_id, error)
+        return error_reply(error)
+
+    with backend.lock:  # store and journal together, so a reset sees both or neither
+        backend.tick()
+        backend.apply(endpoint, project_id, validated.body)
+        backend.record(
+            **_entry_fields(request, endpoint, project_id, validated.body),
+            status=202,
+            warnings=validated.warnings,
+        )
+    return Reply(202)
+
+
+def _project_id(query: list[tuple[str, str]]) -> str:
+    values = [v for k, v in query if k == "project_id"]
+    if not values:
+        raise ApiError.one(400, "project_id", "required: add ?project_id=<your project id>")
+    if len(values) > 1:
+        raise ApiError.one(400, "project_id", f"given {len(values)} times; give it once")
+    if not values[0].strip():
+        raise ApiError.one(400, "project_id", "must not be empty")
+    return values[0]
+
+
+def _body(request: IncomingRequest, settings: Settings) -> bytes:
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        raise ApiError.one(415, "Content-Type", "required: send 'Content-Type: application/json'")
+    mime, _, params = content_type.partition(";")
+    if mime.strip().lower() != "application/json":
+        raise ApiError.one(415, "Content-Type", f"must be application/json, not {mime.strip()[:100]!r}")
+    for param in filter(None, (p.strip() for p in params.split(";"))):
+        name, _, value = param.partition("=")
+        if name.strip().lower() != "charset" or value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise ApiError.one(415, "Content-Type", f"only '; charset=utf-8' may follow, not {param[:100]!r}")
+
+    limit = settings.max_body_bytes
+    if request.too_large or len(request.body) > limit:
+        raise ApiError.one(413, "body", f"larger than {limit} bytes (setting max_body_bytes)")
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        return request.body
+    if encoding != "gzip":
+        raise ApiError.one(415, "Content-Encoding", f"must be gzip or identity, not {encoding[:100]!r}")
+    # The limit applies to the inflated size, so a small bomb is refused without inflating it all.
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        raw = inflater.decompress(request.body, limit + 1)
+    except zlib.error as exc:
+        raise ApiError.one(400, "body", f"not valid gzip data: {exc}") from None
+    if len(raw) > limit or inflater.unconsumed_tail:
+        raise ApiError.one(413, "body", f"larger than {limit} bytes once decompressed (setting max_body_bytes)")
+    if not inflater.eof:
+        raise ApiError.one(400, "body", "not valid gzip data: the stream is truncated")
+    return raw
+
+
+# --- journal ---------------------------------------------------------------------------------
+
+
+def _journal(
+    backend: Backend,
+    request: IncomingRequest,
+    endpoint: spec.Endpoint | None,
+    project_id: str | None,
+    error: ApiError,
+) -> None:
+    parsed = _parse_for_journal(request.body) if not request.too_large else None
+    fields = _entry_fields(request, endpoint, project_id, parsed)
+    if parsed is None and request.body:
+        fields["body"] = request.body[:_MAX_JOURNALED_TEXT].decode("utf-8", "replace")
+    with backend.lock:
+        backend.record(**fields, status=error.status, errors=[e.as_dict() for e in error.errors])
+
+
+def _entry_fields(
+    request: IncomingRequest, endpoint: spec.Endpoint | None, project_id: str | None, body: Any
+) -> dict[str, Any]:
+    items = None
+    if endpoint is not None and isinstance(body, dict):
+        value = body.get(endpoint.key)
+        items = len(value) if isinstance(value, list) else 1 if isinstance(value, str) else None
+    return {
+        "method": request.method,
+        "path": request.path,
+        "query": _query_dict(request.query),
+        "headers": _journal_headers(request.headers),
+        "json": body,
+        "project_id": project_id,
+        "items": items,
+        "size": len(request.body) + 512,
+    }
+
+
+def _query_dict(query: list[tuple[str, str]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in query:
+        if key in out:
+            previous = out[key]
+            out[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            out[key] = value
+    return out
+
+
+def _journal_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    out = {}
+    for name, value in headers.items():
+        if name == "authorization":
+            value = mask_authorization(value)
+        elif len(value) > _MAX_JOURNALED_HEADER:
+            value = f"{value[:_MAX_JOURNALED_HEADER]}… ({len(value)} characters)"
+        out[name] = value
+    return out
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def _reject(text: str) -> Any:
+    raise ValueError(text)
+
+
+def _parse_for_journal(raw: bytes) -> Any:
+    """The rejected body as data when it is plain, finite JSON; else None (kept as text)."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw, parse_float=_finite, parse_constant=_reject)
+    except (ValueError, RecursionError):
+        return None
+

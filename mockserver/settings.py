@@ -1,0 +1,192 @@
+"""The fake's settings: one definition read by the CLI, ``PATCH /_mock/settings`` and the marker.
+
+Each setting documents what the real API is known to do. Where the vendor publishes nothing the
+default is the strict answer, and the setting lets a user relax it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+from mockserver import spec
+from mockserver.errors import SettingsError
+
+__all__ = ["DEFAULT_API_KEY", "DEFAULT_PROJECT_ID", "Settings", "mask"]
+
+DEFAULT_API_KEY = "test-api-key"
+DEFAULT_PROJECT_ID = "test-project"
+
+
+def _doc(text: str, **extra: Any) -> dict[str, Any]:
+    return {"doc": text, **extra}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that changes what the fake accepts or how it keeps state."""
+
+    api_keys: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {DEFAULT_API_KEY: (DEFAULT_PROJECT_ID,)},
+        metadata=_doc("API keys and the projects each is valid for.", cli=False),
+    )
+    allow_naive_timestamps: bool = field(
+        default=False,
+        metadata=_doc(
+            "Accept timestamps without a time zone. The vendor asks for ISO 8601 with a zone; "
+            "what it does without one is unknown."
+        ),
+    )
+    allow_empty_batches: bool = field(
+        default=False,
+        metadata=_doc(
+            "Accept empty `profiles`, `events` and `devices` lists (unknown for the real API). "
+            "`user_ids` keeps its confirmed minimum of 1."
+        ),
+    )
+    require_event_user_id: bool = field(
+        default=True,
+        metadata=_doc("Require `user_id` on every event (inferred: server events have no device)."),
+    )
+    check_reserved_properties: bool = field(
+        default=True,
+        metadata=_doc("Reject reserved `mkt_*` properties of the wrong type (types from the SDKs)."),
+    )
+    reject_control_characters: bool = field(
+        default=True,
+        metadata=_doc("Reject strings holding C0 control characters other than tab, CR and LF."),
+    )
+    max_batch_items: int = field(
+        default=spec.MAX_BATCH_ITEMS,
+        metadata=_doc("Most items per bulk call (confirmed 1,000 for profiles and events).", min=1),
+    )
+    max_body_bytes: int = field(
+        default=spec.MAX_BODY_BYTES,
+        metadata=_doc("Largest body, after decompression; larger is 413 (unknown).", min=1),
+    )
+    max_string_length: int = field(
+        default=spec.MAX_STRING_LENGTH,
+        metadata=_doc("Longest string anywhere in a body, in characters (unknown).", min=1),
+    )
+    max_properties: int = field(
+        default=spec.MAX_PROPERTIES,
+        metadata=_doc("Most keys in one `properties` object (unknown).", min=1),
+    )
+    max_depth: int = field(
+        default=spec.MAX_DEPTH,
+        metadata=_doc("Deepest nesting of objects and arrays in a body (unknown).", min=2),
+    )
+    deletion_jobs: Literal["immediate", "manual"] = field(
+        default="immediate",
+        metadata=_doc(
+            "How deletion jobs complete: `immediate` (on their own, after "
+            "`deletion_job_delay`) or `manual` (only when completed through the control plane).",
+            choices=("immediate", "manual"),
+        ),
+    )
+    deletion_job_delay: float = field(
+        default=0.0,
+        metadata=_doc("Seconds on the fake's clock before an `immediate` job completes.", min=0),
+    )
+    journal_max_entries: int = field(
+        default=10_000,
+        metadata=_doc("Most requests the journal keeps; the oldest are dropped and counted.", min=1),
+    )
+    journal_max_bytes: int = field(
+        default=64 * 1024 * 1024,
+        metadata=_doc("Most body bytes the journal keeps; the oldest are dropped and counted.", min=1),
+    )
+    max_stored_events: int = field(
+        default=100_000,
+        metadata=_doc("Most events kept across projects; the oldest are dropped and counted.", min=1),
+    )
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            _check(f, getattr(self, f.name))
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], *, base: Settings | None = None) -> Settings:
+        """Build settings from JSON-like values (strings from a CLI are converted), checked."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise SettingsError(
+                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        converted = {name: _convert(known[name], value) for name, value in values.items()}
+        return dataclasses.replace(base or cls(), **converted)
+
+    def replace(self, **changes: Any) -> Settings:
+        return Settings.from_mapping(changes, base=self)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, with API keys masked."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["api_keys"] = {mask(k): list(p) for k, p in self.api_keys.items()}
+        return out
+
+    def projects_for(self, api_key: str) -> tuple[str, ...] | None:
+        return self.api_keys.get(api_key)
+
+
+def mask(secret: str) -> str:
+    """Show a key's first four characters only; short keys are hidden entirely."""
+    if len(secret) <= 8:
+        return "****"
+    return secret[:4] + "****"
+
+
+def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    if f.name == "api_keys":
+        if not isinstance(value, Mapping) or not value:
+            raise SettingsError("api_keys must be a non-empty object of key -> list of projects")
+        return {str(k): tuple(str(p) for p in ([v] if isinstance(v, str) else v)) for k, v in value.items()}
+    if isinstance(value, str):
+        text = value.strip()
+        if kind == "bool":
+            lowered = text.lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise SettingsError(f"{f.name} must be true or false, not {value!r}")
+        if kind == "int":
+            try:
+                return int(text.replace("_", "").replace(",", ""))
+            except ValueError:
+                raise SettingsError(f"{f.name} must be a whole number, not {value!r}") from None
+        if kind == "float":
+            try:
+                return float(text)
+            except ValueError:
+                raise SettingsError(f"{f.name} must be a number of seconds, not {value!r}") from None
+    if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _check(f: dataclasses.Field[Any], value: Any) -> None:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    meta = f.metadata
+    if kind == "bool" and not isinstance(value, bool):
+        raise SettingsError(f"{f.name} must be true or false, not {value!r}")
+    if kind == "int" and (not isinstance(value, int) or isinstance(value, bool)):
+        raise SettingsError(f"{f.name} must be a whole number, not {value!r}")
+    if kind == "float" and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+        raise SettingsError(f"{f.name} must be a number, not {value!r}")
+    if "min" in meta and isinstance(value, (int, float)) and value < meta["min"]:
+        raise SettingsError(f"{f.name} must be at least {meta['min']}, not {value!r}")
+    if "choices" in meta and value not in meta["choices"]:
+        raise SettingsError(f"{f.name} must be one of {', '.join(meta['choices'])}, not {value!r}")
+    if f.name == "api_keys":
+        for key, projects in value.items():
+            if not key or not projects or not all(projects):
+                raise SettingsError("every API key needs a non-empty name and at least one project")

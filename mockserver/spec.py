@@ -1,0 +1,220 @@
+"""Vendor facts about the Marketap Open API, in one place.
+
+Every other module (validation, the OpenAPI document, the strategies, the docs) reads the
+paths, limits, messages and reserved property types from here. Each fact carries its evidence
+tag from ``research/marketap-api-evidence.md``:
+
+* CONFIRMED: stated by the vendor's published page;
+* INFERRED: rebuilt from the vendor's public SDKs or by analogy with a confirmed sibling;
+* CHOSEN: nothing is published; the fake picks the strict answer and exposes a setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+__all__ = [
+    "BASE_URL",
+    "COUPON_KEYS",
+    "BIRTH_DATE_PATTERN",
+    "DEVICE_PLATFORMS",
+    "DEVICE_PROPERTY_TYPES",
+    "ENDPOINTS",
+    "EVENT_PROPERTY_TYPES",
+    "GENDERS",
+    "ITEM_KEYS",
+    "MESSAGES",
+    "PATHS",
+    "PROFILE_PROPERTY_TYPES",
+    "TIMESTAMP_NAIVE_PATTERN",
+    "TIMESTAMP_PATTERN",
+    "Endpoint",
+    "Evidence",
+    "PropertyType",
+    "endpoint_for",
+]
+
+Evidence = Literal["CONFIRMED", "INFERRED", "CHOSEN"]
+
+BASE_URL: Final = "https://event.marketap.io"  # CONFIRMED (OpenAPI `servers`)
+
+PropertyType = Literal[
+    "string", "boolean", "integer", "number", "date", "timestamp", "gender", "items", "coupons"
+]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One of the five ingestion endpoints and the shape of its body."""
+
+    path: str
+    name: str
+    summary: str
+    #: top-level key of the body; for the batch endpoints it holds the list of items
+    key: str
+    #: True when ``key`` holds a list of items (bulk endpoints)
+    bulk: bool
+    #: message of a 400 answer (the bulk deletion endpoint words it differently: CONFIRMED)
+    bad_request_message: str
+    #: evidence for the body's shape
+    body_evidence: Evidence
+    #: a CONFIRMED minimum of one item that no setting relaxes
+    min_items_confirmed: bool = False
+
+
+PROFILES = Endpoint(
+    path="/v1/api/profile/user",
+    name="update_profiles",
+    summary="Update user profiles in bulk",
+    key="profiles",
+    bulk=True,
+    bad_request_message="Invalid request parameters.",
+    body_evidence="CONFIRMED",  # `required: ["profiles"]`; the item shape is INFERRED
+)
+EVENTS = Endpoint(
+    path="/v1/api/events",
+    name="collect_events",
+    summary="Collect user events in bulk (processed asynchronously)",
+    key="events",
+    bulk=True,
+    bad_request_message="Invalid request parameters.",
+    body_evidence="CONFIRMED",  # the `events` key; the item shape is INFERRED
+)
+DELETION = Endpoint(
+    path="/v1/api/profile/user/deletion-job",
+    name="request_deletion",
+    summary="Request one user's deletion (asynchronous job)",
+    key="user_id",
+    bulk=False,
+    bad_request_message="Invalid request parameters.",
+    body_evidence="CONFIRMED",
+)
+BULK_DELETION = Endpoint(
+    path="/v1/api/profile/user/deletion-job/bulk",
+    name="request_bulk_deletion",
+    summary="Request many users' deletion (asynchronous job)",
+    key="user_ids",
+    bulk=True,
+    bad_request_message="Invalid request.",  # CONFIRMED, differs from the siblings
+    body_evidence="CONFIRMED",
+    min_items_confirmed=True,  # `string[] · min: 1`
+)
+DEVICES = Endpoint(
+    path="/v1/api/profile/user/device/bulk",
+    name="update_devices",
+    summary="Update device profiles and user-device mapping in bulk",
+    key="devices",
+    bulk=True,
+    bad_request_message="Invalid request parameters.",
+    body_evidence="INFERRED",  # rebuilt from the SDKs' device request
+)
+
+ENDPOINTS: Final[tuple[Endpoint, ...]] = (PROFILES, EVENTS, DELETION, BULK_DELETION, DEVICES)
+PATHS: Final[tuple[str, ...]] = tuple(e.path for e in ENDPOINTS)
+_BY_PATH: Final = {e.path: e for e in ENDPOINTS}
+
+
+def endpoint_for(path: str) -> Endpoint | None:
+    """The endpoint served at ``path``, or None."""
+    return _BY_PATH.get(path)
+
+
+#: Answers' messages. 400 and 401 are CONFIRMED; the others are CHOSEN (the vendor documents none).
+MESSAGES: Final[dict[int, str]] = {
+    400: "Invalid request parameters.",
+    401: "Unauthorized request.",
+    404: "Not found.",
+    405: "Method not allowed.",
+    413: "Request body too large.",
+    415: "Unsupported media type.",
+    429: "Too many requests.",
+    500: "Internal error.",
+    503: "Service unavailable.",
+}
+
+#: Default limits (the settings module turns each into a setting).
+MAX_BATCH_ITEMS: Final = 1000  # CONFIRMED for profiles and events; INFERRED for devices, user_ids
+MAX_BODY_BYTES: Final = 16 * 1024 * 1024  # CHOSEN
+MAX_STRING_LENGTH: Final = 65_536  # CHOSEN
+MAX_PROPERTIES: Final = 1000  # CHOSEN
+MAX_DEPTH: Final = 64  # CHOSEN
+
+DEVICE_PLATFORMS: Final = ("android", "ios", "web")  # android/ios INFERRED from the SDKs; web CHOSEN
+GENDERS: Final = ("Male", "Female", "Other", "Unknown")  # INFERRED (Android SDK `Gender`)
+
+# RFC 3339 dates and date-times (years 0001-9999, month lengths and leap years included), as
+# patterns pydantic-core runs in compiled code: a Python call per timestamp costs as much as
+# parsing the whole body. Tests check them against `datetime.fromisoformat`, which explains
+# a rejection in words.
+_YEAR = r"(?:000[1-9]|00[1-9]\d|0[1-9]\d{2}|[1-9]\d{3})"
+_MONTH_DAY = (
+    r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2[0-8]))"
+)
+_LEAP_YEAR = r"(?:\d\d(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+DATE_PATTERN: Final = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
+_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?"
+_ZONE = r"(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
+#: A date-time with a time zone: what the vendor asks for (CONFIRMED: "ISO 8601", with examples).
+TIMESTAMP_PATTERN: Final = rf"^{DATE_PATTERN}[Tt]{_TIME}{_ZONE}$"
+#: The same with the zone optional, for the setting `allow_naive_timestamps`.
+TIMESTAMP_NAIVE_PATTERN: Final = rf"^{DATE_PATTERN}[Tt]{_TIME}{_ZONE}?$"
+#: `mkt_birth` (INFERRED: the SDK zero-pads `YYYY-MM-DD`).
+BIRTH_DATE_PATTERN: Final = rf"^{DATE_PATTERN}$"
+
+# Reserved property types (INFERRED from the Android SDK's builders; see the evidence file §3).
+ITEM_KEYS: Final[dict[str, PropertyType]] = {
+    "mkt_product_id": "string",
+    "mkt_product_name": "string",
+    **{f"mkt_category{i}": "string" for i in range(1, 6)},
+    "mkt_product_price": "number",
+    "mkt_quantity": "integer",
+    "mkt_option_price": "number",
+    "mkt_brand": "string",
+    "mkt_variant": "string",
+    "mkt_shipping_info": "string",
+    "mkt_bundle_info": "string",
+    "mkt_created_datetime": "string",
+}
+COUPON_KEYS: Final[dict[str, PropertyType]] = {
+    "mkt_coupon_id": "string",
+    "mkt_coupon_name": "string",
+    "mkt_issue_id": "string",
+    "mkt_issued_at": "timestamp",
+    "mkt_expires_at": "timestamp",
+    **{f"mkt_category{i}": "string" for i in range(1, 6)},
+    "mkt_is_used": "boolean",
+}
+PROFILE_PROPERTY_TYPES: Final[dict[str, PropertyType]] = {
+    "mkt_name": "string",
+    "mkt_phone_number": "string",
+    "mkt_email": "string",
+    "mkt_gender": "gender",
+    "mkt_birth": "date",
+    "mkt_grade": "string",
+    "mkt_text_message_opt_in": "boolean",
+    "mkt_kakao_opt_in": "boolean",
+    "mkt_email_opt_in": "boolean",
+    "mkt_available_points": "integer",
+    "mkt_cart_total_price": "number",
+    "mkt_wish_list_total_price": "number",
+    "mkt_cart": "items",
+    "mkt_wish_list": "items",
+    "mkt_coupons": "coupons",
+}
+EVENT_PROPERTY_TYPES: Final[dict[str, PropertyType]] = {
+    "mkt_revenue": "number",
+    "mkt_order_id": "string",
+    "mkt_items": "items",
+    "mkt_session_id": "string",
+    "mkt_url": "string",
+    "mkt_page_title": "string",
+    "mkt_page_path": "string",
+}
+#: Device properties are not `mkt_`-prefixed; `opt_in` is push consent (INFERRED).
+DEVICE_PROPERTY_TYPES: Final[dict[str, PropertyType]] = {"opt_in": "boolean"}
+
+#: Event property names known from the SDKs whose type is not known: accepted silently.
+EVENT_PROPERTY_NAMES_UNTYPED: Final = frozenset({"mkt_page_params"})

@@ -1,0 +1,423 @@
+"""Body validation for the five endpoints: pure Python, no Flask.
+
+The schemas are pydantic-core schemas built from :mod:`mockserver.spec` and the settings, so
+parsing and checking a 1,000-event body is one pass in compiled code that collects *every*
+violation (not just the first) with its location. What pydantic does not decide the way the
+contract wants is done here on top:
+
+* timestamps: pydantic's ``datetime`` accepts forms the contract rejects (a space separator,
+  digit strings), so they are strings checked by :data:`spec.TIMESTAMP_RE` for the RFC 3339
+  shape and by ``datetime.fromisoformat`` for the calendar;
+* free-form values (custom properties, unknown fields) go through a depth-bounded JSON value
+  schema that rejects non-finite numbers, over-long strings, control characters and nesting
+  deeper than ``max_depth``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from pydantic_core import PydanticCustomError, SchemaValidator, ValidationError
+from pydantic_core import core_schema as cs
+
+from mockserver import spec
+from mockserver.errors import ApiError, FieldError
+from mockserver.settings import Settings
+
+__all__ = ["Validated", "field_path", "validate_body", "validator_for"]
+
+TIMESTAMP_REASON = "not an ISO 8601 date-time with a time zone"
+TIMESTAMP_NAIVE_REASON = "not an ISO 8601 date-time"
+DATE_REASON = "not a date in the form YYYY-MM-DD"
+# C0 controls other than tab, LF and CR.
+_CONTROL_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+_CONTROL_CHARS = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r"}
+
+
+@dataclass(frozen=True)
+class Validated:
+    """An accepted body and the warnings worth journaling (unknown fields and properties)."""
+
+    body: dict[str, Any]
+    warnings: list[str]
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """``("events", 3, "timestamp")`` -> ``"events[3].timestamp"``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "body"
+
+
+# --- checks pydantic cannot express -----------------------------------------------------------
+
+
+_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?")
+
+
+def explain_timestamp(value: str, *, naive_ok: bool = False) -> str:
+    """Why ``value`` is not an acceptable timestamp, in words (error path only)."""
+    shape = _SHAPE.fullmatch(value)
+    if not shape:
+        return TIMESTAMP_NAIVE_REASON if naive_ok else TIMESTAMP_REASON
+    if not shape.group(2) and not naive_ok:
+        return f"{TIMESTAMP_REASON} (the zone is missing; add Z or an offset such as +09:00)"
+    try:
+        datetime.fromisoformat(value.upper())
+    except ValueError as exc:
+        return f"impossible date or time: {exc}"
+    return "year must be 0001 to 9999"
+
+
+def explain_date(value: str) -> str:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return DATE_REASON
+    try:
+        date.fromisoformat(value)
+    except ValueError as exc:
+        return f"impossible date: {exc}"
+    return "year must be 0001 to 9999"
+
+
+# --- schema builders -------------------------------------------------------------------------
+
+
+class _Schemas:
+    """Builds the core schemas for one set of settings."""
+
+    def __init__(self, settings: Settings, *, reserved: bool, escapes: bool) -> None:
+        self.s = settings
+        self.reserved = reserved and settings.check_reserved_properties
+        self.control = escapes and settings.reject_control_characters
+
+    def string(self, *, min_length: int = 1) -> cs.CoreSchema:
+        pattern = _CONTROL_PATTERN if self.control else None
+        return cs.str_schema(
+            min_length=min_length, max_length=self.s.max_string_length, pattern=pattern, strict=True
+        )
+
+    def timestamp(self) -> cs.CoreSchema:
+        naive = self.s.allow_naive_timestamps
+        pattern = spec.TIMESTAMP_NAIVE_PATTERN if naive else spec.TIMESTAMP_PATTERN
+        return cs.str_schema(pattern=pattern, strict=True)
+
+    def value(self, depth: int) -> cs.CoreSchema:
+        """Any JSON value found at nesting ``depth`` (the body itself is depth 1).
+
+        Scalars are checked in compiled code. Containers are rare in free-form values and a
+        depth-bounded recursive schema grows exponentially, so they are walked in Python.
+        """
+        return cs.union_schema(
+            [
+                self.string(min_length=0),
+                cs.bool_schema(strict=True),
+                cs.int_schema(strict=True),
+                cs.float_schema(strict=True, allow_inf_nan=False),
+                cs.none_schema(),
+                cs.no_info_plain_validator_function(
+                    functools.partial(_check_container, settings=self.s, depth=depth)
+                ),
+            ],
+            mode="left_to_right",
+            custom_error_type="json_value",
+            custom_error_message="not an acceptable JSON value",
+        )
+
+    def typed(self, kind: spec.PropertyType, depth: int) -> cs.CoreSchema:
+        if kind == "string":
+            return self.string()
+        if kind == "boolean":
+            return cs.bool_schema(strict=True)
+        if kind == "integer":
+            return cs.int_schema(strict=True)
+        if kind == "number":
+            return cs.float_schema(strict=True, allow_inf_nan=False)
+        if kind == "date":
+            return cs.str_schema(pattern=spec.BIRTH_DATE_PATTERN, strict=True)
+        if kind == "timestamp":
+            return self.timestamp()
+        if kind == "gender":
+            return cs.literal_schema(list(spec.GENDERS))
+        keys = spec.ITEM_KEYS if kind == "items" else spec.COUPON_KEYS
+        return cs.list_schema(self.props(keys, depth + 1), strict=True)
+
+    def props(self, types: dict[str, spec.PropertyType], depth: int) -> cs.CoreSchema:
+        """A properties object at ``depth``: reserved keys typed, other keys free.
+
+        Its size limit is checked in :func:`_scan`: a length check here costs a second pass.
+        """
+        if not self.reserved:
+            return cs.dict_schema(cs.str_schema(), self.value(depth + 1), strict=True)
+        fields = {
+            name: cs.typed_dict_field(cs.nullable_schema(self.typed(kind, depth)), required=False)
+            for name, kind in types.items()
+        }
+        return cs.typed_dict_schema(
+            fields, extra_behavior="allow", extras_schema=self.value(depth + 1), strict=True
+        )
+
+    def obj(self, fields: dict[str, tuple[cs.CoreSchema, bool]], depth: int) -> cs.CoreSchema:
+        """An object of known fields (optional ones may be null) that tolerates unknown ones."""
+        return cs.typed_dict_schema(
+            {
+                name: cs.typed_dict_field(schema if required else cs.nullable_schema(schema), required=required)
+                for name, (schema, required) in fields.items()
+            },
+            extra_behavior="allow",
+            extras_schema=self.value(depth + 1),
+            strict=True,
+        )
+
+    def batch(self, key: str, item: cs.CoreSchema, *, min_items: int) -> cs.CoreSchema:
+        items = cs.list_schema(item, min_length=min_items, max_length=self.s.max_batch_items, strict=True)
+        return self.obj({key: (items, True)}, 1)
+
+    def endpoint(self, endpoint: spec.Endpoint) -> cs.CoreSchema:
+        min_items = 0 if self.s.allow_empty_batches else 1
+        s = self.string
+        if endpoint is spec.PROFILES:
+            profile = self.obj(
+                {
+                    "user_id": (s(), True),
+                    "properties": (self.props(spec.PROFILE_PROPERTY_TYPES, 3), False),
+                    "timestamp": (self.timestamp(), False),
+                },
+                2,
+            )
+            schema = self.batch("profiles", profile, min_items=min_items)
+        elif endpoint is spec.EVENTS:
+            event = self.obj(
+                {
+                    "name": (s(), True),
+                    "user_id": (s(), self.s.require_event_user_id),
+                    "id": (s(), False),
+                    "timestamp": (self.timestamp(), False),
+                    "properties": (self.props(spec.EVENT_PROPERTY_TYPES, 3), False),
+                },
+                2,
+            )
+            schema = self.batch("events", event, min_items=min_items)
+        elif endpoint is spec.DEVICES:
+            device = self.obj(
+                {
+                    "device_id": (s(), True),
+                    "platform": (cs.literal_schema(list(spec.DEVICE_PLATFORMS)), True),
+                    "token": (s(), False),
+                    "user_id": (s(), False),
+                    "remove_user_id": (cs.bool_schema(strict=True), False),
+                    "properties": (self.props(spec.DEVICE_PROPERTY_TYPES, 3), False),
+                },
+                2,
+            )
+            schema = self.batch("devices", device, min_items=min_items)
+        elif endpoint is spec.BULK_DELETION:
+            schema = self.batch("user_ids", s(), min_items=1)  # min 1 is CONFIRMED: never relaxed
+        else:
+            schema = self.obj({"user_id": (s(), True)}, 1)
+        return schema
+
+
+def _check_container(value: Any, settings: Settings, depth: int) -> Any:
+    if not isinstance(value, (dict, list)) or next(_value_errors(value, [], settings, depth), None):
+        raise PydanticCustomError("json_value", "not an acceptable JSON value")
+    return value
+
+
+@functools.lru_cache(maxsize=128)
+def _validator(
+    endpoint_path: str, key: tuple[Any, ...], reserved: bool, escapes: bool
+) -> SchemaValidator:
+    settings = Settings.from_mapping(dict(zip(_SCHEMA_SETTINGS, key)))
+    endpoint = spec.endpoint_for(endpoint_path)
+    assert endpoint is not None
+    return SchemaValidator(_Schemas(settings, reserved=reserved, escapes=escapes).endpoint(endpoint))
+
+
+_SCHEMA_SETTINGS = (
+    "allow_naive_timestamps",
+    "allow_empty_batches",
+    "require_event_user_id",
+    "check_reserved_properties",
+    "reject_control_characters",
+    "max_batch_items",
+    "max_string_length",
+    "max_properties",
+    "max_depth",
+)
+
+
+def validator_for(endpoint: spec.Endpoint, settings: Settings, raw: bytes = b"\\u") -> SchemaValidator:
+    """The compiled validator for ``endpoint`` under ``settings``, fitted to ``raw`` (cached).
+
+    Two checks are left out when the raw text proves them moot, since each costs a sizeable
+    share of the validation time: typing reserved properties, when no reserved name is in the
+    text, and the control-character pattern, when no ``\\u`` escape is (JSON forbids raw
+    control characters in strings, and a key's name may be escaped). Without ``raw``, both run.
+    """
+    escapes = b"\\u" in raw
+    reserved = escapes or b'"mkt_' in raw or b'"opt_in"' in raw
+    key = tuple(getattr(settings, n) for n in _SCHEMA_SETTINGS)
+    return _validator(endpoint.path, key, reserved, escapes)
+
+
+# --- the entry point -------------------------------------------------------------------------
+
+
+def validate_body(endpoint: spec.Endpoint, raw: bytes, settings: Settings) -> Validated:
+    """Parse and check ``raw`` (UTF-8 JSON) for ``endpoint``; raise a 400 listing every violation."""
+    if not raw.strip():
+        raise ApiError.one(400, "body", "required: the body is empty", message=endpoint.bad_request_message)
+    try:
+        body: dict[str, Any] = validator_for(endpoint, settings, raw).validate_json(raw)
+    except ValidationError as exc:
+        errors = _field_errors(exc, settings)
+        parsed = best_effort_json(raw)
+        if isinstance(parsed, dict):
+            errors += _scan(endpoint, parsed, settings, raw)[0]
+        raise ApiError(400, errors, message=endpoint.bad_request_message) from None
+    errors, warnings = _scan(endpoint, body, settings, raw)
+    if errors:
+        raise ApiError(400, errors, message=endpoint.bad_request_message)
+    return Validated(body, warnings)
+
+
+_KNOWN_FIELDS: dict[str, frozenset[str]] = {
+    "profiles": frozenset({"user_id", "properties", "timestamp"}),
+    "events": frozenset({"name", "user_id", "id", "timestamp", "properties"}),
+    "devices": frozenset(
+        {"device_id", "platform", "token", "user_id", "remove_user_id", "properties"}
+    ),
+}
+_RESERVED: dict[str, frozenset[str]] = {
+    "profiles": frozenset(spec.PROFILE_PROPERTY_TYPES),
+    "events": frozenset(spec.EVENT_PROPERTY_TYPES) | spec.EVENT_PROPERTY_NAMES_UNTYPED,
+    "devices": frozenset(spec.DEVICE_PROPERTY_TYPES),
+}
+
+
+def _scan(
+    endpoint: spec.Endpoint, body: dict[str, Any], settings: Settings, raw: bytes
+) -> tuple[list[FieldError], list[str]]:
+    """Property counts (errors) and unknown fields (warnings), in one pass over the items.
+
+    Also runs on bodies that failed the schema, so it guards every type it touches.
+    """
+    errors: list[FieldError] = []
+    warnings = [f"{k}: unknown field ignored" for k in body if k != endpoint.key]
+    known = _KNOWN_FIELDS.get(endpoint.key)
+    items = body.get(endpoint.key)
+    if known is None or not isinstance(items, list):
+        return errors, warnings
+    reserved = _RESERVED[endpoint.key]
+    most = settings.max_properties
+    check_mkt = b'"mkt_' in raw  # most bodies have no reserved keys: skip the per-key scan
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        if not item.keys() <= known:
+            for k in sorted(item.keys() - known):
+                warnings.append(f"{endpoint.key}[{i}].{k}: unknown field ignored")
+        props = item.get("properties")
+        if not props or not isinstance(props, dict):
+            continue
+        if len(props) > most:
+            errors.append(
+                FieldError(f"{endpoint.key}[{i}].properties", f"more than {most} properties ({len(props)})")
+            )
+        if check_mkt:
+            for k in props:
+                if k.startswith("mkt_") and k not in reserved:
+                    warnings.append(f"{endpoint.key}[{i}].properties.{k}: unknown reserved property")
+    return errors, warnings
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+_REASONS = {
+    "missing": "required",
+    "string_type": "must be a string",
+    "string_too_short": "must not be empty",
+    "string_too_long": "longer than {max_length} characters",
+    "bool_type": "must be a boolean (true or false)",
+    "int_type": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_type": "must be a number",
+    "finite_number": "must be a finite number",
+    "list_type": "must be an array",
+    "too_long": "at most {max_length} items allowed, got {actual_length}",
+    "dict_type": "must be an object",
+    "typed_dict_type": "must be an object",
+}
+
+
+def _field_errors(exc: ValidationError, settings: Settings) -> list[FieldError]:
+    out: list[FieldError] = []
+    for err in exc.errors(include_url=False):
+        loc, kind, ctx = err["loc"], err["type"], err.get("ctx") or {}
+        if kind == "json_invalid":
+            out.append(FieldError("body", f"not valid JSON: {ctx.get('error', err['msg'])}"))
+            continue
+        if not loc and kind in ("dict_type", "typed_dict_type", "model_type"):
+            out.append(FieldError("body", "must be a JSON object"))
+            continue
+        path = field_path(loc)
+        if kind == "json_value":
+            out.extend(_value_errors(err["input"], list(loc), settings, len(loc) + 1))
+            continue
+        if kind == "too_short":
+            reason = "must not be empty" if ctx.get("min_length") == 1 else f"at least {ctx.get('min_length')} items"
+        elif kind == "literal_error":
+            reason = f"must be one of {ctx.get('expected')}"
+        elif kind == "string_pattern_mismatch":
+            reason = _explain_pattern(ctx.get("pattern", ""), err["input"], settings)
+        elif kind in _REASONS:
+            reason = _REASONS[kind].format(**ctx)
+        else:
+            reason = err["msg"]
+        out.append(FieldError(path, reason))
+    return out
+
+
+def _explain_pattern(pattern: str, value: str, settings: Settings) -> str:
+    if pattern == spec.BIRTH_DATE_PATTERN:
+        return explain_date(value)
+    if pattern in (spec.TIMESTAMP_PATTERN, spec.TIMESTAMP_NAIVE_PATTERN):
+        return explain_timestamp(value, naive_ok=settings.allow_naive_timestamps)
+    return "holds a control character"
+
+
+def _value_errors(value: Any, loc: list[str | int], settings: Settings, depth: int) -> Iterator[FieldError]:
+    """Say precisely why a free-form value was refused (runs only on the error path)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield FieldError(field_path(loc), "must be a finite number (no NaN, Infinity or overflow)")
+    elif isinstance(value, str):
+        if len(value) > settings.max_string_length:
+            yield FieldError(field_path(loc), f"longer than {settings.max_string_length} characters")
+        elif settings.reject_control_characters and not _CONTROL_CHARS.isdisjoint(value):
+            yield FieldError(field_path(loc), "holds a control character")
+    elif isinstance(value, (dict, list)):
+        if depth > settings.max_depth:
+            yield FieldError(field_path(loc), f"nested deeper than {settings.max_depth} levels")
+            return
+        children = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, child in children:
+            yield from _value_errors(child, [*loc, key], settings, depth + 1)
+
+
+def best_effort_json(raw: bytes) -> Any:
+    """The body as Python data for the journal, or None when it is not JSON."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
