@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import PathConverter
 
 from mockserver import pipeline
 from mockserver.backend import Backend
@@ -39,10 +40,11 @@ def create_app(
     app.extensions["mockserver"] = backend
     app.config["MOCKSERVER_CONTROL_TOKEN"] = control_token
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.url_map.converters["ingest_path"] = _IngestPath
     app.register_blueprint(control)
 
     @app.route("/", defaults={"path": ""}, methods=_METHODS)
-    @app.route("/<path:path>", methods=_METHODS)
+    @app.route("/<ingest_path:path>", methods=_METHODS)
     def ingest(path: str) -> Response:
         reply = pipeline.handle(backend, _incoming(backend))
         return Response(reply.body, status=reply.status, headers=reply.headers)
@@ -65,6 +67,12 @@ def create_app(
 
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+class _IngestPath(PathConverter):
+    """Any path outside the control plane, so /_mock/ gets routing's own 404 and 405."""
+
+    regex = r"(?!_mock(?:/|$))[^/].*?"
 
 
 def _render(error: ApiError) -> Response:

@@ -30,7 +30,7 @@ def authenticate(authorization: str | None, keys: Mapping[str, tuple[str, ...]])
     if not authorization.startswith(_SCHEME):
         scheme = authorization.split(" ", 1)[0][:20]
         raise ApiError.one(401, "Authorization", f"scheme must be 'Bearer', not {scheme!r}")
-    presented = authorization[len(_SCHEME):].strip()
+    presented = authorization[len(_SCHEME) :].strip()
     if not presented:
         raise ApiError.one(401, "Authorization", "the API key is empty")
     key = _find_key(presented, keys)

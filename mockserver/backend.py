@@ -29,7 +29,9 @@ __all__ = ["Backend"]
 class Backend:
     """All of the fake's state. Every public method is safe to call from any thread."""
 
-    def __init__(self, settings: Settings | Mapping[str, Any] | None = None, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings | Mapping[str, Any] | None = None, *, clock: Clock | None = None
+    ) -> None:
         if settings is None:
             settings = Settings()
         elif not isinstance(settings, Settings):
@@ -68,13 +70,13 @@ class Backend:
 
     # --- writes (called by the pipeline with the lock held) -----------------------------------
 
-    def apply(self, endpoint: spec.Endpoint, project_id: str, body: dict[str, Any]) -> None:
-        """Store an accepted body."""
+    def apply(self, endpoint: spec.Endpoint, project_id: str, body: dict[str, Any], raw: bytes) -> None:
+        """Store an accepted body (``raw`` is its JSON text)."""
         items = body[endpoint.key]
         if endpoint is spec.PROFILES:
             self.store.update_profiles(project_id, items)
         elif endpoint is spec.EVENTS:
-            self.store.add_events(project_id, items)
+            self.store.add_events(project_id, raw, items)
         elif endpoint is spec.DEVICES:
             self.store.update_devices(project_id, items)
         else:

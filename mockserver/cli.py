@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
+import json
 import signal
 import sys
 import threading
@@ -22,7 +24,9 @@ __all__ = ["build_parser", "credentials_from", "main"]
 class _Ordered(argparse.Action):
     """Keep ``--api-key`` and ``--project-id`` in one list, in command-line order."""
 
-    def __call__(self, parser: argparse.ArgumentParser, ns: argparse.Namespace, value: Any, option: str | None = None) -> None:
+    def __call__(
+        self, parser: argparse.ArgumentParser, ns: argparse.Namespace, value: Any, option: str | None = None
+    ) -> None:
         pairs = list(getattr(ns, "credentials", None) or [])
         pairs.append((self.dest, value))
         ns.credentials = pairs
@@ -58,7 +62,9 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
         default = f.default
         help_text = f"{f.metadata['doc']} (default: {default})"
         if f.type == "bool":
-            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            group.add_argument(
+                flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
         elif "choices" in f.metadata:
             group.add_argument(flag, dest=f.name, choices=f.metadata["choices"], default=None, help=help_text)
         else:
@@ -71,19 +77,32 @@ def build_parser() -> argparse.ArgumentParser:
         description="An offline fake of the Marketap Open API (five POST /v1/api/... endpoints).",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    serve = commands.add_parser("serve", help="serve the fake until Ctrl+C", description="Serve the fake until Ctrl+C.")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
-    serve.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one (default: 8080)")
+    serve = commands.add_parser(
+        "serve", help="serve the fake until Ctrl+C", description="Serve the fake until Ctrl+C."
+    )
     serve.add_argument(
-        "--api-key", dest="api_key", action=_Ordered, metavar="KEY",
+        "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=8080, help="port to bind; 0 picks a free one (default: 8080)"
+    )
+    serve.add_argument(
+        "--api-key",
+        dest="api_key",
+        action=_Ordered,
+        metavar="KEY",
         help=f"an API key to accept (repeatable; default: {DEFAULT_API_KEY})",
     )
     serve.add_argument(
-        "--project-id", dest="project_id", action=_Ordered, metavar="ID",
+        "--project-id",
+        dest="project_id",
+        action=_Ordered,
+        metavar="ID",
         help=f"a project the preceding --api-key is valid for (repeatable; default: {DEFAULT_PROJECT_ID})",
     )
     serve.add_argument(
-        "--control-token", metavar="TOKEN",
+        "--control-token",
+        metavar="TOKEN",
         help="require 'Authorization: Bearer TOKEN' on the control plane under /_mock/",
     )
     _add_settings(serve)
@@ -101,6 +120,9 @@ def settings_from(ns: argparse.Namespace) -> Settings:
     return Settings.from_mapping(values)
 
 
+_EXAMPLE_EVENT = {"name": "mkt_login", "user_id": "u-1", "timestamp": "2025-01-17T05:39:22Z"}
+
+
 def banner(url: str, settings: Settings, control_token: str | None, host: str) -> str:
     key, projects = next(iter(settings.api_keys.items()))
     lines = [f"Marketap fake serving on {url}", ""]
@@ -112,16 +134,26 @@ def banner(url: str, settings: Settings, control_token: str | None, host: str) -
         "Try it:",
         f"  curl -i -X POST '{url}/v1/api/events?project_id={projects[0]}' \\",
         f"    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\",
-        """    -d '{"events": [{"name": "mkt_login", "user_id": "u-1", "timestamp": "2025-01-17T05:39:22Z"}]}'""",
+        "    -d '" + json.dumps({"events": [_EXAMPLE_EVENT]}) + "'",
         "",
     ]
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if not _is_loopback(host):
         lines.append(
             f"WARNING: bound to {host}: other machines can reach this fake, which accepts test "
-            "credentials and exposes its control plane" + ("." if control_token else "; protect it with --control-token.")
+            "credentials and exposes its control plane"
+            + ("." if control_token else "; protect it with --control-token.")
         )
     lines.append("Press Ctrl+C to stop.")
     return "\n".join(lines)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
@@ -129,8 +161,6 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     parser = build_parser()
     ns = parser.parse_args(argv)
     if ns.command == "openapi":
-        import json
-
         from mockserver.openapi import openapi_document
 
         out.write(json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n")
@@ -149,7 +179,9 @@ def _serve(ns: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     from mockserver.server import LiveServer
 
     try:
-        server = LiveServer(Backend(settings), host=ns.host, port=ns.port, control_token=ns.control_token).start()
+        server = LiveServer(
+            Backend(settings), host=ns.host, port=ns.port, control_token=ns.control_token
+        ).start()
     except OSError as exc:
         print(f"marketap-mock: cannot bind {ns.host}:{ns.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2

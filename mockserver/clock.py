@@ -54,6 +54,8 @@ class Clock:
 
 def iso(seconds: float) -> str:
     """Epoch seconds as an RFC 3339 UTC timestamp with milliseconds."""
-    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
+    return (
+        datetime.fromtimestamp(seconds, timezone.utc)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
     )

@@ -31,7 +31,9 @@ def _check_token() -> None:
         return
     given = request.headers.get("Authorization", "")
     if not hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode()):
-        raise ApiError.one(401, "Authorization", "the control plane needs 'Authorization: Bearer <control token>'")
+        raise ApiError.one(
+            401, "Authorization", "the control plane needs 'Authorization: Bearer <control token>'"
+        )
 
 
 def _project() -> str:

@@ -5,8 +5,11 @@ Bounded by entries and by body bytes; the oldest entries go first and are counte
 
 from __future__ import annotations
 
+import json
+import math
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 __all__ = ["Journal", "JournalEntry"]
@@ -22,17 +25,29 @@ class JournalEntry:
     path: str
     query: dict[str, Any]
     headers: dict[str, str]
-    json: Any
+    #: the body as received (inflated when it was gzip); parsed only when read, which keeps
+    #: a long journal small and out of the garbage collector's way
+    raw: bytes
     status: int
     errors: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     faulted: bool = False
     project_id: str | None = None
-    #: the raw body as text, kept only when it is not JSON (truncated)
-    body: str | None = None
     #: how many items the body carried (events, profiles, devices, user ids), if countable
     items: int | None = None
     size: int = 0
+
+    @cached_property
+    def json(self) -> Any:
+        """The body as data, or None when it is not plain, finite JSON."""
+        return parse_json(self.raw)
+
+    @property
+    def body(self) -> str | None:
+        """The body as text (truncated) when it is not JSON, for a human to read."""
+        if not self.raw or self.json is not None:
+            return None
+        return self.raw[:_MAX_TEXT].decode("utf-8", "replace")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +66,30 @@ class JournalEntry:
             "project_id": self.project_id,
             "items": self.items,
         }
+
+
+_MAX_TEXT = 4096
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def _reject(text: str) -> Any:
+    raise ValueError(text)
+
+
+def parse_json(raw: bytes) -> Any:
+    """``raw`` as data when it is plain, finite JSON (so it can be sent on as JSON); else None."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw, parse_float=_finite, parse_constant=_reject)
+    except (ValueError, RecursionError):
+        return None
 
 
 class Journal:
@@ -72,9 +111,7 @@ class Journal:
     def append(self, entry: JournalEntry) -> None:
         self._entries.append(entry)
         self._bytes += entry.size
-        while self._entries and (
-            len(self._entries) > self.max_entries or self._bytes > self.max_bytes
-        ):
+        while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
             old = self._entries.popleft()
             self._bytes -= old.size
             self.dropped += 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -62,17 +61,18 @@ def handle(backend: Backend, request: IncomingRequest) -> Reply:
     if endpoint is None:
         error = ApiError.one(404, "path", f"no endpoint at {request.path[:200]}")
         if request.path.startswith("/v1/"):
-            _journal(backend, request, None, None, error)
+            _journal(backend, request, None, None, request.body, error)
         return error_reply(error)
     if request.method != "POST":
         error = ApiError.one(
             405, "method", f"{request.method} is not allowed; use POST", headers={"Allow": "POST"}
         )
-        _journal(backend, request, endpoint, None, error)
+        _journal(backend, request, endpoint, None, request.body, error)
         return error_reply(error)
 
     settings = backend.settings
     project_id: str | None = None
+    raw = b"" if request.too_large else request.body
     try:
         key = authenticate(request.headers.get("authorization"), settings.api_keys)
         project_id = _project_id(request.query)
@@ -80,19 +80,21 @@ def handle(backend: Backend, request: IncomingRequest) -> Reply:
         raw = _body(request, settings)
         validated = validate_body(endpoint, raw, settings)
     except ApiError as error:
-        _journal(backend, request, endpoint, project_id, error)
+        _journal(backend, request, endpoint, project_id, raw, error)
         return error_reply(error)
     except Exception:  # a bug of ours must still answer in the envelope, never with a traceback
         log.exception("unexpected error handling %s %s", request.method, request.path)
-        error = ApiError.one(500, "body", "the fake failed on this request; please report it")
-        _journal(backend, request, endpoint, project_id, error)
-        return error_reply(error)
+        failure = ApiError.one(500, "body", "the fake failed on this request; please report it")
+        _journal(backend, request, endpoint, project_id, raw, failure)
+        return error_reply(failure)
 
+    items = validated.body[endpoint.key]
     with backend.lock:  # store and journal together, so a reset sees both or neither
         backend.tick()
-        backend.apply(endpoint, project_id, validated.body)
+        backend.apply(endpoint, project_id, validated.body, raw)
         backend.record(
-            **_entry_fields(request, endpoint, project_id, validated.body),
+            **_entry_fields(request, project_id, raw),
+            items=len(items) if isinstance(items, list) else 1,
             status=202,
             warnings=validated.warnings,
         )
@@ -137,7 +139,9 @@ def _body(request: IncomingRequest, settings: Settings) -> bytes:
     except zlib.error as exc:
         raise ApiError.one(400, "body", f"not valid gzip data: {exc}") from None
     if len(raw) > limit or inflater.unconsumed_tail:
-        raise ApiError.one(413, "body", f"larger than {limit} bytes once decompressed (setting max_body_bytes)")
+        raise ApiError.one(
+            413, "body", f"larger than {limit} bytes once decompressed (setting max_body_bytes)"
+        )
     if not inflater.eof:
         raise ApiError.one(400, "body", "not valid gzip data: the stream is truncated")
     return raw
@@ -151,32 +155,30 @@ def _journal(
     request: IncomingRequest,
     endpoint: spec.Endpoint | None,
     project_id: str | None,
+    raw: bytes,
     error: ApiError,
 ) -> None:
-    parsed = _parse_for_journal(request.body) if not request.too_large else None
-    fields = _entry_fields(request, endpoint, project_id, parsed)
-    if parsed is None and request.body:
-        fields["body"] = request.body[:_MAX_JOURNALED_TEXT].decode("utf-8", "replace")
+    fields = _entry_fields(request, project_id, raw)
     with backend.lock:
-        backend.record(**fields, status=error.status, errors=[e.as_dict() for e in error.errors])
+        entry = backend.record(**fields, status=error.status, errors=[e.as_dict() for e in error.errors])
+    if endpoint is not None:  # parsing is deferred for accepted bodies; a rejected one is small or broken
+        object.__setattr__(entry, "items", _count_items(endpoint, entry.json))
 
 
-def _entry_fields(
-    request: IncomingRequest, endpoint: spec.Endpoint | None, project_id: str | None, body: Any
-) -> dict[str, Any]:
-    items = None
-    if endpoint is not None and isinstance(body, dict):
-        value = body.get(endpoint.key)
-        items = len(value) if isinstance(value, list) else 1 if isinstance(value, str) else None
+def _count_items(endpoint: spec.Endpoint, body: Any) -> int | None:
+    value = body.get(endpoint.key) if isinstance(body, dict) else None
+    return len(value) if isinstance(value, list) else 1 if isinstance(value, str) else None
+
+
+def _entry_fields(request: IncomingRequest, project_id: str | None, raw: bytes) -> dict[str, Any]:
     return {
         "method": request.method,
         "path": request.path,
         "query": _query_dict(request.query),
         "headers": _journal_headers(request.headers),
-        "json": body,
+        "raw": raw,
         "project_id": project_id,
-        "items": items,
-        "size": len(request.body) + 512,
+        "size": len(raw) + 512,
     }
 
 
@@ -200,25 +202,3 @@ def _journal_headers(headers: Mapping[str, str]) -> dict[str, str]:
             value = f"{value[:_MAX_JOURNALED_HEADER]}… ({len(value)} characters)"
         out[name] = value
     return out
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(text)
-    return value
-
-
-def _reject(text: str) -> Any:
-    raise ValueError(text)
-
-
-def _parse_for_journal(raw: bytes) -> Any:
-    """The rejected body as data when it is plain, finite JSON; else None (kept as text)."""
-    if not raw:
-        return None
-    try:
-        return json.loads(raw, parse_float=_finite, parse_constant=_reject)
-    except (ValueError, RecursionError):
-        return None
-

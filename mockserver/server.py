@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import threading
 from types import TracebackType
 from typing import Any
@@ -56,9 +57,12 @@ class LiveServer:
     def start(self) -> LiveServer:
         if self._server is not None:
             raise ToolkitError("this LiveServer is already started")
-        self._server = make_server(
-            self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler
-        )
+        try:
+            self._server = make_server(
+                self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler
+            )
+        except SystemExit:  # werkzeug exits on a port in use; a library must raise instead
+            raise OSError(errno.EADDRINUSE, f"address {self.host}:{self.port} is already in use") from None
         self._server.daemon_threads = True  # type: ignore[attr-defined]
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._serve, name=f"marketap-mock:{self.port}", daemon=True)

@@ -117,9 +117,7 @@ class Settings:
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
-            raise SettingsError(
-                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
+            raise SettingsError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         converted = {name: _convert(known[name], value) for name, value in values.items()}
         return dataclasses.replace(base or cls(), **converted)
 

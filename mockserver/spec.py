@@ -16,8 +16,8 @@ from typing import Final, Literal
 
 __all__ = [
     "BASE_URL",
-    "COUPON_KEYS",
     "BIRTH_DATE_PATTERN",
+    "COUPON_KEYS",
     "DEVICE_PLATFORMS",
     "DEVICE_PROPERTY_TYPES",
     "ENDPOINTS",

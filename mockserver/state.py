@@ -5,11 +5,12 @@ Plain data and plain Python; the backend's lock guards every call.
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DeletionJob", "ProjectState", "Store"]
+__all__ = ["DeletionJob", "EventBatch", "ProjectState", "Store"]
 
 
 @dataclass
@@ -32,6 +33,30 @@ class ProjectState:
     jobs: list[DeletionJob] = field(default_factory=list)
 
 
+@dataclass
+class EventBatch:
+    """The events of one accepted request, kept as the request's JSON text.
+
+    Holding text rather than thousands of dicts keeps a large store small, and keeps it out of
+    the garbage collector's full collections, which otherwise cost more than parsing a body.
+    Only the event ids (atomic strings) are pulled out, for de-duplication.
+    """
+
+    project_id: str
+    raw: bytes
+    ids: list[str | None]
+    #: indexes into the request's ``events`` still stored, in order
+    kept: list[int]
+
+    def parsed(self) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = json.loads(self.raw)["events"]
+        return events
+
+    def events(self) -> list[dict[str, Any]]:
+        parsed = self.parsed()
+        return [parsed[i] for i in self.kept]
+
+
 def _merge_properties(target: dict[str, Any], properties: dict[str, Any] | None) -> None:
     # `null` for an optional value means absent: it does not erase what is stored.
     for key, value in (properties or {}).items():
@@ -40,12 +65,13 @@ def _merge_properties(target: dict[str, Any], properties: dict[str, Any] | None)
 
 
 class Store:
-    """All projects' data. Events live in one arrival-ordered deque so the cap is global."""
+    """All projects' data. Event batches live in one arrival-ordered deque so the cap is global."""
 
     def __init__(self, max_events: int) -> None:
         self.max_events = max_events
         self.projects: dict[str, ProjectState] = {}
-        self._events: deque[tuple[str, dict[str, Any]]] = deque()
+        self._batches: deque[EventBatch] = deque()
+        self._event_count = 0
         self.dropped_events = 0
         self._job_seq = 0
 
@@ -62,24 +88,46 @@ class Store:
         for profile in profiles:
             _merge_properties(stored.setdefault(profile["user_id"], {}), profile.get("properties"))
 
-    def add_events(self, project_id: str, events: list[dict[str, Any]]) -> int:
-        """Store events in order; a repeated ``id`` is accepted but kept once. Returns how many were new."""
-        seen = self.project(project_id).event_ids
-        added = 0
-        for event in events:
-            event_id = event.get("id")
-            if event_id is not None:
-                if event_id in seen:
-                    continue
-                seen.add(event_id)
-            self._events.append((project_id, event))
-            added += 1
-        while len(self._events) > self.max_events:
-            old_project, old = self._events.popleft()
-            self.dropped_events += 1
-            if old.get("id") is not None and old_project in self.projects:
-                self.projects[old_project].event_ids.discard(old["id"])
-        return added
+    def add_events(self, project_id: str, raw: bytes, events: list[dict[str, Any]]) -> int:
+        """Store one request's events in order; a repeated ``id`` is accepted but kept once.
+
+        ``raw`` is the request's JSON text and ``events`` its parsed ``events``. Returns how
+        many events were new.
+        """
+        ids = [e.get("id") for e in events]
+        kept = list(range(len(events)))
+        if ids.count(None) != len(ids):
+            seen = self.project(project_id).event_ids
+            kept = []
+            for index, event_id in enumerate(ids):
+                if event_id is not None:
+                    if event_id in seen:
+                        continue
+                    seen.add(event_id)
+                kept.append(index)
+        else:
+            self.project(project_id)
+        if kept:
+            self._batches.append(EventBatch(project_id, raw, ids, kept))
+            self._event_count += len(kept)
+            self._enforce_cap()
+        return len(kept)
+
+    def _enforce_cap(self) -> None:
+        excess = self._event_count - self.max_events
+        while excess > 0 and self._batches:
+            batch = self._batches[0]
+            gone = batch.kept[:excess]
+            del batch.kept[:excess]
+            state = self.projects.get(batch.project_id)
+            for index in gone:
+                if batch.ids[index] is not None and state is not None:
+                    state.event_ids.discard(batch.ids[index])  # a resend is new again
+            if not batch.kept:
+                self._batches.popleft()
+            self._event_count -= len(gone)
+            self.dropped_events += len(gone)
+            excess -= len(gone)
 
     def update_devices(self, project_id: str, devices: list[dict[str, Any]]) -> None:
         stored = self.project(project_id).devices
@@ -110,17 +158,25 @@ class Store:
             if device.get("user_id") in users:
                 device["user_id"] = None
                 mappings += 1
-        before = len(self._events)
-        kept = [
-            (p, e) for p, e in self._events if not (p == job.project_id and e.get("user_id") in users)
-        ]
-        for p, e in self._events:
-            if p == job.project_id and e.get("user_id") in users and e.get("id") is not None:
-                state.event_ids.discard(e["id"])
-        self._events = deque(kept)
+        events = 0
+        for batch in self._batches:
+            if batch.project_id != job.project_id:
+                continue
+            parsed = batch.parsed()  # user ids are read back only here, when a job completes
+            remaining = []
+            for index in batch.kept:
+                if parsed[index].get("user_id") in users:
+                    events += 1
+                    if batch.ids[index] is not None:
+                        state.event_ids.discard(batch.ids[index])
+                else:
+                    remaining.append(index)
+            batch.kept = remaining
+        self._batches = deque(b for b in self._batches if b.kept)
+        self._event_count -= events
         job.status = "completed"
         job.completed_at = now
-        job.removed = {"profiles": profiles, "device_mappings": mappings, "events": before - len(kept)}
+        job.removed = {"profiles": profiles, "device_mappings": mappings, "events": events}
 
     def complete_due_jobs(self, now: float) -> None:
         for state in self.projects.values():
@@ -131,13 +187,14 @@ class Store:
     # --- reads --------------------------------------------------------------------------------
 
     def events(self, project_id: str) -> list[dict[str, Any]]:
-        return [e for p, e in self._events if p == project_id]
+        return [e for b in self._batches if b.project_id == project_id for e in b.events()]
 
     def event_count(self) -> int:
-        return len(self._events)
+        return self._event_count
 
     def clear(self) -> None:
         self.projects.clear()
-        self._events.clear()
+        self._batches.clear()
+        self._event_count = 0
         self.dropped_events = 0
         self._job_seq = 0

@@ -16,10 +16,9 @@ contract wants is done here on top:
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -29,6 +28,7 @@ from pydantic_core import core_schema as cs
 
 from mockserver import spec
 from mockserver.errors import ApiError, FieldError
+from mockserver.journal import parse_json
 from mockserver.settings import Settings
 
 __all__ = ["Validated", "field_path", "validate_body", "validator_for"]
@@ -96,7 +96,7 @@ def explain_date(value: str) -> str:
 class _Schemas:
     """Builds the core schemas for one set of settings."""
 
-    def __init__(self, settings: Settings, *, reserved: bool, escapes: bool) -> None:
+    def __init__(self, settings: Settings, *, escapes: bool = True, reserved: bool = True) -> None:
         self.s = settings
         self.reserved = reserved and settings.check_reserved_properties
         self.control = escapes and settings.reject_control_characters
@@ -150,7 +150,7 @@ class _Schemas:
         if kind == "gender":
             return cs.literal_schema(list(spec.GENDERS))
         keys = spec.ITEM_KEYS if kind == "items" else spec.COUPON_KEYS
-        return cs.list_schema(self.props(keys, depth + 1), strict=True)
+        return cs.list_schema(self.props(keys, depth + 2), strict=True)  # array, then object
 
     def props(self, types: dict[str, spec.PropertyType], depth: int) -> cs.CoreSchema:
         """A properties object at ``depth``: reserved keys typed, other keys free.
@@ -171,7 +171,9 @@ class _Schemas:
         """An object of known fields (optional ones may be null) that tolerates unknown ones."""
         return cs.typed_dict_schema(
             {
-                name: cs.typed_dict_field(schema if required else cs.nullable_schema(schema), required=required)
+                name: cs.typed_dict_field(
+                    schema if required else cs.nullable_schema(schema), required=required
+                )
                 for name, (schema, required) in fields.items()
             },
             extra_behavior="allow",
@@ -190,10 +192,10 @@ class _Schemas:
             profile = self.obj(
                 {
                     "user_id": (s(), True),
-                    "properties": (self.props(spec.PROFILE_PROPERTY_TYPES, 3), False),
+                    "properties": (self.props(spec.PROFILE_PROPERTY_TYPES, 4), False),
                     "timestamp": (self.timestamp(), False),
                 },
-                2,
+                3,
             )
             schema = self.batch("profiles", profile, min_items=min_items)
         elif endpoint is spec.EVENTS:
@@ -203,9 +205,9 @@ class _Schemas:
                     "user_id": (s(), self.s.require_event_user_id),
                     "id": (s(), False),
                     "timestamp": (self.timestamp(), False),
-                    "properties": (self.props(spec.EVENT_PROPERTY_TYPES, 3), False),
+                    "properties": (self.props(spec.EVENT_PROPERTY_TYPES, 4), False),
                 },
-                2,
+                3,
             )
             schema = self.batch("events", event, min_items=min_items)
         elif endpoint is spec.DEVICES:
@@ -216,9 +218,9 @@ class _Schemas:
                     "token": (s(), False),
                     "user_id": (s(), False),
                     "remove_user_id": (cs.bool_schema(strict=True), False),
-                    "properties": (self.props(spec.DEVICE_PROPERTY_TYPES, 3), False),
+                    "properties": (self.props(spec.DEVICE_PROPERTY_TYPES, 4), False),
                 },
-                2,
+                3,
             )
             schema = self.batch("devices", device, min_items=min_items)
         elif endpoint is spec.BULK_DELETION:
@@ -235,13 +237,11 @@ def _check_container(value: Any, settings: Settings, depth: int) -> Any:
 
 
 @functools.lru_cache(maxsize=128)
-def _validator(
-    endpoint_path: str, key: tuple[Any, ...], reserved: bool, escapes: bool
-) -> SchemaValidator:
-    settings = Settings.from_mapping(dict(zip(_SCHEMA_SETTINGS, key)))
+def _validator(endpoint_path: str, key: tuple[Any, ...], escapes: bool, reserved: bool) -> SchemaValidator:
+    settings = Settings.from_mapping(dict(zip(_SCHEMA_SETTINGS, key, strict=True)))
     endpoint = spec.endpoint_for(endpoint_path)
     assert endpoint is not None
-    return SchemaValidator(_Schemas(settings, reserved=reserved, escapes=escapes).endpoint(endpoint))
+    return SchemaValidator(_Schemas(settings, escapes=escapes, reserved=reserved).endpoint(endpoint))
 
 
 _SCHEMA_SETTINGS = (
@@ -257,18 +257,33 @@ _SCHEMA_SETTINGS = (
 )
 
 
-def validator_for(endpoint: spec.Endpoint, settings: Settings, raw: bytes = b"\\u") -> SchemaValidator:
+def validator_for(endpoint: spec.Endpoint, settings: Settings, raw: bytes = b"\\") -> SchemaValidator:
     """The compiled validator for ``endpoint`` under ``settings``, fitted to ``raw`` (cached).
 
-    Two checks are left out when the raw text proves them moot, since each costs a sizeable
-    share of the validation time: typing reserved properties, when no reserved name is in the
-    text, and the control-character pattern, when no ``\\u`` escape is (JSON forbids raw
-    control characters in strings, and a key's name may be escaped). Without ``raw``, both run.
+    Two checks cost a sizeable share of the validation time, so they are left out when the
+    raw text proves them moot:
+
+    * the control-character pattern, when ``raw`` holds no backslash: JSON forbids raw control
+      characters in strings, so only an escape can bring one in;
+    * typing reserved properties, when no reserved name (nor any escape, which could spell one)
+      is in ``raw``.
+
+    Without ``raw``, both run.
     """
-    escapes = b"\\u" in raw
-    reserved = escapes or b'"mkt_' in raw or b'"opt_in"' in raw
+    escapes = b"\\" in raw  # one byte: a memchr, where a longer needle costs a scan
+    reserved = escapes or _RESERVED_MARK[endpoint.key] in raw
     key = tuple(getattr(settings, n) for n in _SCHEMA_SETTINGS)
-    return _validator(endpoint.path, key, reserved, escapes)
+    return _validator(endpoint.path, key, escapes, reserved)
+
+
+#: What every reserved property name of an endpoint's items contains.
+_RESERVED_MARK = {
+    "profiles": b"mkt_",
+    "events": b"mkt_",
+    "devices": b"opt_in",
+    "user_id": b"",
+    "user_ids": b"",
+}
 
 
 # --- the entry point -------------------------------------------------------------------------
@@ -282,11 +297,11 @@ def validate_body(endpoint: spec.Endpoint, raw: bytes, settings: Settings) -> Va
         body: dict[str, Any] = validator_for(endpoint, settings, raw).validate_json(raw)
     except ValidationError as exc:
         errors = _field_errors(exc, settings)
-        parsed = best_effort_json(raw)
+        parsed = parse_json(raw)
         if isinstance(parsed, dict):
-            errors += _scan(endpoint, parsed, settings, raw)[0]
+            errors += _scan(endpoint, parsed, settings, valid=False)[0]
         raise ApiError(400, errors, message=endpoint.bad_request_message) from None
-    errors, warnings = _scan(endpoint, body, settings, raw)
+    errors, warnings = _scan(endpoint, body, settings)
     if errors:
         raise ApiError(400, errors, message=endpoint.bad_request_message)
     return Validated(body, warnings)
@@ -295,9 +310,7 @@ def validate_body(endpoint: spec.Endpoint, raw: bytes, settings: Settings) -> Va
 _KNOWN_FIELDS: dict[str, frozenset[str]] = {
     "profiles": frozenset({"user_id", "properties", "timestamp"}),
     "events": frozenset({"name", "user_id", "id", "timestamp", "properties"}),
-    "devices": frozenset(
-        {"device_id", "platform", "token", "user_id", "remove_user_id", "properties"}
-    ),
+    "devices": frozenset({"device_id", "platform", "token", "user_id", "remove_user_id", "properties"}),
 }
 _RESERVED: dict[str, frozenset[str]] = {
     "profiles": frozenset(spec.PROFILE_PROPERTY_TYPES),
@@ -307,11 +320,13 @@ _RESERVED: dict[str, frozenset[str]] = {
 
 
 def _scan(
-    endpoint: spec.Endpoint, body: dict[str, Any], settings: Settings, raw: bytes
+    endpoint: spec.Endpoint, body: dict[str, Any], settings: Settings, *, valid: bool = True
 ) -> tuple[list[FieldError], list[str]]:
-    """Property counts (errors) and unknown fields (warnings), in one pass over the items.
+    """Property counts (errors) and unknown fields (warnings).
 
-    Also runs on bodies that failed the schema, so it guards every type it touches.
+    Set operations over all items at once find whether anything is to report; only then are
+    the items walked one by one. Also runs on bodies that failed the schema, so it guards
+    every type it touches.
     """
     errors: list[FieldError] = []
     warnings = [f"{k}: unknown field ignored" for k in body if k != endpoint.key]
@@ -319,26 +334,35 @@ def _scan(
     items = body.get(endpoint.key)
     if known is None or not isinstance(items, list):
         return errors, warnings
-    reserved = _RESERVED[endpoint.key]
-    most = settings.max_properties
-    check_mkt = b'"mkt_' in raw  # most bodies have no reserved keys: skip the per-key scan
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            continue
-        if not item.keys() <= known:
-            for k in sorted(item.keys() - known):
-                warnings.append(f"{endpoint.key}[{i}].{k}: unknown field ignored")
-        props = item.get("properties")
-        if not props or not isinstance(props, dict):
-            continue
-        if len(props) > most:
-            errors.append(
-                FieldError(f"{endpoint.key}[{i}].properties", f"more than {most} properties ({len(props)})")
-            )
-        if check_mkt:
-            for k in props:
-                if k.startswith("mkt_") and k not in reserved:
-                    warnings.append(f"{endpoint.key}[{i}].properties.{k}: unknown reserved property")
+    name = endpoint.key
+    dicts = items if valid else [item for item in items if isinstance(item, dict)]
+    if not set().union(*dicts) <= known:
+        warnings += [
+            f"{name}[{i}].{k}: unknown field ignored"
+            for i, item in enumerate(items)
+            if isinstance(item, dict)
+            for k in sorted(item.keys() - known)
+        ]
+    if valid:
+        props = [p for item in dicts if (p := item.get("properties"))]
+    else:
+        props = [p for item in dicts if isinstance(p := item.get("properties"), dict)]
+    if props and max(map(len, props)) > settings.max_properties:
+        most = settings.max_properties
+        errors += [
+            FieldError(f"{name}[{i}].properties", f"more than {most} properties ({len(p)})")
+            for i, item in enumerate(items)
+            if isinstance(item, dict) and isinstance(p := item.get("properties"), dict) and len(p) > most
+        ]
+    reserved = _RESERVED[name]
+    if any(k.startswith("mkt_") for k in set().union(*props) - reserved):
+        warnings += [
+            f"{name}[{i}].properties.{k}: unknown reserved property"
+            for i, item in enumerate(items)
+            if isinstance(item, dict) and isinstance(p := item.get("properties"), dict)
+            for k in p
+            if k.startswith("mkt_") and k not in reserved
+        ]
     return errors, warnings
 
 
@@ -361,10 +385,16 @@ _REASONS = {
 }
 
 
-def _field_errors(exc: ValidationError, settings: Settings) -> list[FieldError]:
+def _field_errors(
+    exc: ValidationError,
+    settings: Settings,
+    relocate: Callable[[tuple[str | int, ...]], tuple[str | int, ...]] | None = None,
+) -> list[FieldError]:
     out: list[FieldError] = []
     for err in exc.errors(include_url=False):
         loc, kind, ctx = err["loc"], err["type"], err.get("ctx") or {}
+        if relocate is not None:
+            loc = relocate(loc)
         if kind == "json_invalid":
             out.append(FieldError("body", f"not valid JSON: {ctx.get('error', err['msg'])}"))
             continue
@@ -376,7 +406,11 @@ def _field_errors(exc: ValidationError, settings: Settings) -> list[FieldError]:
             out.extend(_value_errors(err["input"], list(loc), settings, len(loc) + 1))
             continue
         if kind == "too_short":
-            reason = "must not be empty" if ctx.get("min_length") == 1 else f"at least {ctx.get('min_length')} items"
+            reason = (
+                "must not be empty"
+                if ctx.get("min_length") == 1
+                else f"at least {ctx.get('min_length')} items"
+            )
         elif kind == "literal_error":
             reason = f"must be one of {ctx.get('expected')}"
         elif kind == "string_pattern_mismatch":
@@ -413,11 +447,3 @@ def _value_errors(value: Any, loc: list[str | int], settings: Settings, depth: i
         children = value.items() if isinstance(value, dict) else enumerate(value)
         for key, child in children:
             yield from _value_errors(child, [*loc, key], settings, depth + 1)
-
-
-def best_effort_json(raw: bytes) -> Any:
-    """The body as Python data for the journal, or None when it is not JSON."""
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        return None

@@ -51,8 +51,15 @@ def live_server() -> Iterator[LiveServer]:
 
 
 def _test_client_post(client: Any) -> Post:
-    def post(path: str, body: Any = None, *, query: str | None = f"project_id={PROJECT}", headers: dict[str, str] | None = None,
-             data: bytes | None = None, method: str = "POST") -> Sent:
+    def post(
+        path: str,
+        body: Any = None,
+        *,
+        query: str | None = f"project_id={PROJECT}",
+        headers: dict[str, str] | None = None,
+        data: bytes | None = None,
+        method: str = "POST",
+    ) -> Sent:
         hdrs = {**AUTH, "Content-Type": "application/json"} if headers is None else headers
         if data is None and body is not None:
             import json
@@ -68,8 +75,15 @@ def _test_client_post(client: Any) -> Post:
 def _live_post(server: LiveServer) -> Post:
     session = requests.Session()
 
-    def post(path: str, body: Any = None, *, query: str | None = f"project_id={PROJECT}", headers: dict[str, str] | None = None,
-             data: bytes | None = None, method: str = "POST") -> Sent:
+    def post(
+        path: str,
+        body: Any = None,
+        *,
+        query: str | None = f"project_id={PROJECT}",
+        headers: dict[str, str] | None = None,
+        data: bytes | None = None,
+        method: str = "POST",
+    ) -> Sent:
         hdrs = {**AUTH, "Content-Type": "application/json"} if headers is None else headers
         if data is None and body is not None:
             import json

@@ -33,7 +33,10 @@ def test_valid_body_gets_202_with_empty_body(post: Post, path: str) -> None:
     [
         ({"Content-Type": "application/json"}, "required"),
         ({"Authorization": "Basic dTpw", "Content-Type": "application/json"}, "scheme must be 'Bearer'"),
-        ({"Authorization": "bearer test-api-key", "Content-Type": "application/json"}, "scheme must be 'Bearer'"),
+        (
+            {"Authorization": "bearer test-api-key", "Content-Type": "application/json"},
+            "scheme must be 'Bearer'",
+        ),
         ({"Authorization": "Bearer", "Content-Type": "application/json"}, "scheme must be 'Bearer'"),
         ({"Authorization": "Bearer ", "Content-Type": "application/json"}, "empty"),
         ({"Authorization": "Bearer nope-nope-nope", "Content-Type": "application/json"}, "unknown API key"),
@@ -57,7 +60,11 @@ def test_key_not_valid_for_the_project_is_401(post: Post) -> None:
 
 def test_unknown_key_is_never_echoed_in_full(post: Post) -> None:
     secret = "sk_live_abcdefghijklmnop"
-    sent = post(spec.EVENTS.path, VALID[spec.EVENTS.path], headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"})
+    sent = post(
+        spec.EVENTS.path,
+        VALID[spec.EVENTS.path],
+        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+    )
     assert secret not in sent.body.decode()
     assert "sk_l****" in sent.body.decode()
 
@@ -65,8 +72,13 @@ def test_unknown_key_is_never_echoed_in_full(post: Post) -> None:
 @pytest.mark.parametrize("path", spec.PATHS)
 @pytest.mark.parametrize(
     ("query", "reason"),
-    [(None, "required"), ("project_id=", "must not be empty"), ("project_id=%20", "must not be empty"),
-     ("other=1", "required"), (f"project_id={PROJECT}&project_id=b", "given 2 times")],
+    [
+        (None, "required"),
+        ("project_id=", "must not be empty"),
+        ("project_id=%20", "must not be empty"),
+        ("other=1", "required"),
+        (f"project_id={PROJECT}&project_id=b", "given 2 times"),
+    ],
 )
 def test_project_id_problems_are_400(post: Post, path: str, query: str | None, reason: str) -> None:
     sent = post(path, VALID[path], query=query)
@@ -76,7 +88,9 @@ def test_project_id_problems_are_400(post: Post, path: str, query: str | None, r
 
 
 def test_auth_is_checked_before_project_id(post: Post) -> None:
-    sent = post(spec.EVENTS.path, VALID[spec.EVENTS.path], query=None, headers={"Content-Type": "application/json"})
+    sent = post(
+        spec.EVENTS.path, VALID[spec.EVENTS.path], query=None, headers={"Content-Type": "application/json"}
+    )
     assert sent.status == 401
 
 
@@ -99,7 +113,12 @@ def test_size_is_checked_before_json(post: Post, backend: Backend) -> None:
 
 @pytest.mark.parametrize(
     "content_type",
-    ["application/json", "application/json; charset=utf-8", "APPLICATION/JSON; Charset=UTF-8", 'application/json;charset="utf-8"'],
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON; Charset=UTF-8",
+        'application/json;charset="utf-8"',
+    ],
 )
 def test_accepted_content_types(post: Post, content_type: str) -> None:
     sent = post(spec.EVENTS.path, VALID[spec.EVENTS.path], headers={**AUTH, "Content-Type": content_type})
@@ -108,8 +127,14 @@ def test_accepted_content_types(post: Post, content_type: str) -> None:
 
 @pytest.mark.parametrize(
     "content_type",
-    [None, "text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin-1",
-     "application/json; boundary=x", "application/jsonx"],
+    [
+        None,
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/json; charset=latin-1",
+        "application/json; boundary=x",
+        "application/jsonx",
+    ],
 )
 def test_other_content_types_are_415(post: Post, content_type: str | None) -> None:
     headers = dict(AUTH) if content_type is None else {**AUTH, "Content-Type": content_type}
@@ -177,7 +202,12 @@ def test_other_encodings_are_415(post: Post, encoding: str) -> None:
 
 
 def test_identity_encoding_is_accepted(post: Post) -> None:
-    assert post(spec.EVENTS.path, VALID[spec.EVENTS.path], headers={**JSON, "Content-Encoding": "identity"}).status == 202
+    assert (
+        post(
+            spec.EVENTS.path, VALID[spec.EVENTS.path], headers={**JSON, "Content-Encoding": "identity"}
+        ).status
+        == 202
+    )
 
 
 def test_body_over_the_limit_is_413(post: Post, backend: Backend) -> None:
@@ -205,12 +235,14 @@ def test_unknown_paths_are_404_json(post: Post, path: str) -> None:
 
 
 def test_a_400_lists_every_violation(post: Post) -> None:
-    body = {"events": [
-        {"name": "ok", "user_id": "u"},
-        {"user_id": "u"},
-        {"name": "x", "user_id": "u", "timestamp": "2025/01/17 05:39"},
-        {"name": 5, "user_id": 7},
-    ]}
+    body = {
+        "events": [
+            {"name": "ok", "user_id": "u"},
+            {"user_id": "u"},
+            {"name": "x", "user_id": "u", "timestamp": "2025/01/17 05:39"},
+            {"name": 5, "user_id": 7},
+        ]
+    }
     sent = post(spec.EVENTS.path, body)
     assert sent.status == 400
     assert sent.fields() == ["events[1].name", "events[2].timestamp", "events[3].name", "events[3].user_id"]

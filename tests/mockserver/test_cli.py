@@ -1,0 +1,158 @@
+"""``marketap-mock`` on the command line."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from mockserver.cli import build_parser, credentials_from, main, settings_from
+
+
+def test_credentials_pair_by_order() -> None:
+    pairs = [
+        ("api_key", "k1"),
+        ("project_id", "p1"),
+        ("project_id", "p2"),
+        ("api_key", "k2"),
+        ("project_id", "p3"),
+    ]
+    assert credentials_from(pairs) == {"k1": ("p1", "p2"), "k2": ("p3",)}
+    assert credentials_from([]) == {"test-api-key": ("test-project",)}
+    assert credentials_from([("project_id", "p")]) == {"test-api-key": ("p",)}
+    assert credentials_from([("api_key", "k")]) == {"k": ("test-project",)}
+    assert credentials_from([("project_id", "p"), ("api_key", "k"), ("api_key", "j")]) == {
+        "k": ("p",),
+        "j": ("test-project",),
+    }
+
+
+def test_every_setting_has_a_flag() -> None:
+    ns = build_parser().parse_args(
+        [
+            "serve",
+            "--allow-naive-timestamps",
+            "--no-check-reserved-properties",
+            "--max-batch-items",
+            "5",
+            "--deletion-jobs",
+            "manual",
+            "--deletion-job-delay",
+            "2.5",
+            "--api-key",
+            "k",
+            "--project-id",
+            "p",
+        ]
+    )
+    settings = settings_from(ns)
+    assert settings.allow_naive_timestamps and not settings.check_reserved_properties
+    assert (settings.max_batch_items, settings.deletion_jobs, settings.deletion_job_delay) == (
+        5,
+        "manual",
+        2.5,
+    )
+    assert settings.api_keys == {"k": ("p",)}
+
+
+def test_bad_setting_values_exit_2_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--max-batch-items", "lots"])
+    assert exit_info.value.code == 2
+    assert "max_batch_items must be a whole number" in capsys.readouterr().err
+
+
+def test_help_explains_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = capsys.readouterr().out
+    for flag in (
+        "--host",
+        "--port",
+        "--api-key",
+        "--project-id",
+        "--control-token",
+        "--allow-empty-batches",
+        "--max-body-bytes",
+        "--deletion-jobs",
+        "--journal-max-entries",
+    ):
+        assert flag in text
+
+
+def test_openapi_command_prints_the_document(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["openapi"]) == 0
+    assert '"/v1/api/events"' in capsys.readouterr().out
+
+
+def _start(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    lines = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if "Ctrl+C" in line:
+            break
+    match = re.search(r"http://[\d.]+:(\d+)", "".join(lines))
+    assert match, lines
+    return proc, match.group(0), lines
+
+
+def test_serve_prints_url_credentials_and_curl_then_stops_on_ctrl_c() -> None:
+    proc, url, lines = _start("--api-key", "k-123456789", "--project-id", "p1")
+    try:
+        text = "".join(lines)
+        assert "k-123456789" in text and "p1" in text and "curl" in text
+        assert not url.endswith(":0")
+        r = requests.post(
+            f"{url}/v1/api/events?project_id=p1",
+            json={"events": [{"name": "e", "user_id": "u"}]},
+            headers={"Authorization": "Bearer k-123456789"},
+            timeout=5,
+        )
+        assert r.status_code == 202
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "Stopped." in out
+    assert "Traceback" not in err
+
+
+def test_binding_elsewhere_warns() -> None:
+    proc, _url, lines = _start("--host", "0.0.0.0")
+    proc.terminate()
+    proc.communicate(timeout=10)
+    quiet, _url, quiet_lines = _start("--host", "127.0.0.2")
+    quiet.terminate()
+    quiet.communicate(timeout=10)
+    assert not any("WARNING" in line for line in quiet_lines)
+    assert any("WARNING" in line and "--control-token" in line for line in lines)
+
+
+def test_port_in_use_is_a_clear_error() -> None:
+    from mockserver import LiveServer
+
+    with LiveServer() as server:
+        done = subprocess.run(
+            [sys.executable, "-m", "mockserver", "serve", "--port", str(server.port)],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    assert done.returncode == 2
+    assert "cannot bind" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,167 @@
+"""The control plane under /_mock/ and the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+
+from mockserver import Backend, LiveServer, create_app, spec
+from mockserver.openapi import EXAMPLES
+from tests.conftest import AUTH, PROJECT, Post
+
+
+def test_health(client: Any) -> None:
+    body = client.get("/_mock/health").json
+    assert body["status"] == "ok"
+    assert body["dropped"] == {"journal": 0, "events": 0}
+
+
+def test_requests_lists_the_journal_oldest_first_and_limits(tc_post: Post, client: Any) -> None:
+    for name in "abc":
+        tc_post(spec.EVENTS.path, {"events": [{"name": name, "user_id": "u"}]})
+    tc_post(spec.EVENTS.path, {"events": [{"name": 1}]})
+    entries = client.get("/_mock/requests").json["requests"]
+    assert [e["status"] for e in entries] == [202, 202, 202, 400]
+    assert set(entries[0]) >= {
+        "id",
+        "time",
+        "method",
+        "path",
+        "query",
+        "headers",
+        "json",
+        "status",
+        "errors",
+        "warnings",
+        "faulted",
+    }
+    assert [
+        e["json"]["events"][0]["name"] for e in client.get("/_mock/requests?limit=2").json["requests"]
+    ] == ["c", 1]
+    assert client.get("/_mock/requests?limit=x").status_code == 400
+
+
+def test_control_plane_is_never_journaled(client: Any, backend: Backend) -> None:
+    client.get("/_mock/health")
+    client.post("/_mock/reset")
+    assert backend.requests() == []
+
+
+def test_state_views(tc_post: Post, client: Any) -> None:
+    tc_post(spec.PROFILES.path, {"profiles": [{"user_id": "u", "properties": {"mkt_name": "홍길동"}}]})
+    tc_post(spec.EVENTS.path, {"events": [{"name": "e", "user_id": "u"}]})
+    tc_post(spec.DEVICES.path, {"devices": [{"device_id": "d", "platform": "android", "user_id": "u"}]})
+    assert client.get(f"/_mock/profiles?project_id={PROJECT}").json == {
+        "profiles": {"u": {"mkt_name": "홍길동"}}
+    }
+    assert client.get(f"/_mock/events?project_id={PROJECT}").json == {
+        "events": [{"name": "e", "user_id": "u"}]
+    }
+    assert client.get("/_mock/devices").json["devices"]["d"]["user_id"] == "u"  # default project
+    assert client.get("/_mock/profiles?project_id=nobody").json == {"profiles": {}}
+
+
+def test_deletion_jobs_view_and_complete(tc_post: Post, client: Any, backend: Backend) -> None:
+    backend.update_settings({"deletion_jobs": "manual"})
+    tc_post(spec.DELETION.path, {"user_id": "u"})
+    [job] = client.get(f"/_mock/deletion-jobs?project_id={PROJECT}").json["deletion_jobs"]
+    assert set(job) >= {"id", "user_ids", "status", "requested_at", "completed_at", "removed"}
+    assert job["status"] == "pending"
+    done = client.post("/_mock/deletion-jobs/complete").json["completed"]
+    assert [j["status"] for j in done] == ["completed"]
+    assert client.get("/_mock/deletion-jobs").json["deletion_jobs"][0]["status"] == "completed"
+
+
+def test_reset(tc_post: Post, client: Any) -> None:
+    tc_post(spec.EVENTS.path, {"events": [{"name": "e", "user_id": "u"}]})
+    assert client.post("/_mock/reset").json == {"status": "reset"}
+    assert client.get("/_mock/events").json == {"events": []}
+    assert client.get("/_mock/requests").json == {"requests": []}
+
+
+def test_settings_get_and_patch(client: Any, tc_post: Post) -> None:
+    settings = client.get("/_mock/settings").json["settings"]
+    assert settings["max_batch_items"] == 1000
+    assert settings["api_keys"] == {"test****": ["test-project"]}  # masked
+    r = client.patch("/_mock/settings", json={"allow_empty_batches": True})
+    assert r.status_code == 200 and r.json["settings"]["allow_empty_batches"] is True
+    assert tc_post(spec.EVENTS.path, {"events": []}).status == 202
+    for bad in ({"nope": 1}, {"max_batch_items": "many"}, {"max_batch_items": 0}, {"deletion_jobs": "later"}):
+        r = client.patch("/_mock/settings", json=bad)
+        assert r.status_code == 400 and r.json["errors"][0]["field"] == "settings", bad
+    assert client.patch("/_mock/settings", data="[]", content_type="application/json").status_code == 400
+
+
+def test_clock(client: Any) -> None:
+    before = client.get("/_mock/clock").json
+    assert before["frozen"] is False
+    after = client.post("/_mock/clock/advance", json={"seconds": 3600}).json
+    assert after["frozen"] is True and after["now"] > before["now"]
+    assert client.post("/_mock/clock/advance", json={"seconds": -1}).status_code == 400
+    assert client.post("/_mock/clock/advance", json={}).status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/_mock/nothing", "/_mock/"])
+def test_unknown_control_paths_are_json_404(client: Any, path: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 404
+    assert r.json["code"] == 404
+
+
+def test_wrong_method_on_control_path_is_json_405(client: Any) -> None:
+    r = client.delete("/_mock/health")
+    assert r.status_code == 405 and r.json["code"] == 405
+
+
+def test_control_token_protects_the_control_plane() -> None:
+    client = create_app(control_token="s3cret").test_client()
+    assert client.get("/_mock/health").status_code == 401
+    assert client.get("/_mock/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/_mock/health", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    # the ingestion endpoints keep their own auth
+    r = client.post(
+        f"{spec.EVENTS.path}?project_id={PROJECT}",
+        json={"events": [{"name": "e", "user_id": "u"}]},
+        headers=AUTH,
+    )
+    assert r.status_code == 202
+
+
+def test_openapi_document_is_valid_openapi(client: Any) -> None:
+    document = client.get("/_mock/openapi.json").json
+    validate(document)
+    assert sorted(document["paths"]) == sorted(spec.PATHS)
+
+
+def test_every_openapi_example_is_accepted(client: Any) -> None:
+    document = client.get("/_mock/openapi.json").json
+    for path, item in document["paths"].items():
+        example = item["post"]["requestBody"]["content"]["application/json"]["example"]
+        assert example == EXAMPLES[path]
+        r = client.post(f"{path}?project_id={PROJECT}", json=example, headers=AUTH)
+        assert r.status_code == 202, (path, r.json)
+
+
+def test_openapi_document_follows_the_settings(client: Any) -> None:
+    client.patch("/_mock/settings", json={"max_batch_items": 10, "allow_empty_batches": True})
+    events = client.get("/_mock/openapi.json").json["paths"][spec.EVENTS.path]["post"]
+    schema = events["requestBody"]["content"]["application/json"]["schema"]["properties"]["events"]
+    assert (schema["maxItems"], schema["minItems"]) == (10, 0)
+
+
+def test_live_server_serves_the_control_plane() -> None:
+    import requests
+
+    with LiveServer() as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        assert requests.get(f"{server.url}/_mock/health", timeout=5).json()["status"] == "ok"
+    assert not server.running
+
+
+def test_live_server_cannot_start_twice() -> None:
+    from mockserver import ToolkitError
+
+    with LiveServer() as server, pytest.raises(ToolkitError):
+        server.start()

@@ -1,0 +1,41 @@
+"""State, validation and auth are plain Python: importing them loads no Flask."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+PURE = [
+    "spec",
+    "settings",
+    "errors",
+    "validation",
+    "auth",
+    "state",
+    "journal",
+    "clock",
+    "backend",
+    "pipeline",
+    "openapi",
+]
+
+
+def test_pure_modules_do_not_import_flask() -> None:
+    code = "\n".join(
+        [
+            "import sys",
+            *(f"import mockserver.{m}" for m in PURE),
+            "from mockserver import Backend, Settings",
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug'))",
+            "assert not bad, bad",
+        ]
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_http_layer_is_there_on_demand() -> None:
+    import mockserver
+
+    assert callable(mockserver.create_app)
+    assert mockserver.LiveServer.__name__ == "LiveServer"

@@ -1,0 +1,250 @@
+"""What the fake remembers: profiles, devices, events, deletion jobs, caps."""
+
+from __future__ import annotations
+
+import threading
+
+from mockserver import Backend, spec
+from tests.conftest import PROJECT, Post
+
+
+def test_profiles_merge_key_by_key_last_write_wins(tc_post: Post, backend: Backend) -> None:
+    tc_post(spec.PROFILES.path, {"profiles": [{"user_id": "u", "properties": {"a": 1, "b": 1}}]})
+    tc_post(
+        spec.PROFILES.path,
+        {"profiles": [{"user_id": "u", "properties": {"b": 2, "c": 3, "a": None}}, {"user_id": "v"}]},
+    )
+    assert backend.profiles(PROJECT) == {"u": {"a": 1, "b": 2, "c": 3}, "v": {}}
+
+
+def test_state_is_per_project(post: Post, backend: Backend) -> None:
+    backend.update_settings({"api_keys": {"test-api-key": ["test-project", "other"]}})
+    post(spec.PROFILES.path, {"profiles": [{"user_id": "u"}]}, query="project_id=other")
+    assert backend.profiles(PROJECT) == {}
+    assert backend.profiles("other") == {"u": {}}
+
+
+def test_devices_map_and_unmap_users(tc_post: Post, backend: Backend) -> None:
+    tc_post(
+        spec.DEVICES.path,
+        {
+            "devices": [
+                {
+                    "device_id": "d",
+                    "platform": "ios",
+                    "user_id": "u",
+                    "token": "t1",
+                    "properties": {"opt_in": True},
+                }
+            ]
+        },
+    )
+    tc_post(
+        spec.DEVICES.path,
+        {"devices": [{"device_id": "d", "platform": "ios", "token": "t2", "properties": {"os": "17"}}]},
+    )
+    assert backend.devices(PROJECT)["d"] == {
+        "device_id": "d",
+        "platform": "ios",
+        "user_id": "u",
+        "token": "t2",
+        "properties": {"opt_in": True, "os": "17"},
+    }
+    tc_post(spec.DEVICES.path, {"devices": [{"device_id": "d", "platform": "ios", "remove_user_id": True}]})
+    assert backend.devices(PROJECT)["d"]["user_id"] is None
+
+
+def test_events_keep_order_and_dedupe_by_id(tc_post: Post, backend: Backend) -> None:
+    tc_post(
+        spec.EVENTS.path,
+        {
+            "events": [
+                {"name": "a", "user_id": "u", "id": "1"},
+                {"name": "b", "user_id": "u"},
+                {"name": "a-again", "user_id": "u", "id": "1"},
+            ]
+        },
+    )
+    assert (
+        tc_post(
+            spec.EVENTS.path,
+            {
+                "events": [
+                    {"name": "a-third", "user_id": "u", "id": "1"},
+                    {"name": "c", "user_id": "u", "id": "2"},
+                ]
+            },
+        ).status
+        == 202
+    )
+    assert [e["name"] for e in backend.events(PROJECT)] == ["a", "b", "c"]
+    assert [e["name"] for e in backend.events(PROJECT, limit=2)] == ["b", "c"]
+
+
+def test_stored_events_are_capped_and_counted(tc_post: Post, backend: Backend) -> None:
+    backend.update_settings({"max_stored_events": 3})
+    tc_post(spec.EVENTS.path, {"events": [{"name": str(i), "user_id": "u", "id": str(i)} for i in range(5)]})
+    assert [e["name"] for e in backend.events(PROJECT)] == ["2", "3", "4"]
+    assert backend.health()["dropped"]["events"] == 2
+    # a dropped event's id no longer blocks a resend
+    tc_post(spec.EVENTS.path, {"events": [{"name": "0", "user_id": "u", "id": "0"}]})
+    assert [e["name"] for e in backend.events(PROJECT)] == ["3", "4", "0"]
+
+
+def _seed_user(post: Post, user: str) -> None:
+    post(spec.PROFILES.path, {"profiles": [{"user_id": user, "properties": {"a": 1}}]})
+    post(spec.EVENTS.path, {"events": [{"name": "e", "user_id": user, "id": f"{user}-1"}]})
+    post(spec.DEVICES.path, {"devices": [{"device_id": f"d-{user}", "platform": "web", "user_id": user}]})
+
+
+def test_deletion_job_completes_immediately_by_default(post: Post, backend: Backend) -> None:
+    _seed_user(post, "gone")
+    _seed_user(post, "kept")
+    assert post(spec.DELETION.path, {"user_id": "gone"}).status == 202
+    [job] = backend.deletion_jobs(PROJECT)
+    assert job["user_ids"] == ["gone"]
+    assert job["status"] == "completed"
+    assert job["removed"] == {"profiles": 1, "device_mappings": 1, "events": 1}
+    assert job["requested_at"] <= job["completed_at"]
+    assert list(backend.profiles(PROJECT)) == ["kept"]
+    assert [e["user_id"] for e in backend.events(PROJECT)] == ["kept"]
+    assert backend.devices(PROJECT)["d-gone"]["user_id"] is None
+
+
+def test_manual_deletion_jobs_wait_to_be_completed(tc_post: Post, backend: Backend) -> None:
+    backend.update_settings({"deletion_jobs": "manual"})
+    _seed_user(tc_post, "a")
+    _seed_user(tc_post, "b")
+    tc_post(spec.BULK_DELETION.path, {"user_ids": ["a", "b", "a"]})
+    [job] = backend.deletion_jobs(PROJECT)
+    assert (job["status"], job["user_ids"], job["completed_at"], job["removed"]) == (
+        "pending",
+        ["a", "b"],
+        None,
+        None,
+    )
+    assert set(backend.profiles(PROJECT)) == {"a", "b"}
+    done = backend.complete_deletion_jobs()
+    assert [j["id"] for j in done] == [job["id"]]
+    assert backend.deletion_jobs(PROJECT)[0]["removed"] == {"profiles": 2, "device_mappings": 2, "events": 2}
+    assert backend.profiles(PROJECT) == {}
+
+
+def test_delayed_deletion_jobs_follow_the_clock(tc_post: Post, backend: Backend) -> None:
+    backend.update_settings({"deletion_job_delay": 60})
+    backend.clock.freeze()
+    _seed_user(tc_post, "a")
+    tc_post(spec.DELETION.path, {"user_id": "a"})
+    assert backend.deletion_jobs(PROJECT)[0]["status"] == "pending"
+    backend.advance_clock(59)
+    assert backend.deletion_jobs(PROJECT)[0]["status"] == "pending"
+    assert "a" in backend.profiles(PROJECT)
+    backend.advance_clock(1)
+    assert backend.deletion_jobs(PROJECT)[0]["status"] == "completed"
+    assert backend.profiles(PROJECT) == {}
+
+
+def test_journal_records_accepted_and_rejected(post: Post, backend: Backend) -> None:
+    post(spec.EVENTS.path, {"events": [{"name": "a", "user_id": "u"}]})
+    post(spec.EVENTS.path, {"events": [{"name": 1}]})
+    post(spec.EVENTS.path, data=b"{broken")
+    first, second, third = backend.requests()
+    assert (first.status, first.errors, first.json, first.items) == (
+        202,
+        [],
+        {"events": [{"name": "a", "user_id": "u"}]},
+        1,
+    )
+    assert first.query == {"project_id": PROJECT}
+    assert first.headers["authorization"] == "Bearer test****"
+    assert second.status == 400 and second.json == {"events": [{"name": 1}]}
+    assert [e["field"] for e in second.errors] == ["events[0].name", "events[0].user_id"]
+    assert third.json is None and third.body == "{broken"
+    assert first.id < second.id < third.id
+
+
+def test_journal_is_bounded_by_entries_and_bytes(tc_post: Post, backend: Backend) -> None:
+    backend.update_settings({"journal_max_entries": 3})
+    for i in range(5):
+        tc_post(spec.EVENTS.path, {"events": [{"name": str(i), "user_id": "u"}]})
+    assert [r.json["events"][0]["name"] for r in backend.requests()] == ["2", "3", "4"]
+    assert backend.health()["dropped"]["journal"] == 2
+    backend.update_settings({"journal_max_entries": 100, "journal_max_bytes": 5000})
+    big = {"events": [{"name": "x" * 3000, "user_id": "u"}]}
+    tc_post(spec.EVENTS.path, big)
+    tc_post(spec.EVENTS.path, big)
+    assert len(backend.requests()) == 1
+    assert backend.health()["journal"]["bytes"] <= 5000
+
+
+def test_reset_clears_data_journal_and_clock_but_keeps_settings(tc_post: Post, backend: Backend) -> None:
+    backend.update_settings({"allow_empty_batches": True})
+    _seed_user(tc_post, "a")
+    backend.clock.advance(100)
+    backend.reset()
+    assert backend.profiles(PROJECT) == {} and backend.events(PROJECT) == [] and backend.requests() == []
+    assert not backend.clock.frozen
+    assert backend.settings.allow_empty_batches
+
+
+def test_concurrent_posts_are_each_stored_and_journaled_once() -> None:
+    import requests
+
+    from mockserver import LiveServer
+
+    backend = Backend()
+    with LiveServer(backend) as server:
+
+        def client(n: int) -> None:
+            with requests.Session() as s:
+                for i in range(100):
+                    r = s.post(
+                        f"{server.url}/v1/api/events?project_id={PROJECT}",
+                        json={"events": [{"name": "e", "user_id": f"c{n}", "id": f"{n}-{i}"}]},
+                        headers={"Authorization": "Bearer test-api-key"},
+                    )
+                    assert r.status_code == 202
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    ids = [e["id"] for e in backend.events(PROJECT)]
+    assert len(ids) == 800 == len(set(ids))
+    journaled = [r.json["events"][0]["id"] for r in backend.requests()]
+    assert sorted(journaled) == sorted(ids)
+
+
+def test_reset_during_traffic_never_splits_a_request() -> None:
+    backend = Backend()
+    from mockserver import create_app
+
+    app = create_app(backend=backend)
+    stop = threading.Event()
+
+    def traffic() -> None:
+        client = app.test_client()
+        i = 0
+        while not stop.is_set():
+            client.post(
+                f"/v1/api/events?project_id={PROJECT}",
+                json={"events": [{"name": "e", "user_id": "u", "id": str(i)}]},
+                headers={"Authorization": "Bearer test-api-key"},
+            )
+            i += 1
+
+    threads = [threading.Thread(target=traffic) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(200):
+            backend.reset()
+            with backend.lock:  # a consistent view: every stored event has its journal entry
+                stored = {e["id"] for e in backend.store.events(PROJECT)}
+                journaled = {r.json["events"][0]["id"] for r in backend.journal.entries() if r.status == 202}
+            assert stored == journaled
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()

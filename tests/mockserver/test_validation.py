@@ -1,0 +1,471 @@
+"""API.md's body rules, row by row, through Flask's test client; settings both ways."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mockserver import Backend, Settings, spec
+from mockserver.validation import explain_timestamp, field_path
+from tests.conftest import Post
+
+
+def event(**extra: Any) -> dict[str, Any]:
+    return {"name": "mkt_login", "user_id": "u-1", **extra}
+
+
+def events_body(*items: dict[str, Any]) -> dict[str, Any]:
+    return {"events": list(items)}
+
+
+# --- timestamps ------------------------------------------------------------------------------
+
+GOOD_TIMESTAMPS = [
+    "2025-01-17T05:39:22Z",
+    "2025-01-17T05:39:22+09:00",
+    "2025-01-17T05:39:22-03:30",
+    "2025-01-17T05:39:22.123Z",
+    "2025-01-17T05:39:22.123456789+05:30",
+    "2025-01-17t05:39:22z",
+    "2024-02-29T00:00:00Z",
+    "2000-02-29T23:59:59Z",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59+23:59",
+]
+BAD_TIMESTAMPS = [
+    "2025-13-01T00:00:00Z",  # month 13
+    "2025-02-30T00:00:00Z",  # Feb 30
+    "2025-04-31T00:00:00Z",
+    "2023-02-29T00:00:00Z",  # not a leap year
+    "1900-02-29T00:00:00Z",
+    "2025-01-17T24:00:00Z",
+    "2025-01-17T25:00:00Z",
+    "2025-01-17T05:60:00Z",
+    "2025-01-17T05:39:60Z",
+    "2025-01-17T05:39:22+25:00",
+    "2025-01-17 05:39:22Z",  # space
+    "20250117T053922Z",  # basic form
+    "2025-01-17T05:39:22+0900",
+    "2025-01-17T05:39:22+09",
+    "2025-01-17",  # date alone
+    "1700000000",  # digit string
+    "2025/01/17 05:39",
+    "yesterday",
+    "",
+    "0000-01-01T00:00:00Z",
+    "2025-1-17T05:39:22Z",
+    "2025-01-17T05:39:22.Z",
+    " 2025-01-17T05:39:22Z",
+    "2025-01-17T05:39:22Z\n",
+]
+NAIVE = ["2025-01-17T05:39:22", "2025-01-17T05:39:22.5"]
+
+
+@pytest.mark.parametrize("stamp", GOOD_TIMESTAMPS)
+def test_rfc3339_timestamps_are_accepted(tc_post: Post, stamp: str) -> None:
+    assert tc_post(spec.EVENTS.path, events_body(event(timestamp=stamp))).status == 202
+    assert tc_post(spec.PROFILES.path, {"profiles": [{"user_id": "u", "timestamp": stamp}]}).status == 202
+
+
+@pytest.mark.parametrize("stamp", [*BAD_TIMESTAMPS, *NAIVE])
+def test_other_timestamp_forms_are_400(tc_post: Post, stamp: str) -> None:
+    sent = tc_post(spec.EVENTS.path, events_body(event(timestamp=stamp)))
+    assert sent.status == 400
+    assert sent.fields() == ["events[0].timestamp"]
+
+
+@pytest.mark.parametrize(
+    "value", [1700000000, 1.5, True, {"at": "2025-01-17T05:39:22Z"}, ["2025-01-17T05:39:22Z"]]
+)
+def test_non_string_timestamps_are_400(tc_post: Post, value: Any) -> None:
+    sent = tc_post(spec.EVENTS.path, events_body(event(timestamp=value)))
+    assert sent.status == 400
+    assert sent.fields() == ["events[0].timestamp"]
+
+
+def test_timestamp_errors_say_why() -> None:
+    assert "zone is missing" in explain_timestamp("2025-01-17T05:39:22")
+    assert "day is out of range" in explain_timestamp("2025-02-30T00:00:00Z")
+    assert explain_timestamp("2025/01/17") == "not an ISO 8601 date-time with a time zone"
+
+
+@pytest.mark.parametrize("stamp", NAIVE)
+def test_allow_naive_timestamps(tc_post: Post, backend: Backend, stamp: str) -> None:
+    assert tc_post(spec.EVENTS.path, events_body(event(timestamp=stamp))).status == 400
+    backend.update_settings({"allow_naive_timestamps": True})
+    assert tc_post(spec.EVENTS.path, events_body(event(timestamp=stamp))).status == 202
+    # only the zone is relaxed: impossible dates stay impossible
+    assert tc_post(spec.EVENTS.path, events_body(event(timestamp="2025-02-30T00:00:00"))).status == 400
+
+
+_PATTERN = re.compile(spec.TIMESTAMP_PATTERN)
+
+
+def _library_accepts(text: str) -> bool:
+    """The oracle: RFC 3339 shape, then `datetime.fromisoformat` for the calendar."""
+    shape = r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
+    if not re.fullmatch(shape, text, flags=re.ASCII):
+        return False
+    try:
+        parsed = datetime.fromisoformat(text.upper())
+    except ValueError:
+        return False
+    # RFC 3339 bounds the offset's fields (hour 00-23, minute 00-59); fromisoformat only its total.
+    if text[-1] not in "Zz" and (int(text[-5:-3]) > 23 or int(text[-2:]) > 59):
+        return False
+    return parsed.year >= 1
+
+
+_digits = st.integers(0, 99).map(lambda n: f"{n:02d}")
+
+
+@st.composite
+def _near_timestamps(draw: st.DrawFn) -> str:
+    year = draw(st.integers(0, 9999))
+    month, day, hour, minute, second = (draw(st.integers(0, 99)) for _ in range(5))
+    zone = draw(st.sampled_from(["Z", "z", "+", "-"]))
+    if zone in "+-":
+        zone += f"{draw(st.integers(0, 30)):02d}:{draw(st.integers(0, 70)):02d}"
+    frac = draw(st.sampled_from(["", ".1", ".123456", ".1234567891"]))
+    sep = draw(st.sampled_from(["T", "t"]))
+    return f"{year:04d}-{month:02d}-{day:02d}{sep}{hour:02d}:{minute:02d}:{second:02d}{frac}{zone}"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(_near_timestamps(), st.text(alphabet="0123456789-:TZ+.", max_size=30)))
+def test_timestamp_pattern_agrees_with_fromisoformat(text: str) -> None:
+    assert bool(_PATTERN.fullmatch(text)) == _library_accepts(text)
+
+
+# --- required and typed fields, per endpoint -------------------------------------------------
+
+REJECTED: list[tuple[str, Any, list[str]]] = [
+    (spec.PROFILES.path, {}, ["profiles"]),
+    (spec.PROFILES.path, {"users": [{"user_id": "u"}]}, ["profiles"]),
+    (spec.PROFILES.path, {"profiles": "u"}, ["profiles"]),
+    (spec.PROFILES.path, {"profiles": None}, ["profiles"]),
+    (spec.PROFILES.path, {"profiles": [None]}, ["profiles[0]"]),
+    (spec.PROFILES.path, {"profiles": [{}]}, ["profiles[0].user_id"]),
+    (spec.PROFILES.path, {"profiles": [{"user_id": ""}]}, ["profiles[0].user_id"]),
+    (spec.PROFILES.path, {"profiles": [{"user_id": 12}]}, ["profiles[0].user_id"]),
+    (spec.PROFILES.path, {"profiles": [{"user_id": "u", "properties": [1]}]}, ["profiles[0].properties"]),
+    (spec.EVENTS.path, {"events": "x"}, ["events"]),
+    (spec.EVENTS.path, {"events": None}, ["events"]),
+    (spec.EVENTS.path, {"events": [None]}, ["events[0]"]),
+    (spec.EVENTS.path, {"events": [{"user_id": "u"}]}, ["events[0].name"]),
+    (spec.EVENTS.path, {"events": [{"name": None, "user_id": "u"}]}, ["events[0].name"]),
+    (spec.EVENTS.path, {"events": [{"name": 123, "user_id": "u"}]}, ["events[0].name"]),
+    (spec.EVENTS.path, {"events": [{"name": "a"}]}, ["events[0].user_id"]),
+    (spec.EVENTS.path, {"events": [{"name": "a", "user_id": 42}]}, ["events[0].user_id"]),
+    (spec.EVENTS.path, {"events": [{"name": "a", "user_id": "u", "id": 7}]}, ["events[0].id"]),
+    (spec.EVENTS.path, {"events": [{"name": "a", "user_id": "u", "id": ""}]}, ["events[0].id"]),
+    (
+        spec.EVENTS.path,
+        {"events": [{"name": "a", "user_id": "u", "properties": "x"}]},
+        ["events[0].properties"],
+    ),
+    (spec.DELETION.path, {}, ["user_id"]),
+    (spec.DELETION.path, {"user_id": 12345}, ["user_id"]),
+    (spec.DELETION.path, {"user_id": ""}, ["user_id"]),
+    (spec.DELETION.path, {"user_id": ["u"]}, ["user_id"]),
+    (spec.BULK_DELETION.path, {}, ["user_ids"]),
+    (spec.BULK_DELETION.path, {"user_ids": []}, ["user_ids"]),
+    (spec.BULK_DELETION.path, {"user_ids": "u"}, ["user_ids"]),
+    (spec.BULK_DELETION.path, {"user_ids": ["u", 2, ""]}, ["user_ids[1]", "user_ids[2]"]),
+    (spec.DEVICES.path, {}, ["devices"]),
+    (spec.DEVICES.path, {"devices": [{"platform": "ios"}]}, ["devices[0].device_id"]),
+    (spec.DEVICES.path, {"devices": [{"device_id": "d"}]}, ["devices[0].platform"]),
+    (spec.DEVICES.path, {"devices": [{"device_id": "d", "platform": "windows"}]}, ["devices[0].platform"]),
+    (spec.DEVICES.path, {"devices": [{"device_id": "d", "platform": "iOS"}]}, ["devices[0].platform"]),
+    (
+        spec.DEVICES.path,
+        {"devices": [{"device_id": "d", "platform": "ios", "remove_user_id": "true"}]},
+        ["devices[0].remove_user_id"],
+    ),
+    (
+        spec.DEVICES.path,
+        {"devices": [{"device_id": "d", "platform": "ios", "token": 5}]},
+        ["devices[0].token"],
+    ),
+    (
+        spec.DEVICES.path,
+        {"devices": [{"device_id": "d", "platform": "ios", "properties": {"opt_in": "yes"}}]},
+        ["devices[0].properties.opt_in"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "fields"), REJECTED)
+def test_schema_violations_are_400_naming_each_field(
+    tc_post: Post, path: str, body: Any, fields: list[str]
+) -> None:
+    sent = tc_post(path, body)
+    assert sent.status == 400, sent.body
+    assert sent.fields() == fields
+    assert all(e["reason"] for e in sent.json["errors"])
+
+
+def test_null_optional_fields_mean_absent(tc_post: Post) -> None:
+    body = events_body(event(id=None, timestamp=None, properties=None))
+    assert tc_post(spec.EVENTS.path, body).status == 202
+    device = {"device_id": "d", "platform": "web", "token": None, "user_id": None, "remove_user_id": None}
+    assert tc_post(spec.DEVICES.path, {"devices": [device]}).status == 202
+
+
+@pytest.mark.parametrize(
+    "path", [spec.PROFILES.path, spec.EVENTS.path, spec.DEVICES.path, spec.BULK_DELETION.path]
+)
+def test_bulk_limit_1000_passes_1001_fails(tc_post: Post, path: str) -> None:
+    item = {
+        spec.PROFILES.path: {"user_id": "u"},
+        spec.EVENTS.path: event(),
+        spec.DEVICES.path: {"device_id": "d", "platform": "android"},
+        spec.BULK_DELETION.path: "u",
+    }[path]
+    key = spec.endpoint_for(path).key  # type: ignore[union-attr]
+    assert tc_post(path, {key: [item] * 1000}).status == 202
+    sent = tc_post(path, {key: [item] * 1001})
+    assert sent.status == 400
+    assert sent.fields() == [key]
+    assert "1000" in sent.json["errors"][0]["reason"]
+
+
+def test_max_batch_items_setting(tc_post: Post, backend: Backend) -> None:
+    backend.update_settings({"max_batch_items": 2})
+    assert tc_post(spec.EVENTS.path, events_body(event(), event())).status == 202
+    assert tc_post(spec.EVENTS.path, events_body(event(), event(), event())).status == 400
+
+
+@pytest.mark.parametrize(
+    "key,path",
+    [("profiles", spec.PROFILES.path), ("events", spec.EVENTS.path), ("devices", spec.DEVICES.path)],
+)
+def test_allow_empty_batches(tc_post: Post, backend: Backend, key: str, path: str) -> None:
+    sent = tc_post(path, {key: []})
+    assert sent.status == 400
+    assert sent.json["errors"] == [{"field": key, "reason": "must not be empty"}]
+    backend.update_settings({"allow_empty_batches": True})
+    assert tc_post(path, {key: []}).status == 202
+
+
+def test_allow_empty_batches_never_relaxes_user_ids(tc_post: Post, backend: Backend) -> None:
+    backend.update_settings({"allow_empty_batches": True})
+    assert tc_post(spec.BULK_DELETION.path, {"user_ids": []}).status == 400
+
+
+def test_require_event_user_id(tc_post: Post, backend: Backend) -> None:
+    assert tc_post(spec.EVENTS.path, events_body({"name": "a"})).status == 400
+    backend.update_settings({"require_event_user_id": False})
+    assert tc_post(spec.EVENTS.path, events_body({"name": "a"})).status == 202
+    assert tc_post(spec.EVENTS.path, events_body({"name": "a", "user_id": 5})).status == 400
+
+
+# --- reserved properties ---------------------------------------------------------------------
+
+PROFILE_BAD = [
+    ("mkt_text_message_opt_in", "false"),
+    ("mkt_kakao_opt_in", 0),
+    ("mkt_email_opt_in", "yes"),
+    ("mkt_birth", "1990-5-1"),
+    ("mkt_birth", "1990-02-30"),
+    ("mkt_birth", "19900501"),
+    ("mkt_birth", 19900501),
+    ("mkt_available_points", 1.5),
+    ("mkt_available_points", "1200"),
+    ("mkt_available_points", True),
+    ("mkt_gender", "male"),
+    ("mkt_gender", "M"),
+    ("mkt_name", 5),
+    ("mkt_name", ""),
+    ("mkt_phone_number", 1012345678),
+    ("mkt_cart_total_price", "10.5"),
+    ("mkt_cart", {"mkt_product_id": "p"}),
+    ("mkt_cart", [{"mkt_quantity": 1.5}]),
+    ("mkt_cart", [{"mkt_product_price": "1"}]),
+    ("mkt_wish_list", ["p-1"]),
+    ("mkt_coupons", [{"mkt_is_used": "no"}]),
+    ("mkt_coupons", [{"mkt_expires_at": "2025-01-17"}]),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), PROFILE_BAD)
+def test_reserved_profile_properties_of_the_wrong_type_are_400(tc_post: Post, key: str, value: Any) -> None:
+    sent = tc_post(spec.PROFILES.path, {"profiles": [{"user_id": "u", "properties": {key: value}}]})
+    assert sent.status == 400
+    assert all(f.startswith(f"profiles[0].properties.{key}") for f in sent.fields()), sent.fields()
+
+
+# An empty string breaks the generic string rule, which stays on.
+@pytest.mark.parametrize(("key", "value"), [(k, v) for k, v in PROFILE_BAD if v != ""])
+def test_check_reserved_properties_off_accepts_them(
+    tc_post: Post, backend: Backend, key: str, value: Any
+) -> None:
+    backend.update_settings({"check_reserved_properties": False})
+    assert (
+        tc_post(spec.PROFILES.path, {"profiles": [{"user_id": "u", "properties": {key: value}}]}).status
+        == 202
+    )
+
+
+def test_reserved_event_properties(tc_post: Post) -> None:
+    good = {
+        "mkt_revenue": 39000,
+        "mkt_order_id": "o",
+        "mkt_items": [{"mkt_product_id": "p", "mkt_quantity": 2}],
+    }
+    assert tc_post(spec.EVENTS.path, events_body(event(properties=good))).status == 202
+    sent = tc_post(
+        spec.EVENTS.path,
+        events_body(event(properties={"mkt_revenue": "39000", "mkt_items": [{"mkt_quantity": "2"}]})),
+    )
+    assert sent.fields() == [
+        "events[0].properties.mkt_revenue",
+        "events[0].properties.mkt_items[0].mkt_quantity",
+    ]
+
+
+def test_correct_reserved_properties_and_custom_keys_are_accepted(tc_post: Post) -> None:
+    from mockserver.openapi import EXAMPLES
+
+    for path, body in EXAMPLES.items():
+        assert tc_post(path, body).status == 202, path
+
+
+def test_escaped_reserved_key_is_still_checked(tc_post: Post) -> None:
+    data = b'{"profiles": [{"user_id": "u", "properties": {"\\u006dkt_kakao_opt_in": "false"}}]}'
+    sent = tc_post(spec.PROFILES.path, data=data)
+    assert sent.fields() == ["profiles[0].properties.mkt_kakao_opt_in"]
+
+
+# --- JSON values -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"NaN", "finite"),
+        (b"Infinity", "finite"),
+        (b"-Infinity", "finite"),
+        (b"1e400", "finite"),
+        (b'"a\\u0000b"', "control character"),
+        (b'"a\\u001fb"', "control character"),
+        (b'{"deep": [{"x": "\\u0007"}]}', "control character"),
+    ],
+)
+def test_free_values_must_be_finite_and_printable(tc_post: Post, raw: bytes, reason: str) -> None:
+    data = b'{"events": [{"name": "a", "user_id": "u", "properties": {"x": ' + raw + b"}}]}"
+    sent = tc_post(spec.EVENTS.path, data=data)
+    assert sent.status == 400
+    assert sent.fields()[0].startswith("events[0].properties.x")
+    assert reason in sent.json["errors"][0]["reason"]
+
+
+def test_control_characters_in_known_fields(tc_post: Post, backend: Backend) -> None:
+    data = b'{"events": [{"name": "a\\u0000", "user_id": "u"}]}'
+    assert tc_post(spec.EVENTS.path, data=data).fields() == ["events[0].name"]
+    ok = b'{"events": [{"name": "tab\\there\\r\\n", "user_id": "\\ud55c\\uae00"}]}'
+    assert tc_post(spec.EVENTS.path, data=ok).status == 202
+    backend.update_settings({"reject_control_characters": False})
+    assert tc_post(spec.EVENTS.path, data=data).status == 202
+
+
+def test_string_length_limit(tc_post: Post, backend: Backend) -> None:
+    backend.update_settings({"max_string_length": 10})
+    sent = tc_post(
+        spec.EVENTS.path, events_body(event(user_id="u" * 11, properties={"x": "y" * 11, "z": ["y" * 11]}))
+    )
+    assert sent.fields() == ["events[0].user_id", "events[0].properties.x", "events[0].properties.z[0]"]
+    assert "10 characters" in sent.json["errors"][0]["reason"]
+
+
+def test_property_count_limit(tc_post: Post, backend: Backend) -> None:
+    backend.update_settings({"max_properties": 3})
+    props = {f"k{i}": i for i in range(4)}
+    sent = tc_post(spec.EVENTS.path, events_body(event(properties=props), event(properties={"a": 1})))
+    assert sent.fields() == ["events[0].properties"]
+    assert "more than 3 properties" in sent.json["errors"][0]["reason"]
+
+
+def test_property_count_is_reported_beside_schema_errors(tc_post: Post, backend: Backend) -> None:
+    backend.update_settings({"max_properties": 1})
+    sent = tc_post(
+        spec.EVENTS.path, events_body(event(properties={"a": 1, "b": 2}), {"name": 5, "user_id": "u"})
+    )
+    assert sorted(sent.fields()) == ["events[0].properties", "events[1].name"]
+
+
+def test_depth_limit(tc_post: Post, backend: Backend) -> None:
+    backend.update_settings({"max_depth": 8})
+    # body {1} > events [2] > event {3} > properties {4} > x [5] > [6] > [7] > [8]
+    assert tc_post(spec.EVENTS.path, events_body(event(properties={"x": [[[[1]]]]}))).status == 202
+    assert (
+        tc_post(spec.EVENTS.path, events_body(event(extra={"a": {"b": {"c": {"d": {"e": 1}}}}}))).status
+        == 202
+    )
+    sent = tc_post(spec.EVENTS.path, events_body(event(properties={"x": [[[[[1]]]]]})))
+    assert sent.status == 400
+    assert "deeper than 8" in sent.json["errors"][0]["reason"]
+    sent = tc_post(spec.EVENTS.path, events_body(event(extra={"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}})))
+    assert sent.status == 400
+
+
+def test_unknown_fields_are_accepted_with_warnings(tc_post: Post, backend: Backend) -> None:
+    body = {"events": [event(extra=1, properties={"mkt_not_a_thing": 1, "custom": 2})], "device": {}}
+    assert tc_post(spec.EVENTS.path, body).status == 202
+    warnings = backend.requests()[-1].warnings
+    assert warnings == [
+        "device: unknown field ignored",
+        "events[0].extra: unknown field ignored",
+        "events[0].properties.mkt_not_a_thing: unknown reserved property",
+    ]
+
+
+def test_field_path() -> None:
+    assert field_path(("events", 3, "timestamp")) == "events[3].timestamp"
+    assert field_path(("user_ids", 0)) == "user_ids[0]"
+    assert field_path(()) == "body"
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for name in Settings.names():
+        assert f"`{name}`" in readme, name
+
+
+def test_json_round_trip_of_the_error_body(tc_post: Post) -> None:
+    sent = tc_post(spec.EVENTS.path, events_body({"name": "a"}))
+    assert json.loads(sent.body) == {
+        "code": 400,
+        "message": "Invalid request parameters.",
+        "data": None,
+        "errors": [{"field": "events[0].user_id", "reason": "required"}],
+    }
+
+
+@pytest.mark.parametrize(("path", "body", "fields"), REJECTED)
+def test_fitted_validator_agrees_with_the_full_one(path: str, body: Any, fields: list[str]) -> None:
+    """The raw-text shortcuts in validator_for never change an answer."""
+    from pydantic_core import ValidationError
+
+    from mockserver.validation import validator_for
+
+    endpoint = spec.endpoint_for(path)
+    assert endpoint is not None
+    raw = json.dumps(body).encode()
+
+    def outcome(validator: Any) -> Any:
+        try:
+            return validator.validate_json(raw)
+        except ValidationError as exc:
+            return [(e["loc"], e["type"]) for e in exc.errors()]
+
+    s = Settings()
+    assert outcome(validator_for(endpoint, s, raw)) == outcome(validator_for(endpoint, s))
