@@ -81,7 +81,8 @@ class LiveServer:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
-        server.shutdown()
+        if thread.is_alive():  # shutdown() waits for a loop that a failed thread never ran
+            server.shutdown()
         thread.join(timeout=10)
         server.server_close()
         self._server = self._thread = None

@@ -165,3 +165,15 @@ def test_live_server_cannot_start_twice() -> None:
 
     with LiveServer() as server, pytest.raises(ToolkitError):
         server.start()
+
+
+def test_live_server_reraises_an_error_from_its_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    from werkzeug.serving import BaseWSGIServer
+
+    def fail(self: object, poll_interval: float = 0.5) -> None:
+        raise RuntimeError("server thread failed")
+
+    monkeypatch.setattr(BaseWSGIServer, "serve_forever", fail)
+    server = LiveServer().start()
+    with pytest.raises(RuntimeError, match="server thread failed"):
+        server.stop()

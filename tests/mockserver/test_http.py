@@ -253,3 +253,19 @@ def test_a_rejected_request_stores_nothing(post: Post, backend: Backend) -> None
     sent = post(spec.EVENTS.path, {"events": [{**EVENT, "name": "kept?"}, {"name": "bad"}]})
     assert sent.status == 400
     assert [e["name"] for e in backend.events(PROJECT)] == ["mkt_login"]
+
+
+def test_a_bug_answers_500_in_the_envelope_and_is_journaled(
+    tc_post: Post, backend: Backend, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import mockserver.pipeline
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(mockserver.pipeline, "validate_body", broken)
+    sent = tc_post(spec.EVENTS.path, VALID[spec.EVENTS.path])
+    assert sent.status == 500
+    assert sent.json["code"] == 500 and "Traceback" not in sent.body.decode()
+    assert backend.requests()[-1].status == 500
+    assert "boom" in caplog.text
