@@ -130,4 +130,5 @@ class Journal:
     def clear(self) -> None:
         self._entries.clear()
         self._bytes = 0
+        self._next_id = 1
         self.dropped = 0

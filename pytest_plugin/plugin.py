@@ -1,1 +1,193 @@
-"""pytest plugin (fixtures come next)."""
+"""The pytest plugin (entry point ``marketap``): options, the marker and three fixtures.
+
+Loading it imports neither Flask, respx nor Hypothesis; fixtures import what they use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from mockserver import spec
+from mockserver.errors import SettingsError
+from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID
+from pytest_plugin.handle import MarketapMock
+from pytest_plugin.sources import BackendSource, ControlPlaneMissing, HttpSource
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from mockserver.backend import Backend
+
+__all__ = ["marketap", "marketap_respx", "marketap_server"]
+
+_OPTIONS = {
+    "url": "URL of a Marketap API to test against instead of the in-process fake",
+    "api_key": f"API key to send (default: {DEFAULT_API_KEY})",
+    "project_id": f"project_id to send (default: {DEFAULT_PROJECT_ID})",
+    "control_token": "token for the control plane of a fake started with --control-token",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("marketap", "Marketap fake (marketap-mock)")
+    for name, help_text in _OPTIONS.items():
+        flag = "--marketap-" + name.replace("_", "-")
+        env = "MARKETAP_" + name.upper()
+        group.addoption(flag, dest=f"marketap_{name}", default=None, help=f"{help_text}; env {env}")
+        parser.addini(f"marketap_{name}", help_text)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "marketap(**settings): settings of the Marketap fake for this test, "
+        "e.g. @pytest.mark.marketap(allow_naive_timestamps=True, deletion_jobs='manual')",
+    )
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the tests send requests: ``url`` None means the fake this plugin starts."""
+
+    url: str | None
+    api_key: str
+    project_id: str
+    control_token: str | None
+
+
+def _setting(config: pytest.Config, name: str) -> str | None:
+    """Command line first, then the environment, then the ini file."""
+    value = config.getoption(f"marketap_{name}") or os.environ.get(f"MARKETAP_{name.upper()}")
+    return value or (str(config.getini(f"marketap_{name}")) or None)
+
+
+def target(config: pytest.Config) -> Target:
+    return Target(
+        url=_setting(config, "url"),
+        api_key=_setting(config, "api_key") or DEFAULT_API_KEY,
+        project_id=_setting(config, "project_id") or DEFAULT_PROJECT_ID,
+        control_token=_setting(config, "control_token"),
+    )
+
+
+def _marker_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers("marketap"))):  # closest marker wins
+        if marker.args:
+            pytest.fail("@pytest.mark.marketap takes settings as keywords only", pytrace=False)
+        settings.update(marker.kwargs)
+    return settings
+
+
+def _checked(settings: dict[str, Any], base: Any) -> dict[str, Any]:
+    from mockserver.settings import Settings
+
+    try:
+        Settings.from_mapping(settings, base=base)
+    except SettingsError as exc:
+        pytest.fail(f"@pytest.mark.marketap: {exc}", pytrace=False)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def marketap_server(pytestconfig: pytest.Config) -> Iterator[MarketapMock]:
+    """Session: one live fake on 127.0.0.1 (a free port), or the ``--marketap-url`` target.
+
+    Not reset between tests: use it inside ``@given`` tests and call ``reset()`` per example.
+    """
+    where = target(pytestconfig)
+    if where.url is not None:
+        source = HttpSource(where.url, where.control_token)
+        yield MarketapMock(
+            url=where.url, api_key=where.api_key, project_id=where.project_id, source=source, mode="external"
+        )
+        return
+    from mockserver.backend import Backend as _Backend
+    from mockserver.server import LiveServer
+
+    backend = _Backend({"api_keys": {where.api_key: [where.project_id]}})
+    with LiveServer(backend) as server:
+        yield MarketapMock(
+            url=server.url,
+            api_key=where.api_key,
+            project_id=where.project_id,
+            source=BackendSource(backend),
+            mode="live",
+        )
+
+
+@pytest.fixture
+def marketap(marketap_server: MarketapMock, request: pytest.FixtureRequest) -> Iterator[MarketapMock]:
+    """Function: the live fake with its state and journal reset before the test.
+
+    For code that talks HTTP with any client (requests, httpx, urllib, a subprocess).
+    """
+    settings = _marker_settings(request)
+    try:
+        marketap_server.reset()
+    except ControlPlaneMissing:
+        if settings:
+            pytest.fail("@pytest.mark.marketap needs a fake with a control plane", pytrace=False)
+        yield marketap_server  # the real service: requests work, state helpers explain why not
+        return
+    if settings:
+        marketap_server.configure(**_checked(settings, None))
+    try:
+        yield marketap_server
+    finally:
+        if settings:
+            marketap_server.restore_settings()
+
+
+@pytest.fixture(scope="session")
+def _marketap_respx_backend(pytestconfig: pytest.Config) -> Backend:
+    """One in-process backend and app per session: building a Flask app per test costs more
+    than the test. ``marketap_respx`` resets it before each test."""
+    from mockserver.backend import Backend as _Backend
+
+    where = target(pytestconfig)
+    return _Backend({"api_keys": {where.api_key: [where.project_id]}})
+
+
+@pytest.fixture(scope="session")
+def _marketap_respx_app(_marketap_respx_backend: Backend) -> Flask:
+    from mockserver.app import create_app
+
+    return create_app(backend=_marketap_respx_backend)
+
+
+@pytest.fixture
+def marketap_respx(
+    pytestconfig: pytest.Config,
+    request: pytest.FixtureRequest,
+    _marketap_respx_backend: Backend,
+    _marketap_respx_app: Flask,
+) -> Iterator[MarketapMock]:
+    """Function: a fresh fake in process; httpx requests (sync and async) for
+    https://event.marketap.io go into it with no socket. Other hosts are not intercepted."""
+    from pytest_plugin.transport import start_router
+
+    where = target(pytestconfig)
+    backend = _marketap_respx_backend
+    backend.reset()
+    settings = _marker_settings(request)
+    if settings:
+        backend.update_settings(_checked(settings, None))
+    router = start_router(_marketap_respx_app, spec.BASE_URL)
+    try:
+        yield MarketapMock(
+            url=spec.BASE_URL,
+            api_key=where.api_key,
+            project_id=where.project_id,
+            source=BackendSource(backend),
+            mode="respx",
+        )
+    finally:
+        router.stop()
+        if settings:
+            backend.restore_settings()

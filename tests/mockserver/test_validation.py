@@ -432,14 +432,6 @@ def test_field_path() -> None:
     assert field_path(()) == "body"
 
 
-def test_every_setting_is_documented_in_the_readme() -> None:
-    from pathlib import Path
-
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    for name in Settings.names():
-        assert f"`{name}`" in readme, name
-
-
 def test_json_round_trip_of_the_error_body(tc_post: Post) -> None:
     sent = tc_post(spec.EVENTS.path, events_body({"name": "a"}))
     assert json.loads(sent.body) == {

@@ -1,0 +1,93 @@
+"""Per-test cost of the ``marketap`` and ``marketap_respx`` fixtures, as a ratio to an empty test.
+
+Run: ``python -m bench.plugin_overhead``. One pytest run holds all three kinds of test,
+interleaved, so they share the machine's noise; each figure is the median of setup + call +
+teardown over the run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+N = 200
+TESTS = """
+import httpx, requests
+
+BODY = {"events": [{"name": "mkt_login", "user_id": "u-1"}]}
+# clients made once, as an application would: httpx builds an SSL context per client (~18 ms)
+HTTPX = httpx.Client()
+SESSION = requests.Session()
+
+def test_empty(i):
+    pass
+
+def test_live(marketap, i):
+    response = SESSION.post(marketap.url_for("/v1/api/events"), json=BODY, headers=marketap.headers)
+    assert response.status_code == 202
+
+def test_respx(marketap_respx, i):
+    response = HTTPX.post(marketap_respx.url_for("/v1/api/events"), json=BODY, headers=marketap_respx.headers)
+    assert response.status_code == 202
+"""
+CONFTEST = f"""
+import pytest
+
+@pytest.fixture(params=range({N}))
+def i(request):
+    return request.param
+"""
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        kind = report.nodeid.split("::")[1].split("[")[0]
+        self.seconds[kind][report.nodeid] += report.duration
+
+
+def main() -> int:
+    timer = Timer()
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "test_overhead.py").write_text(TESTS)
+        Path(tmp, "conftest.py").write_text(CONFTEST)
+        code = pytest.main(
+            [
+                tmp,
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:randomly",
+                "--no-header",
+                "-o",
+                "addopts=",
+                "-W",
+                "ignore",
+            ],
+            plugins=[timer],
+        )
+    if code != 0:
+        return int(code)
+    medians = {kind: statistics.median(per.values()) * 1000 for kind, per in timer.seconds.items()}
+    empty = medians["test_empty"]
+    print(f"\n{'test':<34} {'median ms':>10} {'x empty test':>13}")
+    for kind, label in (
+        ("test_empty", "empty test"),
+        ("test_live", "marketap, one event (requests)"),
+        ("test_respx", "marketap_respx, one event (httpx)"),
+    ):
+        print(f"{label:<34} {medians[kind]:>10.3f} {medians[kind] / empty:>12.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

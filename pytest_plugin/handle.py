@@ -1,0 +1,131 @@
+"""``MarketapMock``: what every fixture hands a test.
+
+The same object for the live fake, the in-process respx route and a fake started by hand;
+only where it reads state from differs (see :mod:`pytest_plugin.sources`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pytest_plugin import assertions
+from pytest_plugin.captured import CapturedRequest, DeletionJob
+from pytest_plugin.sources import Source
+
+__all__ = ["MarketapMock", "Mode"]
+
+Mode = Literal["live", "respx", "external"]
+
+
+class MarketapMock:
+    """A fake Marketap Open API as a test sees it: its address, what it captured, assertions."""
+
+    def __init__(self, *, url: str, api_key: str, project_id: str, source: Source, mode: Mode) -> None:
+        self.url = url.rstrip("/")
+        self.api_key = api_key
+        self.project_id = project_id
+        self.mode: Mode = mode
+        self._source = source
+
+    def __repr__(self) -> str:
+        return f"<MarketapMock {self.mode} {self.url} project={self.project_id!r}>"
+
+    # --- addressing ----------------------------------------------------------------------------
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers a well-behaved client sends."""
+        return {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
+
+    def url_for(self, path: str) -> str:
+        """``/v1/api/events`` -> ``<url>/v1/api/events?project_id=<project>``."""
+        return f"{self.url}{path}?project_id={self.project_id}"
+
+    # --- what was captured ---------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[CapturedRequest]:
+        """Every request to the ingestion paths, accepted or rejected, oldest first."""
+        return [CapturedRequest.from_dict(r) for r in self._source.requests()]
+
+    @property
+    def rejected_requests(self) -> list[CapturedRequest]:
+        return [r for r in self.requests if not r.accepted]
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The project's accepted events, in arrival order (a repeated ``id`` once)."""
+        return self._source.events(self.project_id)
+
+    @property
+    def profiles(self) -> dict[str, dict[str, Any]]:
+        """User id -> merged properties."""
+        return self._source.profiles(self.project_id)
+
+    @property
+    def devices(self) -> dict[str, dict[str, Any]]:
+        """Device id -> device (with its ``user_id`` mapping)."""
+        return self._source.devices(self.project_id)
+
+    @property
+    def deletion_jobs(self) -> list[DeletionJob]:
+        return [DeletionJob.from_dict(j) for j in self._source.deletion_jobs(self.project_id)]
+
+    # --- control -------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget all data and captured requests (settings stay). Call it in ``@given`` bodies."""
+        self._source.reset()
+
+    def complete_deletion_jobs(self) -> list[DeletionJob]:
+        """Complete every pending deletion job now (for ``deletion_jobs="manual"``)."""
+        return [DeletionJob.from_dict(j) for j in self._source.complete_deletion_jobs()]
+
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """Change the fake's settings for the rest of this test (restored afterwards)."""
+        return self._source.update_settings(settings)
+
+    def restore_settings(self) -> None:
+        """Back to the settings the fake started with."""
+        self._source.restore_settings()
+
+    def advance(self, seconds: float) -> None:
+        """Freeze the fake's clock and move it forward (delayed deletion jobs fall due)."""
+        self._source.advance(seconds)
+
+    # --- assertions ----------------------------------------------------------------------------
+
+    def assert_event_sent(
+        self, name: str, *, user_id: str | None = None, count: int | None = None, **properties: Any
+    ) -> None:
+        """An accepted event ``name`` (with this user and these properties) was sent:
+        at least once, or exactly ``count`` times."""
+        __tracebackhide__ = True
+        message = assertions.event_failure(
+            self.events, self.requests, self.project_id, name, user_id, count, properties
+        )
+        if message:
+            raise AssertionError(message)
+
+    def assert_profile(self, user_id: str, **properties: Any) -> None:
+        """A profile for ``user_id`` is stored, holding these properties (others may exist)."""
+        __tracebackhide__ = True
+        message = assertions.profile_failure(
+            self.profiles, self.requests, self.deletion_jobs, self.project_id, user_id, properties
+        )
+        if message:
+            raise AssertionError(message)
+
+    def assert_deletion_requested(self, *user_ids: str) -> None:
+        """Deletion was requested (single or bulk) for every one of ``user_ids``."""
+        __tracebackhide__ = True
+        message = assertions.deletion_failure(self.deletion_jobs, self.requests, self.project_id, user_ids)
+        if message:
+            raise AssertionError(message)
+
+    def assert_no_rejected_requests(self) -> None:
+        """Every captured request was accepted."""
+        __tracebackhide__ = True
+        message = assertions.rejected_failure(self.requests)
+        if message:
+            raise AssertionError(message)

@@ -1,0 +1,156 @@
+"""Where a handle reads the fake's state from: the backend itself (same process) or the
+control plane over HTTP (a fake started elsewhere). Both answer the same questions."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mockserver.errors import ToolkitError
+
+if TYPE_CHECKING:
+    from mockserver.backend import Backend
+
+__all__ = ["BackendSource", "ControlPlaneMissing", "HttpSource", "Source"]
+
+
+class ControlPlaneMissing(ToolkitError):
+    """The target has no ``/_mock/`` control plane (the real service, or not a fake)."""
+
+
+class Source(Protocol):
+    def requests(self) -> list[dict[str, Any]]: ...
+    def events(self, project_id: str) -> list[dict[str, Any]]: ...
+    def profiles(self, project_id: str) -> dict[str, dict[str, Any]]: ...
+    def devices(self, project_id: str) -> dict[str, dict[str, Any]]: ...
+    def deletion_jobs(self, project_id: str) -> list[dict[str, Any]]: ...
+    def complete_deletion_jobs(self) -> list[dict[str, Any]]: ...
+    def reset(self) -> None: ...
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]: ...
+    def restore_settings(self) -> None: ...
+    def advance(self, seconds: float) -> None: ...
+
+
+class BackendSource:
+    """Reads the backend directly: no HTTP, no serialisation."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def requests(self) -> list[dict[str, Any]]:
+        return [entry.as_dict() for entry in self.backend.requests()]
+
+    def events(self, project_id: str) -> list[dict[str, Any]]:
+        return self.backend.events(project_id)
+
+    def profiles(self, project_id: str) -> dict[str, dict[str, Any]]:
+        return self.backend.profiles(project_id)
+
+    def devices(self, project_id: str) -> dict[str, dict[str, Any]]:
+        return self.backend.devices(project_id)
+
+    def deletion_jobs(self, project_id: str) -> list[dict[str, Any]]:
+        return self.backend.deletion_jobs(project_id)
+
+    def complete_deletion_jobs(self) -> list[dict[str, Any]]:
+        return self.backend.complete_deletion_jobs()
+
+    def reset(self) -> None:
+        self.backend.reset()
+
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        return self.backend.update_settings(changes).as_dict()
+
+    def restore_settings(self) -> None:
+        self.backend.restore_settings()
+
+    def advance(self, seconds: float) -> None:
+        self.backend.clock.freeze()
+        self.backend.advance_clock(seconds)
+
+
+class HttpSource:
+    """Reads a fake in another process through its control plane (standard library HTTP)."""
+
+    def __init__(self, url: str, control_token: str | None = None, timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self.control_token = control_token
+        self.timeout = timeout
+        self._initial: dict[str, Any] | None = None
+
+    def _call(self, method: str, path: str, body: Any = None, **query: str) -> Any:
+        url = f"{self.url}/_mock/{path}"
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if self.control_token:
+            request.add_header("Authorization", f"Bearer {self.control_token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                data = response.read()
+            return json.loads(data)
+        except json.JSONDecodeError:
+            raise ControlPlaneMissing(
+                f"marketap: {self.url} has no control plane (/_mock/{path} did not answer JSON), "
+                "so captured requests and stored state cannot be read there; run against the fake"
+            ) from None
+        except urllib.error.HTTPError as exc:
+            if exc.code in (404, 405):
+                raise ControlPlaneMissing(
+                    f"marketap: {self.url} has no control plane (/_mock/{path} answered {exc.code}), "
+                    "so captured requests and stored state cannot be read there; run against the fake"
+                ) from None
+            detail = exc.read().decode("utf-8", "replace")[:500]
+            raise ToolkitError(f"marketap: {method} {url} answered {exc.code}: {detail}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise ControlPlaneMissing(f"marketap: cannot reach the control plane at {url}: {exc}") from None
+
+    def requests(self) -> list[dict[str, Any]]:
+        requests: list[dict[str, Any]] = self._call("GET", "requests")["requests"]
+        return requests
+
+    def events(self, project_id: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = self._call("GET", "events", project_id=project_id)["events"]
+        return events
+
+    def profiles(self, project_id: str) -> dict[str, dict[str, Any]]:
+        profiles: dict[str, dict[str, Any]] = self._call("GET", "profiles", project_id=project_id)["profiles"]
+        return profiles
+
+    def devices(self, project_id: str) -> dict[str, dict[str, Any]]:
+        devices: dict[str, dict[str, Any]] = self._call("GET", "devices", project_id=project_id)["devices"]
+        return devices
+
+    def deletion_jobs(self, project_id: str) -> list[dict[str, Any]]:
+        jobs: list[dict[str, Any]] = self._call("GET", "deletion-jobs", project_id=project_id)[
+            "deletion_jobs"
+        ]
+        return jobs
+
+    def complete_deletion_jobs(self) -> list[dict[str, Any]]:
+        completed: list[dict[str, Any]] = self._call("POST", "deletion-jobs/complete", {})["completed"]
+        return completed
+
+    def reset(self) -> None:
+        self._call("POST", "reset", {})
+
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        if self._initial is None:
+            self._initial = self._call("GET", "settings")["settings"]
+        settings: dict[str, Any] = self._call("PATCH", "settings", changes)["settings"]
+        return settings
+
+    def restore_settings(self) -> None:
+        if self._initial is not None:
+            initial = {k: v for k, v in self._initial.items() if k != "api_keys"}  # keys come back masked
+            self._call("PATCH", "settings", initial)
+            self._initial = None
+
+    def advance(self, seconds: float) -> None:
+        self._call("POST", "clock/advance", {"seconds": seconds})
