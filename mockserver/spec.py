@@ -16,6 +16,9 @@ from typing import Final, Literal
 
 __all__ = [
     "BASE_URL",
+    "ITEM_FIELDS",
+    "PROPERTY_TYPES",
+    "Field",
     "BIRTH_DATE_PATTERN",
     "COUPON_KEYS",
     "DEVICE_PLATFORMS",
@@ -215,6 +218,49 @@ EVENT_PROPERTY_TYPES: Final[dict[str, PropertyType]] = {
 }
 #: Device properties are not `mkt_`-prefixed; `opt_in` is push consent (INFERRED).
 DEVICE_PROPERTY_TYPES: Final[dict[str, PropertyType]] = {"opt_in": "boolean"}
+
+#: Reserved property types by the key of the batch that carries them.
+PROPERTY_TYPES: Final[dict[str, dict[str, PropertyType]]] = {
+    "profiles": PROFILE_PROPERTY_TYPES,
+    "events": EVENT_PROPERTY_TYPES,
+    "devices": DEVICE_PROPERTY_TYPES,
+}
+
+FieldKind = Literal["string", "timestamp", "properties", "platform", "boolean"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field of a batch item. ``required="setting"``: required unless a setting says not."""
+
+    name: str
+    kind: FieldKind
+    required: bool | Literal["setting"]
+
+
+#: The fields of each batch's items (INFERRED from the SDKs, see the evidence file §2).
+ITEM_FIELDS: Final[dict[str, tuple[Field, ...]]] = {
+    "profiles": (
+        Field("user_id", "string", True),
+        Field("properties", "properties", False),
+        Field("timestamp", "timestamp", False),
+    ),
+    "events": (
+        Field("name", "string", True),
+        Field("user_id", "string", "setting"),  # setting `require_event_user_id`
+        Field("id", "string", False),  # de-duplication key
+        Field("timestamp", "timestamp", False),
+        Field("properties", "properties", False),
+    ),
+    "devices": (
+        Field("device_id", "string", True),
+        Field("platform", "platform", True),
+        Field("token", "string", False),
+        Field("user_id", "string", False),
+        Field("remove_user_id", "boolean", False),
+        Field("properties", "properties", False),
+    ),
+}
 
 #: Event property names known from the SDKs whose type is not known: accepted silently.
 EVENT_PROPERTY_NAMES_UNTYPED: Final = frozenset({"mkt_page_params"})

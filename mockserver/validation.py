@@ -185,49 +185,28 @@ class _Schemas:
         items = cs.list_schema(item, min_length=min_items, max_length=self.s.max_batch_items, strict=True)
         return self.obj({key: (items, True)}, 1)
 
-    def endpoint(self, endpoint: spec.Endpoint) -> cs.CoreSchema:
-        min_items = 0 if self.s.allow_empty_batches else 1
-        s = self.string
-        if endpoint is spec.PROFILES:
-            profile = self.obj(
-                {
-                    "user_id": (s(), True),
-                    "properties": (self.props(spec.PROFILE_PROPERTY_TYPES, 4), False),
-                    "timestamp": (self.timestamp(), False),
-                },
-                3,
-            )
-            schema = self.batch("profiles", profile, min_items=min_items)
-        elif endpoint is spec.EVENTS:
-            event = self.obj(
-                {
-                    "name": (s(), True),
-                    "user_id": (s(), self.s.require_event_user_id),
-                    "id": (s(), False),
-                    "timestamp": (self.timestamp(), False),
-                    "properties": (self.props(spec.EVENT_PROPERTY_TYPES, 4), False),
-                },
-                3,
-            )
-            schema = self.batch("events", event, min_items=min_items)
-        elif endpoint is spec.DEVICES:
-            device = self.obj(
-                {
-                    "device_id": (s(), True),
-                    "platform": (cs.literal_schema(list(spec.DEVICE_PLATFORMS)), True),
-                    "token": (s(), False),
-                    "user_id": (s(), False),
-                    "remove_user_id": (cs.bool_schema(strict=True), False),
-                    "properties": (self.props(spec.DEVICE_PROPERTY_TYPES, 4), False),
-                },
-                3,
-            )
-            schema = self.batch("devices", device, min_items=min_items)
-        elif endpoint is spec.BULK_DELETION:
-            schema = self.batch("user_ids", s(), min_items=1)  # min 1 is CONFIRMED: never relaxed
+    def field(self, field: spec.Field, key: str) -> tuple[cs.CoreSchema, bool]:
+        required = self.s.require_event_user_id if field.required == "setting" else field.required
+        if field.kind == "string":
+            schema = self.string()
+        elif field.kind == "timestamp":
+            schema = self.timestamp()
+        elif field.kind == "platform":
+            schema = cs.literal_schema(list(spec.DEVICE_PLATFORMS))
+        elif field.kind == "boolean":
+            schema = cs.bool_schema(strict=True)
         else:
-            schema = self.obj({"user_id": (s(), True)}, 1)
-        return schema
+            schema = self.props(spec.PROPERTY_TYPES[key], 4)
+        return schema, required
+
+    def endpoint(self, endpoint: spec.Endpoint) -> cs.CoreSchema:
+        if endpoint is spec.DELETION:
+            return self.obj({"user_id": (self.string(), True)}, 1)
+        if endpoint is spec.BULK_DELETION:  # min 1 is CONFIRMED: never relaxed
+            return self.batch("user_ids", self.string(), min_items=1)
+        key = endpoint.key
+        item = self.obj({f.name: self.field(f, key) for f in spec.ITEM_FIELDS[key]}, 3)
+        return self.batch(key, item, min_items=0 if self.s.allow_empty_batches else 1)
 
 
 def _check_container(value: Any, settings: Settings, depth: int) -> Any:
@@ -308,14 +287,11 @@ def validate_body(endpoint: spec.Endpoint, raw: bytes, settings: Settings) -> Va
 
 
 _KNOWN_FIELDS: dict[str, frozenset[str]] = {
-    "profiles": frozenset({"user_id", "properties", "timestamp"}),
-    "events": frozenset({"name", "user_id", "id", "timestamp", "properties"}),
-    "devices": frozenset({"device_id", "platform", "token", "user_id", "remove_user_id", "properties"}),
+    key: frozenset(f.name for f in fields) for key, fields in spec.ITEM_FIELDS.items()
 }
 _RESERVED: dict[str, frozenset[str]] = {
-    "profiles": frozenset(spec.PROFILE_PROPERTY_TYPES),
-    "events": frozenset(spec.EVENT_PROPERTY_TYPES) | spec.EVENT_PROPERTY_NAMES_UNTYPED,
-    "devices": frozenset(spec.DEVICE_PROPERTY_TYPES),
+    key: frozenset(types) | (spec.EVENT_PROPERTY_NAMES_UNTYPED if key == "events" else frozenset())
+    for key, types in spec.PROPERTY_TYPES.items()
 }
 
 
