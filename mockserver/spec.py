@@ -16,9 +16,6 @@ from typing import Final, Literal
 
 __all__ = [
     "BASE_URL",
-    "ITEM_FIELDS",
-    "PROPERTY_TYPES",
-    "Field",
     "BIRTH_DATE_PATTERN",
     "COUPON_KEYS",
     "DEVICE_PLATFORMS",
@@ -26,14 +23,17 @@ __all__ = [
     "ENDPOINTS",
     "EVENT_PROPERTY_TYPES",
     "GENDERS",
+    "ITEM_FIELDS",
     "ITEM_KEYS",
     "MESSAGES",
     "PATHS",
     "PROFILE_PROPERTY_TYPES",
+    "PROPERTY_TYPES",
     "TIMESTAMP_NAIVE_PATTERN",
     "TIMESTAMP_PATTERN",
     "Endpoint",
     "Evidence",
+    "Field",
     "PropertyType",
     "endpoint_for",
 ]

@@ -1,0 +1,201 @@
+"""The strategies: valid bodies are accepted, each invalid one is rejected as labelled."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from mockserver import Settings, spec
+from mockserver.validation import validate_body, validator_for
+from pytest_plugin import MarketapMock
+from pytest_plugin import strategies as ms
+
+SESSION = requests.Session()
+
+
+def post(
+    m: MarketapMock,
+    path: str,
+    content: bytes,
+    headers: dict[str, str] | None = None,
+    query: list[tuple[str, str]] | None = None,
+    method: str = "POST",
+) -> requests.Response:
+    return SESSION.request(
+        method,
+        m.url + path,
+        params=query if query is not None else [("project_id", m.project_id)],
+        data=content,
+        headers=m.headers if headers is None else headers,
+    )
+
+
+@pytest.mark.parametrize("path", spec.PATHS)
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_valid_bodies_are_accepted(marketap_server: MarketapMock, path: str, data: st.DataObject) -> None:
+    marketap_server.reset()
+    body = data.draw(ms.valid_bodies(path))
+    response = post(marketap_server, path, json.dumps(body, ensure_ascii=False).encode())
+    assert response.status_code == 202, response.text
+    marketap_server.assert_no_rejected_requests()
+
+
+@pytest.mark.parametrize("path", spec.PATHS)
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_invalid_bodies_are_rejected_as_labelled(
+    marketap_server: MarketapMock, path: str, data: st.DataObject
+) -> None:
+    marketap_server.reset()
+    case = data.draw(ms.invalid_bodies(path))
+    response = post(marketap_server, path, case.content())
+    assert response.status_code == case.status, f"{case}: got {response.status_code} {response.text[:300]}"
+    fields = [e["field"] for e in response.json()["errors"]]
+    assert case.field in fields, f"{case}: the fake named {fields}"
+    assert marketap_server.events == [] and marketap_server.profiles == {}  # stored nothing
+
+
+@pytest.mark.parametrize("path", spec.PATHS)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_invalid_requests_are_rejected_as_labelled(
+    marketap_server: MarketapMock, path: str, data: st.DataObject
+) -> None:
+    marketap_server.reset()
+    case = data.draw(
+        ms.invalid_requests(path, api_key=marketap_server.api_key, project_id=marketap_server.project_id)
+    )
+    response = post(
+        marketap_server, path, case.content(), headers=case.headers, query=case.query, method=case.method
+    )
+    assert response.status_code == case.status, f"{case}: got {response.status_code} {response.text[:300]}"
+    assert case.field in [e["field"] for e in response.json()["errors"]]
+
+
+@pytest.mark.parametrize("path", spec.PATHS)
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_oversized_bodies_are_413(marketap_server: MarketapMock, path: str, data: st.DataObject) -> None:
+    marketap_server.configure(max_body_bytes=2000)
+    try:
+        case = data.draw(ms.oversized_bodies(path, max_body_bytes=2000))
+        response = post(marketap_server, path, case.content())
+        assert (response.status_code, response.json()["errors"][0]["field"]) == (413, "body")
+    finally:
+        marketap_server.restore_settings()
+
+
+def test_invalid_bodies_can_include_413_cases() -> None:
+    case = find(ms.invalid_bodies(spec.EVENTS.path, max_body_bytes=100), lambda c: c.status == 413)
+    assert len(case.content()) > 100 and case.field == "body"
+
+
+@pytest.mark.parametrize("path", spec.PATHS)
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_fitted_validator_agrees_with_the_full_one(path: str, data: st.DataObject) -> None:
+    """validator_for's raw-text shortcuts never change an answer, on valid or invalid data."""
+    endpoint = spec.endpoint_for(path)
+    assert endpoint is not None
+    body = data.draw(
+        st.one_of(ms.valid_bodies(path, max_size=20), ms.invalid_bodies(path).map(lambda c: c.body))
+    )
+    raw = json.dumps(body).encode()
+
+    def outcome(validator: Any) -> Any:
+        try:
+            return validator.validate_json(raw)
+        except Exception as exc:
+            return [(e["loc"], e["type"]) for e in exc.errors()]  # type: ignore[attr-defined]
+
+    assert outcome(validator_for(endpoint, Settings(), raw)) == outcome(validator_for(endpoint, Settings()))
+
+
+@settings(max_examples=15)
+@given(body=ms.valid_bodies(spec.EVENTS.path, min_size=1000))
+def test_thousand_item_batches_pass_default_health_checks(body: dict[str, Any]) -> None:
+    assert len(body["events"]) == 1000
+    validate_body(spec.EVENTS, json.dumps(body).encode(), Settings())
+
+
+def test_batch_sizes_reach_the_boundaries() -> None:
+    sizes: list[int] = []
+
+    @settings(max_examples=200, derandomize=True, database=None)
+    @given(batch=ms.event_batches())
+    def draw(batch: list[dict[str, Any]]) -> None:
+        sizes.append(len(batch))
+
+    draw()
+    # each boundary comes up in well over a tenth of the draws
+    assert sizes.count(1) > 20 and sizes.count(1000) > 20, (sizes.count(1), sizes.count(1000))
+
+
+def test_timestamps_cover_zones_fractions_and_leap_days() -> None:
+    for wanted in (
+        lambda t: t.endswith("Z"),
+        lambda t: "+09:00" in t,
+        lambda t: "-03:30" in t,
+        lambda t: "." in t,
+        lambda t: t[5:10] == "02-29",
+    ):
+        find(ms.timestamps(), wanted, settings=settings(max_examples=2000))
+
+
+@settings(max_examples=300)
+@given(stamp=ms.timestamps())
+def test_timestamps_are_rfc3339(stamp: str) -> None:
+    import re
+
+    assert re.fullmatch(spec.TIMESTAMP_PATTERN, stamp)
+
+
+@settings(max_examples=100)
+@given(value=ms.invalid_timestamps())
+def test_invalid_timestamps_never_match(value: tuple[Any, str]) -> None:
+    import re
+
+    stamp, _why = value
+    assert not (isinstance(stamp, str) and re.fullmatch(spec.TIMESTAMP_PATTERN, stamp))
+
+
+@settings(max_examples=200)
+@given(props=ms.properties(spec.PROFILES.path))
+def test_profile_properties_are_realistic(props: dict[str, Any]) -> None:
+    if "mkt_phone_number" in props:
+        assert props["mkt_phone_number"].isdigit()
+    for flag in ("mkt_text_message_opt_in", "mkt_kakao_opt_in", "mkt_email_opt_in"):
+        assert flag not in props or isinstance(props[flag], bool)
+    if "mkt_birth" in props:
+        assert len(props["mkt_birth"]) == 10
+    if "mkt_email" in props:
+        assert "@" in props["mkt_email"]
+
+
+def test_korean_names_come_up() -> None:
+    find(ms.properties(spec.PROFILES.path), lambda p: "\uac00" <= p.get("mkt_name", " ")[0] <= "\ud7a3")
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: ms.valid_bodies("/v1/api/nothing"), "not an endpoint"),
+        (lambda: ms.event_batches(min_size=-1), "min_size=-1"),
+        (lambda: ms.event_batches(min_size=5, max_size=2), "at least min_size=5"),
+        (lambda: ms.event_batches(max_size=1001), "over the API's limit"),
+        (lambda: ms.user_id_batches(min_size=0), "at least one user id"),
+        (lambda: ms.timestamps(naive="yes"), "naive='yes'"),
+        (lambda: ms.properties(spec.DELETION.path), "has no properties"),
+        (lambda: ms.oversized_bodies(spec.EVENTS.path, max_body_bytes=0), "max_body_bytes=0"),
+    ],
+)
+def test_arguments_are_checked_eagerly(build: Any, message: str) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        build()
