@@ -107,6 +107,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_settings(serve)
     commands.add_parser("openapi", help="print the OpenAPI document of the five endpoints")
+    contract = commands.add_parser(
+        "contract",
+        help="run the contract suite against the fake or any server and print a parity table",
+        description="Run the contract suite (HTTP only) and print case, expected, observed and verdict. "
+        "Without --url it starts the fake itself.",
+    )
+    contract.add_argument("--url", help="server to check, e.g. https://event.marketap.io (default: a fake)")
+    contract.add_argument("--api-key", help=f"API key to send (default: {DEFAULT_API_KEY})")
+    contract.add_argument("--project-id", help=f"project_id to send (default: {DEFAULT_PROJECT_ID})")
+    contract.add_argument("--report", metavar="PATH", help="also write the table as JSON to PATH")
+    contract.add_argument(
+        "--allow-deletion",
+        action="store_true",
+        help="let the suite request deletion of its own contract-test- users on a real service",
+    )
+    contract.add_argument(
+        "pytest_args", nargs="*", metavar="PYTEST_ARG", help="passed on to pytest (after --)"
+    )
     return parser
 
 
@@ -160,6 +178,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     out = out or sys.stdout
     parser = build_parser()
     ns = parser.parse_args(argv)
+    if ns.command == "contract":
+        from mockserver.contract import run_contract
+
+        return run_contract(ns, out)
     if ns.command == "openapi":
         from mockserver.openapi import openapi_document
 

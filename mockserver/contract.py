@@ -1,0 +1,62 @@
+"""``marketap-mock contract``: run the contract suite and print its parity table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any, TextIO
+
+__all__ = ["format_table", "run_contract"]
+
+
+def format_table(records: list[dict[str, Any]]) -> str:
+    """case | evidence | expected | observed | verdict, failures first, then a count."""
+    rows = sorted(records, key=lambda r: r["verdict"] == "pass")
+    headers = ("case", "evidence", "expected", "observed", "verdict")
+    cells = [[_cut(str(r[h])) for h in headers] for r in rows]
+    widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    counts = Counter(r["verdict"] for r in records)
+    out.append(f"\n{len(records)} checks: {counts.get('pass', 0)} pass, {counts.get('fail', 0)} fail")
+    return "\n".join(out)
+
+
+def _cut(text: str, most: int = 70) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def run_contract(ns: argparse.Namespace, out: TextIO) -> int:
+    import pytest
+
+    import contract_tests
+
+    suite = Path(contract_tests.__file__).parent
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(ns.report) if ns.report else Path(tmp) / "report.json"
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text("[pytest]\n")
+        args = [
+            str(suite),
+            "-c",
+            str(ini),
+            "--rootdir",
+            str(suite.parent),
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            f"--marketap-report={report}",
+        ]
+        for option in ("url", "api_key", "project_id"):
+            if getattr(ns, option):
+                args.append(f"--marketap-{option.replace('_', '-')}={getattr(ns, option)}")
+        if ns.allow_deletion:
+            args.append("--marketap-allow-deletion")
+        code = pytest.main([*args, *ns.pytest_args])
+        if report.exists():
+            out.write("\n" + format_table(json.loads(report.read_text())["records"]) + "\n")
+    return int(code)
