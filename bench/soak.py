@@ -1,0 +1,74 @@
+"""Memory under a long load: send events to ``marketap-mock serve`` and read its memory.
+
+Run: ``python -m bench.soak [--events 100000]``. The server runs in its own process with the
+default caps (100,000 stored events, a 10,000-entry / 64 MiB journal); this prints its
+resident and peak memory before, after the first ``--events`` events, and after three and six
+times as many: by then both caps are reached, and the memory must stay flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from bench.bodies import events_body
+
+
+def memory_mib(pid: int) -> tuple[float, float]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+    peak = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+    return rss / 1024, peak / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--events", type=int, default=100_000, help="events in the first round (default 100,000)"
+    )
+    args = parser.parse_args()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        url = next(line.split()[-1] for line in server.stdout if line.startswith("Marketap fake serving on"))
+        target = f"{url}/v1/api/events?project_id=test-project"
+        headers = {"Authorization": "Bearer test-api-key", "Content-Type": "application/json"}
+        body = events_body(1000)
+        session = requests.Session()
+        assert session.post(target, data=events_body(1), headers=headers).status_code == 202
+        rows = [("started, one event", 1, *memory_mib(server.pid))]
+        sent = 0
+        start = time.perf_counter()
+        for goal in (args.events, 3 * args.events, 6 * args.events):
+            while sent < goal:
+                assert session.post(target, data=body, headers=headers).status_code == 202
+                sent += 1000
+            rows.append((f"after {sent:,} events", sent, *memory_mib(server.pid)))
+        elapsed = time.perf_counter() - start
+        health = session.get(f"{url}/_mock/health").json()
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)
+    print(f"{'moment':<28} {'RSS MiB':>8} {'peak MiB':>9}")
+    for label, _, rss, peak in rows:
+        print(f"{label:<28} {rss:>8.1f} {peak:>9.1f}")
+    growth = rows[3][3] / rows[2][3]
+    print(f"peak after {sent:,} / after {rows[2][1]:,} events: {growth:.2f}x (1.00x: the caps hold it flat)")
+    print(
+        f"stored events {health['events']:,}, dropped {health['dropped']['events']:,}; "
+        f"journal {health['journal']['entries']:,} entries, {health['journal']['bytes'] / 2**20:.1f} MiB, "
+        f"dropped {health['dropped']['journal']:,}; {sent / elapsed:,.0f} events/s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
