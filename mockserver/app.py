@@ -6,6 +6,7 @@ the API key ``test-api-key`` for the project ``test-project``.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +20,7 @@ from mockserver.control import control
 from mockserver.errors import ApiError
 from mockserver.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["DROP_HEADER", "create_app"]
 
 _DRAIN_CHUNK = 1 << 20
 _DRAIN_MAX = 1 << 30  # past this a client sending an endless body is cut off
@@ -47,6 +48,8 @@ def create_app(
     @app.route("/<ingest_path:path>", methods=_METHODS)
     def ingest(path: str) -> Response:
         reply = pipeline.handle(backend, _incoming(backend))
+        if reply.drop:
+            return _drop()
         return Response(reply.body, status=reply.status, headers=reply.headers)
 
     @app.errorhandler(ApiError)
@@ -73,6 +76,22 @@ class _IngestPath(PathConverter):
     """Any path outside the control plane, so /_mock/ gets routing's own 404 and 405."""
 
     regex = r"(?!_mock(?:/|$))[^/].*?"
+
+
+#: Where there is no socket to close (Flask's test client, the respx route), a dropped
+#: connection is this answer; the respx route turns it into httpx's own error.
+DROP_HEADER = "X-Marketap-Mock-Drop"
+
+
+def _drop() -> Response:
+    sock = request.environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)  # the client sees the connection close, no answer
+        except OSError:
+            pass
+        return Response(status=503)  # never reaches the client
+    return Response(status=503, headers={DROP_HEADER: "1"})
 
 
 def _render(error: ApiError) -> Response:

@@ -19,6 +19,7 @@ from typing import Any
 
 from mockserver import spec
 from mockserver.clock import Clock, iso
+from mockserver.faults import Faults, RateLimiter
 from mockserver.journal import Journal, JournalEntry
 from mockserver.settings import Settings
 from mockserver.state import DeletionJob, Store
@@ -42,6 +43,8 @@ class Backend:
         self.clock = clock or Clock()
         self.journal = Journal(settings.journal_max_entries, settings.journal_max_bytes)
         self.store = Store(settings.max_stored_events)
+        self.faults = Faults()
+        self.limiter = RateLimiter()
 
     # --- settings -----------------------------------------------------------------------------
 
@@ -104,11 +107,27 @@ class Backend:
     # --- control ------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Clear all projects, the journal and the clock; settings stay."""
+        """Clear all projects, the journal, fault rules, rate-limit buckets and the clock;
+        settings stay."""
         with self.lock:
             self.store.clear()
             self.journal.clear()
+            self.faults.clear()
+            self.limiter.clear()
             self.clock.reset()
+
+    def add_fault(self, rule: Mapping[str, Any]) -> dict[str, Any]:
+        """Add a fault rule (see :mod:`mockserver.faults`); raises SettingsError if it is wrong."""
+        with self.lock:
+            return self.faults.add(rule).as_dict()
+
+    def fault_rules(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [r.as_dict() for r in self.faults.rules]
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
 
     def advance_clock(self, seconds: float) -> float:
         with self.lock:

@@ -68,7 +68,8 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
         elif "choices" in f.metadata:
             group.add_argument(flag, dest=f.name, choices=f.metadata["choices"], default=None, help=help_text)
         else:
-            group.add_argument(flag, dest=f.name, metavar="N", default=None, help=help_text)
+            metavar = f.metadata.get("metavar", "N")
+            group.add_argument(flag, dest=f.name, metavar=metavar, default=None, help=help_text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +107,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="require 'Authorization: Bearer TOKEN' on the control plane under /_mock/",
     )
     _add_settings(serve)
+    chaos = serve.add_argument_group("chaos (fault rules from the start; change them at /_mock/faults)")
+    chaos.add_argument(
+        "--fail-rate",
+        type=float,
+        metavar="P",
+        help="answer this share of requests (0 to 1) with --fail-status",
+    )
+    chaos.add_argument(
+        "--fail-status",
+        type=int,
+        default=503,
+        metavar="CODE",
+        help="status of failed requests (default: 503)",
+    )
+    chaos.add_argument(
+        "--latency", type=float, metavar="MS", help="add this many milliseconds to every request"
+    )
+    chaos.add_argument("--seed", type=int, help="seed for --fail-rate, so runs repeat")
     commands.add_parser("openapi", help="print the OpenAPI document of the five endpoints")
     contract = commands.add_parser(
         "contract",
@@ -194,6 +213,16 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     except SettingsError as exc:
         parser.error(str(exc))
     return _serve(ns, settings, out)
+
+
+def chaos_rules(ns: argparse.Namespace) -> list[dict[str, Any]]:
+    """The fault rules that --fail-rate, --fail-status, --latency and --seed ask for."""
+    rules: list[dict[str, Any]] = []
+    if ns.fail_rate:
+        rules.append({"status": ns.fail_status, "probability": ns.fail_rate, "seed": ns.seed})
+    if ns.latency:
+        rules.append({"latency_ms": ns.latency})
+    return rules
 
 
 def _serve(ns: argparse.Namespace, settings: Settings, out: TextIO) -> int:

@@ -139,6 +139,26 @@ def _clock_state() -> dict[str, Any]:
     return clock_state
 
 
+@control.get("/faults")
+def list_faults() -> Response:
+    return jsonify({"faults": _backend().fault_rules()})
+
+
+@control.post("/faults")
+def add_fault() -> tuple[Response, int]:
+    try:
+        rule = _backend().add_fault(_json_object())
+    except SettingsError as exc:
+        raise ApiError.one(400, "fault", str(exc)) from None
+    return jsonify({"fault": rule}), 201
+
+
+@control.delete("/faults")
+def clear_faults() -> Response:
+    _backend().clear_faults()
+    return jsonify({"faults": []})
+
+
 @control.get("/openapi.json")
 def openapi() -> Response:
     return jsonify(openapi_document(_backend().settings))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from mockserver import spec
 from mockserver.auth import authenticate, authorize, mask_authorization
 from mockserver.backend import Backend
 from mockserver.errors import ApiError
+from mockserver.faults import retry_after_header
 from mockserver.settings import Settings
 from mockserver.validation import validate_body
 
@@ -49,6 +51,8 @@ class Reply:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    #: close the connection without answering (a fault rule's ``drop``)
+    drop: bool = False
 
 
 def error_reply(error: ApiError) -> Reply:
@@ -70,6 +74,10 @@ def handle(backend: Backend, request: IncomingRequest) -> Reply:
         _journal(backend, request, endpoint, None, request.body, error)
         return error_reply(error)
 
+    fault = _fault(backend, request)
+    if fault is not None:
+        return fault
+
     settings = backend.settings
     project_id: str | None = None
     raw = b"" if request.too_large else request.body
@@ -77,6 +85,8 @@ def handle(backend: Backend, request: IncomingRequest) -> Reply:
         key = authenticate(request.headers.get("authorization"), settings.api_keys)
         project_id = _project_id(request.query)
         authorize(key, project_id, settings.api_keys)
+        if settings.rate_limit:
+            _rate_limit(backend, key, settings.rate_limit)
         raw = _body(request, settings)
         validated = validate_body(endpoint, raw, settings)
     except ApiError as error:
@@ -99,6 +109,50 @@ def handle(backend: Backend, request: IncomingRequest) -> Reply:
             warnings=validated.warnings,
         )
     return Reply(202)
+
+
+def _fault(backend: Backend, request: IncomingRequest) -> Reply | None:
+    """Apply the fault rules: latency always, then a status or a dropped connection."""
+    project = next((v for k, v in request.query if k == "project_id"), None)
+    with backend.lock:
+        outcome = backend.faults.outcome(request.path, project)
+    if outcome.latency_ms:
+        time.sleep(outcome.latency_ms / 1000)
+    if not outcome.faulted:
+        return None
+    rules = ", ".join(f"#{r}" for r in outcome.rules)
+    if outcome.drop:
+        error = ApiError.one(503, "connection", f"dropped by fault rule {rules}")
+        reply = Reply(0, drop=True)
+    else:
+        assert outcome.status is not None
+        headers = (
+            {"Retry-After": retry_after_header(outcome.retry_after)}
+            if outcome.retry_after is not None
+            else {}
+        )
+        error = ApiError.one(outcome.status, "fault", f"injected by fault rule {rules}", headers=headers)
+        reply = error_reply(error)
+    with backend.lock:
+        backend.record(
+            **_entry_fields(request, project, request.body),
+            status=reply.status,
+            errors=[e.as_dict() for e in error.errors],
+            faulted=True,
+        )
+    return reply
+
+
+def _rate_limit(backend: Backend, key: str, limit: str) -> None:
+    with backend.lock:
+        wait = backend.limiter.take(key, limit, backend.clock.now())
+    if wait is not None:
+        raise ApiError.one(
+            429,
+            "Authorization",
+            f"rate limit {limit} reached for this API key (the fake's simulation)",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
 
 
 def _project_id(query: list[tuple[str, str]]) -> str:

@@ -98,6 +98,15 @@ class Settings:
         default=64 * 1024 * 1024,
         metadata=_doc("Most body bytes the journal keeps; the oldest are dropped and counted.", min=1),
     )
+    rate_limit: str | None = field(
+        default=None,
+        metadata=_doc(
+            "Requests allowed per API key, as a token bucket on the fake's clock: '10/s', "
+            "'600/m' or '1000/h'; over it, 429 with Retry-After. The vendor publishes no limit: "
+            "this is the fake's simulation. Off by default.",
+            metavar="N/UNIT",
+        ),
+    )
     max_stored_events: int = field(
         default=100_000,
         metadata=_doc("Most events kept across projects; the oldest are dropped and counted.", min=1),
@@ -147,6 +156,8 @@ def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
         if not isinstance(value, Mapping) or not value:
             raise SettingsError("api_keys must be a non-empty object of key -> list of projects")
         return {str(k): tuple(str(p) for p in ([v] if isinstance(v, str) else v)) for k, v in value.items()}
+    if isinstance(value, str) and f.name == "rate_limit" and value.strip().lower() in ("", "none", "off"):
+        return None
     if isinstance(value, str):
         text = value.strip()
         if kind == "bool":
@@ -184,6 +195,12 @@ def _check(f: dataclasses.Field[Any], value: Any) -> None:
         raise SettingsError(f"{f.name} must be at least {meta['min']}, not {value!r}")
     if "choices" in meta and value not in meta["choices"]:
         raise SettingsError(f"{f.name} must be one of {', '.join(meta['choices'])}, not {value!r}")
+    if f.name == "rate_limit" and value is not None:
+        from mockserver.faults import parse_rate_limit
+
+        if not isinstance(value, str):
+            raise SettingsError(f"rate_limit must look like '10/s', not {value!r}")
+        parse_rate_limit(value)
     if f.name == "api_keys":
         for key, projects in value.items():
             if not key or not projects or not all(projects):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from mockserver.errors import SettingsError, ToolkitError
 from pytest_plugin import assertions
 from pytest_plugin.captured import CapturedRequest, DeletionJob
 from pytest_plugin.sources import Source
@@ -92,6 +93,39 @@ class MarketapMock:
     def advance(self, seconds: float) -> None:
         """Freeze the fake's clock and move it forward (delayed deletion jobs fall due)."""
         self._source.advance(seconds)
+
+    # --- faults ---------------------------------------------------------------------------------
+
+    def add_fault(self, **rule: Any) -> dict[str, Any]:
+        """Any fault rule, as ``POST /_mock/faults`` takes it (path, project_id, status,
+        retry_after, latency_ms, drop, times, probability, seed). Gone at the end of the test."""
+        try:
+            return self._source.add_fault(rule)
+        except SettingsError as exc:
+            raise ToolkitError(f"marketap: {exc}") from None
+
+    def fail_next(
+        self, status: int = 503, *, times: int = 1, path: str | None = None, retry_after: float | None = None
+    ) -> dict[str, Any]:
+        """The next ``times`` requests (to ``path``, or any) get ``status``, storing nothing."""
+        return self.add_fault(status=status, times=times, path=path, retry_after=retry_after)
+
+    def add_latency(self, ms: float, *, path: str | None = None, times: int | None = None) -> dict[str, Any]:
+        """Requests (to ``path``, or any; the next ``times``, or all) wait ``ms`` milliseconds."""
+        return self.add_fault(latency_ms=ms, path=path, times=times)
+
+    def drop_next(self, *, times: int = 1, path: str | None = None) -> dict[str, Any]:
+        """The next ``times`` requests lose their connection without an answer: a closed socket
+        for the live fake, ``httpx.RemoteProtocolError`` for the respx route."""
+        return self.add_fault(drop=True, times=times, path=path)
+
+    @property
+    def faults(self) -> list[dict[str, Any]]:
+        """The active fault rules, with how often each ``fired``."""
+        return self._source.faults()
+
+    def clear_faults(self) -> None:
+        self._source.clear_faults()
 
     # --- assertions ----------------------------------------------------------------------------
 

@@ -140,6 +140,7 @@ def marketap(marketap_server: MarketapMock, request: pytest.FixtureRequest) -> I
     try:
         yield marketap_server
     finally:
+        marketap_server.clear_faults()  # a test's fault rules end with it
         if settings:
             marketap_server.restore_settings()
 
@@ -189,5 +190,6 @@ def marketap_respx(
         )
     finally:
         router.stop()
+        backend.clear_faults()
         if settings:
             backend.restore_settings()

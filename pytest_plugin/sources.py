@@ -32,6 +32,9 @@ class Source(Protocol):
     def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]: ...
     def restore_settings(self) -> None: ...
     def advance(self, seconds: float) -> None: ...
+    def add_fault(self, rule: dict[str, Any]) -> dict[str, Any]: ...
+    def faults(self) -> list[dict[str, Any]]: ...
+    def clear_faults(self) -> None: ...
 
 
 class BackendSource:
@@ -70,6 +73,15 @@ class BackendSource:
     def advance(self, seconds: float) -> None:
         self.backend.clock.freeze()
         self.backend.advance_clock(seconds)
+
+    def add_fault(self, rule: dict[str, Any]) -> dict[str, Any]:
+        return self.backend.add_fault(rule)
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self.backend.fault_rules()
+
+    def clear_faults(self) -> None:
+        self.backend.clear_faults()
 
 
 class HttpSource:
@@ -154,3 +166,14 @@ class HttpSource:
 
     def advance(self, seconds: float) -> None:
         self._call("POST", "clock/advance", {"seconds": seconds})
+
+    def add_fault(self, rule: dict[str, Any]) -> dict[str, Any]:
+        fault: dict[str, Any] = self._call("POST", "faults", rule)["fault"]
+        return fault
+
+    def faults(self) -> list[dict[str, Any]]:
+        faults: list[dict[str, Any]] = self._call("GET", "faults")["faults"]
+        return faults
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")

@@ -22,6 +22,8 @@ __all__ = ["app_side_effect", "start_router"]
 def app_side_effect(app: Flask) -> Callable[[httpx.Request], httpx.Response]:
     import httpx
 
+    from mockserver.app import DROP_HEADER
+
     client = app.test_client()
 
     def handle(request: httpx.Request) -> httpx.Response:
@@ -31,6 +33,11 @@ def app_side_effect(app: Flask) -> Callable[[httpx.Request], httpx.Response]:
             headers=[(k, v) for k, v in request.headers.multi_items() if k.lower() != "host"],
             data=request.content,
         )
+        if response.headers.get(DROP_HEADER):
+            # what httpx raises when a server closes the connection without answering
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
         return httpx.Response(
             response.status_code,
             headers=[(k, v) for k, v in response.headers.items() if k.lower() != "content-length"],

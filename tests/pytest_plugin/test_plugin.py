@@ -325,3 +325,56 @@ def test_exported_types_annotate_fixtures(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_fault_helpers_work_the_same_in_both_modes_and_end_with_the_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import httpx, pytest, requests
+
+        BODY = {"events": [{"name": "e", "user_id": "u"}]}
+
+        @pytest.fixture(params=["marketap", "marketap_respx"])
+        def fake(request):
+            return request.getfixturevalue(request.param)
+
+        def send(fake):
+            return httpx.post(fake.url_for("/v1/api/events"), json=BODY, headers=fake.headers)
+
+        def test_fail_next(fake):
+            fake.fail_next(503, times=2, retry_after=1)
+            assert [send(fake).status_code for _ in range(3)] == [503, 503, 202]
+            assert fake.faults[0]["fired"] == 2
+            assert [r.faulted for r in fake.requests] == [True, True, False]
+
+        def test_drop_next(fake):
+            fake.drop_next(path="/v1/api/events")
+            with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+                send(fake)
+            assert send(fake).status_code == 202
+
+        def test_add_latency(fake):
+            import time
+            fake.add_latency(100)
+            start = time.monotonic()
+            assert send(fake).status_code == 202
+            assert time.monotonic() - start >= 0.1
+
+        def test_rules_are_gone(fake):
+            assert fake.faults == []
+            assert send(fake).status_code == 202
+
+        def test_bad_rule_is_a_clear_error(fake):
+            from mockserver import ToolkitError
+            with pytest.raises(ToolkitError, match="status must be a 4xx or 5xx code"):
+                fake.fail_next(200)
+
+        @pytest.mark.marketap(deletion_job_delay=60)
+        def test_advance_the_clock(fake):
+            httpx.post(fake.url_for("/v1/api/profile/user/deletion-job"), json={"user_id": "u"}, headers=fake.headers)
+            assert fake.deletion_jobs[0].status == "pending"
+            fake.advance(60)
+            assert fake.deletion_jobs[0].status == "completed"
+        """
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=12)
