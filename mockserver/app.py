@@ -51,7 +51,10 @@ def create_app(
         reply = pipeline.handle(backend, _incoming(backend))
         if reply.drop:
             return _drop()
-        return Response(reply.body, status=reply.status, headers=reply.headers)
+        response = Response(reply.body, status=reply.status, headers=reply.headers)
+        if not reply.body:
+            del response.headers["Content-Type"]  # the vendor's 202 has no content, so no type
+        return response
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:

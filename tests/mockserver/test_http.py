@@ -269,3 +269,9 @@ def test_a_bug_answers_500_in_the_envelope_and_is_journaled(
     assert sent.json["code"] == 500 and "Traceback" not in sent.body.decode()
     assert backend.requests()[-1].status == 500
     assert "boom" in caplog.text
+
+
+def test_202_has_no_content_and_no_content_type(post: Post) -> None:
+    sent = post(spec.EVENTS.path, VALID[spec.EVENTS.path])
+    assert sent.status == 202 and sent.body == b""
+    assert "Content-Type" not in sent.headers

@@ -1,0 +1,40 @@
+"""The WSGI entry point for ``marketap-mock serve`` under granian.
+
+granian imports the app in its worker process, so the command line hands the settings, fault
+rules and control token over in one environment variable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from flask import Flask
+
+from mockserver.app import create_app
+from mockserver.backend import Backend
+from mockserver.settings import Settings
+
+__all__ = ["ENVIRONMENT_VARIABLE", "app_from_environment", "environment_value"]
+
+ENVIRONMENT_VARIABLE = "MARKETAP_MOCK_SERVE"
+
+
+def environment_value(
+    settings: Settings, rules: list[dict[str, Any]], control_token: str | None, banner: str = ""
+) -> str:
+    values = {name: getattr(settings, name) for name in Settings.names()}
+    values["api_keys"] = {k: list(v) for k, v in settings.api_keys.items()}
+    return json.dumps({"settings": values, "faults": rules, "control_token": control_token, "banner": banner})
+
+
+def app_from_environment() -> Flask:
+    config = json.loads(os.environ[ENVIRONMENT_VARIABLE])
+    backend = Backend(Settings.from_mapping(config["settings"]))
+    for rule in config["faults"]:
+        backend.add_fault(rule)
+    app = create_app(backend=backend, control_token=config["control_token"])
+    if config.get("banner"):
+        print(config["banner"], flush=True)
+    return app
