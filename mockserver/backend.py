@@ -14,7 +14,7 @@ client); nothing here imports Flask. Fidelity notes, each tied to a setting or t
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mockserver import spec
@@ -45,6 +45,8 @@ class Backend:
         self.store = Store(settings.max_stored_events)
         self.faults = Faults()
         self.limiter = RateLimiter()
+        #: called with every journal entry as it is recorded (the console log uses it)
+        self.listeners: list[Callable[[JournalEntry], None]] = []
 
     # --- settings -----------------------------------------------------------------------------
 
@@ -97,6 +99,8 @@ class Backend:
         """Append a journal entry (lock held by the caller)."""
         entry = JournalEntry(id=self.journal.next_id(), time=iso(self.clock.now()), **fields)
         self.journal.append(entry)
+        for listen in self.listeners:
+            listen(entry)
         return entry
 
     def tick(self) -> None:

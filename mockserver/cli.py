@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"a project the preceding --api-key is valid for (repeatable; default: {DEFAULT_PROJECT_ID})",
     )
     serve.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="one line per request (coloured on a terminal), or one JSON object per request",
+    )
+    serve.add_argument("--quiet", action="store_true", help="print only startup and rejected requests")
+    serve.add_argument(
         "--server",
         choices=("granian", "werkzeug"),
         default="granian",
@@ -276,7 +283,9 @@ def _serve_granian(
     host = f"[{ns.host}]" if ":" in ns.host else ns.host
     text = banner(f"http://{host}:{port}", settings, ns.control_token, ns.host)
     # granian's worker prints the banner once the app is built: the URL is not said before it works
-    os.environ[ENVIRONMENT_VARIABLE] = environment_value(settings, rules, ns.control_token, text)
+    os.environ[ENVIRONMENT_VARIABLE] = environment_value(
+        settings, rules, ns.control_token, text, log_format=ns.log_format, quiet=ns.quiet
+    )
     server = Granian(
         "mockserver.wsgi:app_from_environment",
         factory=True,
@@ -297,11 +306,13 @@ def _serve_werkzeug(
     ns: argparse.Namespace, settings: Settings, rules: list[dict[str, Any]], out: TextIO
 ) -> int:
     from mockserver.backend import Backend
+    from mockserver.console import console_listener
     from mockserver.server import LiveServer
 
     backend = Backend(settings)
     for rule in rules:
         backend.add_fault(rule)
+    backend.listeners.append(console_listener(ns.log_format, quiet=ns.quiet, stream=out))
     try:
         server = LiveServer(backend, host=ns.host, port=ns.port, control_token=ns.control_token).start()
     except OSError as exc:

@@ -21,6 +21,7 @@ from mockserver.auth import authenticate, authorize, mask_authorization
 from mockserver.backend import Backend
 from mockserver.errors import ApiError
 from mockserver.faults import retry_after_header
+from mockserver.journal import parse_json
 from mockserver.settings import Settings
 from mockserver.validation import validate_body
 
@@ -213,10 +214,12 @@ def _journal(
     error: ApiError,
 ) -> None:
     fields = _entry_fields(request, project_id, raw)
+    parsed = parse_json(raw)  # a rejected body is small or broken: parsing it now is cheap
+    if endpoint is not None:
+        fields["items"] = _count_items(endpoint, parsed)
     with backend.lock:
         entry = backend.record(**fields, status=error.status, errors=[e.as_dict() for e in error.errors])
-    if endpoint is not None:  # parsing is deferred for accepted bodies; a rejected one is small or broken
-        object.__setattr__(entry, "items", _count_items(endpoint, entry.json))
+    entry.__dict__["json"] = parsed  # fills the cached property: the journal need not parse it again
 
 
 def _count_items(endpoint: spec.Endpoint, body: Any) -> int | None:

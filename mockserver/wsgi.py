@@ -14,6 +14,7 @@ from flask import Flask
 
 from mockserver.app import create_app
 from mockserver.backend import Backend
+from mockserver.console import console_listener
 from mockserver.settings import Settings
 
 __all__ = ["ENVIRONMENT_VARIABLE", "app_from_environment", "environment_value"]
@@ -22,11 +23,26 @@ ENVIRONMENT_VARIABLE = "MARKETAP_MOCK_SERVE"
 
 
 def environment_value(
-    settings: Settings, rules: list[dict[str, Any]], control_token: str | None, banner: str = ""
+    settings: Settings,
+    rules: list[dict[str, Any]],
+    control_token: str | None,
+    banner: str = "",
+    *,
+    log_format: str | None = None,
+    quiet: bool = False,
 ) -> str:
     values = {name: getattr(settings, name) for name in Settings.names()}
     values["api_keys"] = {k: list(v) for k, v in settings.api_keys.items()}
-    return json.dumps({"settings": values, "faults": rules, "control_token": control_token, "banner": banner})
+    return json.dumps(
+        {
+            "settings": values,
+            "faults": rules,
+            "control_token": control_token,
+            "banner": banner,
+            "log_format": log_format,
+            "quiet": quiet,
+        }
+    )
 
 
 def app_from_environment() -> Flask:
@@ -34,6 +50,8 @@ def app_from_environment() -> Flask:
     backend = Backend(Settings.from_mapping(config["settings"]))
     for rule in config["faults"]:
         backend.add_fault(rule)
+    if config.get("log_format"):
+        backend.listeners.append(console_listener(config["log_format"], quiet=config.get("quiet", False)))
     app = create_app(backend=backend, control_token=config["control_token"])
     if config.get("banner"):
         print(config["banner"], flush=True)

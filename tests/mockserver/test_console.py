@@ -1,0 +1,148 @@
+"""The console log of ``marketap-mock serve``: text (plain or coloured) and JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from mockserver import Backend, create_app
+from mockserver.console import console_listener, format_line
+from tests.conftest import AUTH, PROJECT
+
+BAD = {
+    "events": [{"name": "a", "user_id": "u"}, {"name": "b"}, {"name": "c", "user_id": "u", "timestamp": "x"}]
+}
+
+
+def _send(backend: Backend) -> None:
+    client = create_app(backend=backend).test_client()
+    client.post(
+        f"/v1/api/events?project_id={PROJECT}", json={"events": [{"name": "a", "user_id": "u"}]}, headers=AUTH
+    )
+    client.post(f"/v1/api/events?project_id={PROJECT}", json=BAD, headers=AUTH)
+    client.post(
+        f"/v1/api/events?project_id={PROJECT}",
+        json={"events": []},
+        headers={"Authorization": "Bearer sk_live_secret_key"},
+    )
+
+
+def test_text_lines() -> None:
+    backend, out = Backend(), io.StringIO()
+    backend.listeners.append(console_listener("text", stream=out))
+    _send(backend)
+    lines = out.getvalue().splitlines()
+    assert re.fullmatch(r"\d\d:\d\d:\d\d POST /v1/api/events project=test-project 202 items=1", lines[0])
+    assert lines[1].endswith("400 items=3 events[1].user_id: required (+1 more)")
+    assert lines[2].endswith("project=- 401 items=0 Authorization: unknown API key sk_l****")
+    assert "\033[" not in out.getvalue()  # not a terminal: no colour
+    assert "sk_live_secret_key" not in out.getvalue()
+
+
+def test_colour_on_a_terminal() -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    backend, out = Backend(), Tty()
+    backend.listeners.append(console_listener("text", stream=out))
+    _send(backend)
+    assert "\033[32m202\033[0m" in out.getvalue() and "\033[33m400\033[0m" in out.getvalue()
+
+
+def test_json_lines() -> None:
+    backend, out = Backend(), io.StringIO()
+    backend.listeners.append(console_listener("json", stream=out))
+    _send(backend)
+    first, second, third = (json.loads(line) for line in out.getvalue().splitlines())
+    assert (first["status"], first["items"], first["errors"]) == (202, 1, [])
+    assert [e["field"] for e in second["errors"]] == ["events[1].user_id", "events[2].timestamp"]
+    assert third["status"] == 401 and "sk_live_secret_key" not in json.dumps(third)
+
+
+def test_quiet_keeps_only_rejections() -> None:
+    backend, out = Backend(), io.StringIO()
+    backend.listeners.append(console_listener("text", quiet=True, stream=out))
+    _send(backend)
+    assert [line.split()[4] for line in out.getvalue().splitlines()] == ["400", "401"]
+
+
+def test_faults_and_warnings_show() -> None:
+    backend = Backend()
+    backend.add_fault({"status": 503, "times": 1})
+    out = io.StringIO()
+    backend.listeners.append(console_listener("text", stream=out))
+    client = create_app(backend=backend).test_client()
+    body = {"events": [{"name": "a", "user_id": "u", "extra": 1}]}
+    client.post(f"/v1/api/events?project_id={PROJECT}", json=body, headers=AUTH)
+    client.post(f"/v1/api/events?project_id={PROJECT}", json=body, headers=AUTH)
+    first, second = out.getvalue().splitlines()
+    assert "503 [fault] fault: injected by fault rule #1" in first
+    assert second.endswith("202 items=1 warning: events[0].extra: unknown field ignored")
+
+
+@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_serve_prints_a_line_per_request(server: str, log_format: str) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "serve",
+            "--port",
+            "0",
+            "--server",
+            server,
+            "--log-format",
+            log_format,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    try:
+        url = next(line.split()[-1] for line in proc.stdout if line.startswith("Marketap fake serving on"))
+        next(line for line in proc.stdout if "Ctrl+C" in line)
+        requests.post(f"{url}/v1/api/events?project_id={PROJECT}", json=BAD, headers=AUTH, timeout=10)
+        line = proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=15)
+    if log_format == "json":
+        assert json.loads(line)["errors"][0]["field"] == "events[1].user_id"
+    else:
+        assert "400 items=3 events[1].user_id: required (+1 more)" in line
+
+
+def test_format_line_for_a_drop() -> None:
+    from mockserver.journal import JournalEntry
+
+    entry = JournalEntry(
+        1,
+        "2026-01-01T10:00:00.000Z",
+        "POST",
+        "/v1/api/events",
+        {},
+        {},
+        b"",
+        0,
+        [{"field": "connection", "reason": "dropped by fault rule #1"}],
+        [],
+        True,
+        "p",
+    )
+    assert (
+        format_line(entry)
+        == "10:00:00 POST /v1/api/events project=p DROP [fault] connection: dropped by fault rule #1"
+    )
