@@ -16,7 +16,13 @@ from mockserver.openapi import openapi_document
 
 __all__ = ["control"]
 
-control = Blueprint("mock_control", __name__, url_prefix="/_mock")
+control = Blueprint(
+    "mock_control", __name__, url_prefix="/_mock", static_folder="static", static_url_path="/static"
+)
+
+#: The page and its files hold no data, so a control token does not guard them; the page asks
+#: for the token when the data calls it makes are refused.
+_OPEN = {"mock_control.page", "mock_control.static"}
 
 
 def _backend() -> Backend:
@@ -27,7 +33,7 @@ def _backend() -> Backend:
 @control.before_request
 def _check_token() -> None:
     token = current_app.config.get("MOCKSERVER_CONTROL_TOKEN")
-    if not token:
+    if not token or request.endpoint in _OPEN:
         return
     given = request.headers.get("Authorization", "")
     if not hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode()):
@@ -66,9 +72,27 @@ def health() -> Response:
     return jsonify(_backend().health())
 
 
+@control.get("/")
+def page() -> Response:
+    """The dashboard: what arrived, what was rejected and why, live."""
+    return control.send_static_file("index.html")
+
+
 @control.get("/requests")
 def requests() -> Response:
-    return jsonify({"requests": [e.as_dict() for e in _backend().requests(_limit())]})
+    """The journal, oldest first. ``?summary=1`` leaves bodies and headers out (for polling)."""
+    entries = _backend().requests(_limit())
+    if request.args.get("summary"):
+        return jsonify({"requests": [e.summary() for e in entries]})
+    return jsonify({"requests": [e.as_dict() for e in entries]})
+
+
+@control.get("/requests/<int:entry_id>")
+def one_request(entry_id: int) -> Response:
+    for entry in _backend().requests():
+        if entry.id == entry_id:
+            return jsonify({"request": entry.as_dict()})
+    raise ApiError.one(404, "id", f"no request {entry_id} in the journal (it may have been dropped)")
 
 
 @control.get("/profiles")

@@ -49,6 +49,25 @@ class JournalEntry:
             return None
         return self.raw[:_MAX_TEXT].decode("utf-8", "replace")
 
+    def summary(self) -> dict[str, Any]:
+        """The entry without headers and body (and so without parsing it), for listings."""
+        return {
+            "id": self.id,
+            "time": self.time,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "status": self.status,
+            "errors": self.errors[:3],
+            "error_count": len(self.errors),
+            "warnings": self.warnings[:3],
+            "warning_count": len(self.warnings),
+            "faulted": self.faulted,
+            "project_id": self.project_id,
+            "items": self.items,
+            "size": max(0, self.size - 512),
+        }
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -177,3 +177,23 @@ def test_live_server_reraises_an_error_from_its_thread(monkeypatch: pytest.Monke
     server = LiveServer().start()
     with pytest.raises(RuntimeError, match="server thread failed"):
         server.stop()
+
+
+def test_the_page_and_its_files_are_served_even_behind_a_token() -> None:
+    client = create_app(control_token="s3cret").test_client()
+    page = client.get("/_mock/")
+    assert page.status_code == 200 and b"<title>Marketap fake</title>" in page.data
+    assert b"https://" not in page.data  # nothing fetched from the internet
+    for name in ("app.js", "style.css"):
+        assert client.get(f"/_mock/static/{name}").status_code == 200
+    assert client.get("/_mock/requests").status_code == 401  # the data stays guarded
+
+
+def test_request_summaries_and_one_request(tc_post: Post, client: Any) -> None:
+    tc_post(spec.EVENTS.path, {"events": [{"name": "a"}, {"name": "b"}, {"name": "c"}, {"name": "d"}]})
+    [summary] = client.get("/_mock/requests?summary=1").json["requests"]
+    assert "json" not in summary and "headers" not in summary
+    assert (summary["error_count"], len(summary["errors"]), summary["items"]) == (4, 3, 4)
+    full = client.get(f"/_mock/requests/{summary['id']}").json["request"]
+    assert full["json"]["events"][0] == {"name": "a"}
+    assert client.get("/_mock/requests/999").status_code == 404
