@@ -103,9 +103,10 @@ def test_clock(client: Any) -> None:
     assert client.post("/_mock/clock/advance", json={}).status_code == 400
 
 
-@pytest.mark.parametrize("path", ["/_mock/nothing", "/_mock/"])
+@pytest.mark.parametrize("path", ["/_mock/nothing", "/_mock/static/nothing.js"])
 def test_unknown_control_paths_are_json_404(client: Any, path: str) -> None:
     r = client.get(path)
+    r.close()
     assert r.status_code == 404
     assert r.json["code"] == 404
 
@@ -184,8 +185,11 @@ def test_the_page_and_its_files_are_served_even_behind_a_token() -> None:
     page = client.get("/_mock/")
     assert page.status_code == 200 and b"<title>Marketap fake</title>" in page.data
     assert b"https://" not in page.data  # nothing fetched from the internet
+    page.close()
     for name in ("app.js", "style.css"):
-        assert client.get(f"/_mock/static/{name}").status_code == 200
+        response = client.get(f"/_mock/static/{name}")
+        assert response.status_code == 200 and response.data  # reading it closes the file
+        response.close()
     assert client.get("/_mock/requests").status_code == 401  # the data stays guarded
 
 
