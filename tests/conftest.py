@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -23,8 +29,6 @@ class Sent:
 
     @property
     def json(self) -> Any:
-        import json
-
         return json.loads(self.body)
 
     def fields(self) -> list[str]:
@@ -50,7 +54,12 @@ def live_server() -> Iterator[LiveServer]:
         yield server
 
 
-def _test_client_post(client: Any) -> Post:
+Send = Callable[[str, str, bytes, dict[str, str]], Sent]
+
+
+def _poster(send: Send) -> Post:
+    """One ``post(path, body, *, query, headers, data, method)`` over any way of sending."""
+
     def post(
         path: str,
         body: Any = None,
@@ -62,38 +71,28 @@ def _test_client_post(client: Any) -> Post:
     ) -> Sent:
         hdrs = {**AUTH, "Content-Type": "application/json"} if headers is None else headers
         if data is None and body is not None:
-            import json
-
             data = json.dumps(body, ensure_ascii=False).encode()
-        url = path + (f"?{query}" if query else "")
-        r = client.open(url, method=method, data=data or b"", headers=hdrs)
-        return Sent(r.status_code, r.data, dict(r.headers))
+        return send(method, path + (f"?{query}" if query else ""), data or b"", hdrs)
 
     return post
+
+
+def _test_client_post(client: Any) -> Post:
+    def send(method: str, url: str, data: bytes, headers: dict[str, str]) -> Sent:
+        r = client.open(url, method=method, data=data, headers=headers)
+        return Sent(r.status_code, r.data, dict(r.headers))
+
+    return _poster(send)
 
 
 def _live_post(server: LiveServer) -> Post:
     session = requests.Session()
 
-    def post(
-        path: str,
-        body: Any = None,
-        *,
-        query: str | None = f"project_id={PROJECT}",
-        headers: dict[str, str] | None = None,
-        data: bytes | None = None,
-        method: str = "POST",
-    ) -> Sent:
-        hdrs = {**AUTH, "Content-Type": "application/json"} if headers is None else headers
-        if data is None and body is not None:
-            import json
-
-            data = json.dumps(body, ensure_ascii=False).encode()
-        url = server.url + path + (f"?{query}" if query else "")
-        r = session.request(method, url, data=data or b"", headers=hdrs)
+    def send(method: str, url: str, data: bytes, headers: dict[str, str]) -> Sent:
+        r = session.request(method, server.url + url, data=data, headers=headers)
         return Sent(r.status_code, r.content, dict(r.headers))
 
-    return post
+    return _poster(send)
 
 
 @pytest.fixture(params=["test_client", "live"])
@@ -110,3 +109,24 @@ def post(request: pytest.FixtureRequest, backend: Backend) -> Iterator[Post]:
 def tc_post(client: Any) -> Post:
     """POST through Flask's test client only (for the many validation rows)."""
     return _test_client_post(client)
+
+
+@contextmanager
+def serving(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``marketap-mock serve --port 0 ARGS`` in a subprocess: yields its URL once it says it
+    is ready (after the banner), and stops it with Ctrl+C."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    try:
+        url = next(line.split()[-1] for line in proc.stdout if line.startswith("Marketap fake serving on"))
+        next(line for line in proc.stdout if "Ctrl+C" in line)
+        yield url, proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=15)  # closes the pipes too

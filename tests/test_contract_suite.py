@@ -12,6 +12,7 @@ import pytest
 from werkzeug.wrappers import Request, Response
 
 from mockserver import LiveServer
+from tests.conftest import serving
 
 QUICK = ["--", "-k", "not generated", "-p", "no:randomly"]
 
@@ -40,29 +41,8 @@ def reject_everything(environ: dict[str, Any], start_response: Any) -> Any:
 
 
 def test_passes_against_a_fake_started_by_hand(tmp_path: Path) -> None:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mockserver",
-            "serve",
-            "--port",
-            "0",
-            "--api-key",
-            "hand-key",
-            "--project-id",
-            "hand",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = next(line.split()[-1] for line in server.stdout if line.startswith("Marketap fake serving on"))
+    with serving("--api-key", "hand-key", "--project-id", "hand") as (url, _proc):
         done, records = run_contract(tmp_path, "--url", url, "--api-key", "hand-key", "--project-id", "hand")
-    finally:
-        server.terminate()
-        server.communicate(timeout=10)  # closes the pipe too
     assert done.returncode == 0, done.stdout[-3000:]
     assert records and all(r["verdict"] == "pass" for r in records)
     assert {r["evidence"] for r in records} == {"CONFIRMED", "INFERRED", "CHOSEN"}

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 
 import pytest
 import requests
 
 from mockserver import Backend, create_app
 from mockserver.console import console_listener, format_line
-from tests.conftest import AUTH, PROJECT
+from tests.conftest import AUTH, PROJECT, serving
 
 BAD = {
     "events": [{"name": "a", "user_id": "u"}, {"name": "b"}, {"name": "c", "user_id": "u", "timestamp": "x"}]
@@ -92,33 +88,10 @@ def test_faults_and_warnings_show() -> None:
 @pytest.mark.parametrize("server", ["granian", "werkzeug"])
 @pytest.mark.parametrize("log_format", ["text", "json"])
 def test_serve_prints_a_line_per_request(server: str, log_format: str) -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mockserver",
-            "serve",
-            "--port",
-            "0",
-            "--server",
-            server,
-            "--log-format",
-            log_format,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    try:
-        url = next(line.split()[-1] for line in proc.stdout if line.startswith("Marketap fake serving on"))
-        next(line for line in proc.stdout if "Ctrl+C" in line)
+    with serving("--server", server, "--log-format", log_format) as (url, proc):
+        assert proc.stdout is not None
         requests.post(f"{url}/v1/api/events?project_id={PROJECT}", json=BAD, headers=AUTH, timeout=10)
         line = proc.stdout.readline()
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=15)
     if log_format == "json":
         assert json.loads(line)["errors"][0]["field"] == "events[1].user_id"
     else:
