@@ -114,6 +114,9 @@ def test_filters_and_reset(page: Any, fake: LiveServer) -> None:
     assert page.locator("#journal tbody tr").count() == 1
     assert "/v1/api/profile/user" in page.locator("#journal tbody tr").inner_text()
     page.select_option("#filters select[name=project]", "")
+    page.select_option("#filters select[name=path]", "/v1/api/events")
+    assert page.locator("#journal tbody tr").count() == 2
+    page.select_option("#filters select[name=path]", "")
     page.click("#reset")
     page.wait_for_function("document.querySelectorAll('#journal tbody tr').length === 0")
     assert fake.backend.requests() == []
