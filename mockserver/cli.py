@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 from collections.abc import Sequence
@@ -268,9 +269,6 @@ def _serve(ns: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 def _serve_granian(
     ns: argparse.Namespace, settings: Settings, rules: list[dict[str, Any]], out: TextIO
 ) -> int:
-    from granian import Granian
-    from granian.constants import Interfaces
-
     from mockserver.wsgi import ENVIRONMENT_VARIABLE, environment_value
 
     try:
@@ -286,20 +284,51 @@ def _serve_granian(
     os.environ[ENVIRONMENT_VARIABLE] = environment_value(
         settings, rules, ns.control_token, text, log_format=ns.log_format, quiet=ns.quiet
     )
-    server = Granian(
-        "mockserver.wsgi:app_from_environment",
-        factory=True,
-        address=ns.host,
-        port=port,
-        interface=Interfaces.WSGI,
-        workers=1,  # one process: the state stays shared and exact
-        blocking_threads=1,  # measured fastest: more threads only contend for the GIL
-        log_enabled=False,
+    # granian runs in a child process that this one supervises: a Ctrl+C that lands while
+    # granian is still starting is otherwise lost, and the server would never stop.
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--factory",
+            "--host",
+            ns.host,
+            "--port",
+            str(port),
+            "--workers",
+            "1",  # one process: the state stays shared and exact
+            "--blocking-threads",
+            "1",  # measured fastest: more threads only contend for the GIL
+            "--no-log",
+            "mockserver.wsgi:app_from_environment",
+        ],
     )
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is how it is meant to stop
-        server.serve()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: stop.set())
+    while child.poll() is None and not stop.wait(0.2):
+        pass
+    _stop_child(child)
     out.write("Stopped.\n")
     return 0
+
+
+def _stop_child(child: subprocess.Popen[bytes]) -> None:
+    """Ask with SIGINT (again, in case one was lost), then SIGTERM, then SIGKILL."""
+    for sig, wait in (
+        (signal.SIGINT, 1.0),
+        (signal.SIGINT, 3.0),
+        (signal.SIGTERM, 5.0),
+        (signal.SIGKILL, 5.0),
+    ):
+        if child.poll() is not None:
+            return
+        child.send_signal(sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=wait)
 
 
 def _serve_werkzeug(

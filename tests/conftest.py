@@ -129,4 +129,9 @@ def serving(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         yield url, proc
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=15)  # closes the pipes too
+        try:
+            proc.communicate(timeout=30)  # closes the pipes too
+        except subprocess.TimeoutExpired:
+            proc.kill()  # no server outlives its test
+            proc.communicate()
+            raise

@@ -108,8 +108,21 @@ def _start(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
         if "Ctrl+C" in line:
             break
     match = re.search(r"http://[\d.]+:(\d+)", "".join(lines))
+    if not match:
+        _stop(proc)
     assert match, lines
     return proc, match.group(0), lines
+
+
+def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """Ctrl+C, then wait; a server that will not stop is killed, so no process outlives its test."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
 
 
 def test_serve_prints_url_credentials_and_curl_then_stops_on_ctrl_c() -> None:
@@ -126,20 +139,18 @@ def test_serve_prints_url_credentials_and_curl_then_stops_on_ctrl_c() -> None:
         )
         assert r.status_code == 202
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
+        out, err = _stop(proc)
     assert proc.returncode == 0
     assert "Stopped." in out
     assert "Traceback" not in err
 
 
 def test_binding_elsewhere_warns() -> None:
-    proc, _url, lines = _start("--host", "0.0.0.0")
-    proc.terminate()
-    proc.communicate(timeout=10)
-    quiet, _url, quiet_lines = _start("--host", "127.0.0.2")
-    quiet.terminate()
-    quiet.communicate(timeout=10)
+    # the warning comes from the command line, whatever the server: werkzeug starts fastest
+    proc, _url, lines = _start("--host", "0.0.0.0", "--server", "werkzeug")
+    _stop(proc)
+    quiet, _url, quiet_lines = _start("--host", "127.0.0.2", "--server", "werkzeug")
+    _stop(quiet)
     assert not any("WARNING" in line for line in quiet_lines)
     assert any("WARNING" in line and "--control-token" in line for line in lines)
 
@@ -156,3 +167,10 @@ def test_port_in_use_is_a_clear_error() -> None:
         )
     assert done.returncode == 2
     assert "cannot bind" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+def test_ctrl_c_right_after_start_stops_it(server: str) -> None:
+    proc, _url, _lines = _start("--server", server)
+    out, _err = _stop(proc)  # at once: no grace period after the banner
+    assert proc.returncode == 0 and "Stopped." in out
