@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mockserver import spec
 from mockserver.clock import Clock, iso
@@ -23,6 +23,9 @@ from mockserver.faults import Faults, RateLimiter
 from mockserver.journal import Journal, JournalEntry
 from mockserver.settings import Settings
 from mockserver.state import DeletionJob, Store
+
+if TYPE_CHECKING:
+    from mockserver.validation import Validated
 
 __all__ = ["Backend"]
 
@@ -75,13 +78,15 @@ class Backend:
 
     # --- writes (called by the pipeline with the lock held) -----------------------------------
 
-    def apply(self, endpoint: spec.Endpoint, project_id: str, body: dict[str, Any], raw: bytes) -> None:
+    def apply(self, endpoint: spec.Endpoint, project_id: str, validated: Validated, raw: bytes) -> None:
         """Store an accepted body (``raw`` is its JSON text)."""
-        items = body[endpoint.key]
+        if endpoint is spec.EVENTS:
+            assert validated.event_ids is not None
+            self.store.add_events(project_id, raw, validated.event_ids)
+            return
+        items = validated.body[endpoint.key]
         if endpoint is spec.PROFILES:
             self.store.update_profiles(project_id, items)
-        elif endpoint is spec.EVENTS:
-            self.store.add_events(project_id, raw, items)
         elif endpoint is spec.DEVICES:
             self.store.update_devices(project_id, items)
         else:

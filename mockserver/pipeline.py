@@ -99,13 +99,12 @@ def handle(backend: Backend, request: IncomingRequest) -> Reply:
         _journal(backend, request, endpoint, project_id, raw, failure)
         return error_reply(failure)
 
-    items = validated.body[endpoint.key]
     with backend.lock:  # store and journal together, so a reset sees both or neither
         backend.tick()
-        backend.apply(endpoint, project_id, validated.body, raw)
+        backend.apply(endpoint, project_id, validated, raw)
         backend.record(
             **_entry_fields(request, project_id, raw),
-            items=len(items) if isinstance(items, list) else 1,
+            items=validated.items,
             status=202,
             warnings=validated.warnings,
         )

@@ -88,14 +88,13 @@ class Store:
         for profile in profiles:
             _merge_properties(stored.setdefault(profile["user_id"], {}), profile.get("properties"))
 
-    def add_events(self, project_id: str, raw: bytes, events: list[dict[str, Any]]) -> int:
+    def add_events(self, project_id: str, raw: bytes, ids: list[str | None]) -> int:
         """Store one request's events in order; a repeated ``id`` is accepted but kept once.
 
-        ``raw`` is the request's JSON text and ``events`` its parsed ``events``. Returns how
-        many events were new.
+        ``raw`` is the request's JSON text and ``ids`` its events' ids (None where absent).
+        Returns how many events were new.
         """
-        ids = [e.get("id") for e in events]
-        kept = list(range(len(events)))
+        kept = list(range(len(ids)))
         if ids.count(None) != len(ids):
             seen = self.project(project_id).event_ids
             kept = []

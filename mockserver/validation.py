@@ -47,6 +47,10 @@ class Validated:
 
     body: dict[str, Any]
     warnings: list[str]
+    #: how many items the body carries (events, profiles, devices, user ids)
+    items: int = 1
+    #: for events, each one's ``id`` or None: with the raw text, all that storing them needs
+    event_ids: list[str | None] | None = None
 
 
 def field_path(loc: Sequence[str | int]) -> str:
@@ -283,7 +287,10 @@ def validate_body(endpoint: spec.Endpoint, raw: bytes, settings: Settings) -> Va
     errors, warnings = _scan(endpoint, body, settings)
     if errors:
         raise ApiError(400, errors, message=endpoint.bad_request_message)
-    return Validated(body, warnings)
+    value = body[endpoint.key]
+    if endpoint is spec.EVENTS:
+        return Validated(body, warnings, len(value), [e.get("id") for e in value])
+    return Validated(body, warnings, len(value) if isinstance(value, list) else 1)
 
 
 _KNOWN_FIELDS: dict[str, frozenset[str]] = {
