@@ -305,6 +305,7 @@ def _serve_granian(
             "--no-log",
             "mockserver.wsgi:app_from_environment",
         ],
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -314,6 +315,15 @@ def _serve_granian(
     _stop_child(child)
     out.write("Stopped.\n")
     return 0
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: end with the parent, even a parent killed outright, so no
+    server is left holding the port."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _stop_child(child: subprocess.Popen[bytes]) -> None:

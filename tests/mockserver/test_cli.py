@@ -174,3 +174,17 @@ def test_ctrl_c_right_after_start_stops_it(server: str) -> None:
     proc, _url, _lines = _start("--server", server)
     out, _err = _stop(proc)  # at once: no grace period after the banner
     assert proc.returncode == 0 and "Stopped." in out
+
+
+def test_granian_does_not_outlive_a_killed_command() -> None:
+    proc, url, _lines = _start()
+    proc.kill()  # no chance to stop its child politely
+    proc.communicate()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{url}/_mock/health", timeout=1)
+        except requests.ConnectionError:
+            return  # the port is free again
+        time.sleep(0.2)
+    pytest.fail(f"a server still answers at {url} after its command was killed")
