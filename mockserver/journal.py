@@ -69,21 +69,14 @@ class JournalEntry:
         }
 
     def as_dict(self) -> dict[str, Any]:
+        """The whole entry: the summary, with every error and warning, headers and body."""
         return {
-            "id": self.id,
-            "time": self.time,
-            "method": self.method,
-            "path": self.path,
-            "query": self.query,
+            **self.summary(),
             "headers": self.headers,
             "json": self.json,
             "body": self.body,
-            "status": self.status,
             "errors": self.errors,
             "warnings": self.warnings,
-            "faulted": self.faulted,
-            "project_id": self.project_id,
-            "items": self.items,
         }
 
 
