@@ -269,7 +269,7 @@ def _serve(ns: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 def _serve_granian(
     ns: argparse.Namespace, settings: Settings, rules: list[dict[str, Any]], out: TextIO
 ) -> int:
-    from mockserver.wsgi import ENVIRONMENT_VARIABLE, environment_value
+    from mockserver.wsgi import ENVIRONMENT_VARIABLE, die_with_parent, environment_value
 
     try:
         port = ns.port or _free_port(ns.host)
@@ -305,7 +305,8 @@ def _serve_granian(
             "--no-log",
             "mockserver.wsgi:app_from_environment",
         ],
-        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        preexec_fn=die_with_parent if sys.platform == "linux" else None,
+        start_new_session=True,  # its own process group: stopping it reaches its worker too
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -315,15 +316,6 @@ def _serve_granian(
     _stop_child(child)
     out.write("Stopped.\n")
     return 0
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: end with the parent, even a parent killed outright, so no
-    server is left holding the port."""
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _stop_child(child: subprocess.Popen[bytes]) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import sys
 from typing import Any
 
 from flask import Flask
@@ -17,7 +19,7 @@ from mockserver.backend import Backend
 from mockserver.console import console_listener
 from mockserver.settings import Settings
 
-__all__ = ["ENVIRONMENT_VARIABLE", "app_from_environment", "environment_value"]
+__all__ = ["ENVIRONMENT_VARIABLE", "app_from_environment", "die_with_parent", "environment_value"]
 
 ENVIRONMENT_VARIABLE = "MARKETAP_MOCK_SERVE"
 
@@ -45,7 +47,18 @@ def environment_value(
     )
 
 
+def die_with_parent() -> None:
+    """End with the parent process, even a parent killed outright (Linux), so no server is
+    left holding the port. Runs in granian's process (before exec) and in its worker."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def app_from_environment() -> Flask:
+    if sys.platform == "linux":
+        die_with_parent()  # this worker ends with granian's process, which ends with the command
     config = json.loads(os.environ[ENVIRONMENT_VARIABLE])
     backend = Backend(Settings.from_mapping(config["settings"]))
     for rule in config["faults"]:
