@@ -76,22 +76,26 @@ def target(config: pytest.Config) -> Target:
 
 
 def _marker_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The test's ``@pytest.mark.marketap`` settings, checked (closest marker wins)."""
+    from mockserver.settings import Settings
+
     settings: dict[str, Any] = {}
-    for marker in reversed(list(request.node.iter_markers("marketap"))):  # closest marker wins
+    for marker in reversed(list(request.node.iter_markers("marketap"))):
         if marker.args:
             pytest.fail("@pytest.mark.marketap takes settings as keywords only", pytrace=False)
         settings.update(marker.kwargs)
-    return settings
-
-
-def _checked(settings: dict[str, Any], base: Any) -> dict[str, Any]:
-    from mockserver.settings import Settings
-
     try:
-        Settings.from_mapping(settings, base=base)
+        Settings.from_mapping(settings)
     except SettingsError as exc:
         pytest.fail(f"@pytest.mark.marketap: {exc}", pytrace=False)
     return settings
+
+
+def _backend_for(where: Target) -> Backend:
+    """A fresh backend that accepts the target's key for its project."""
+    from mockserver.backend import Backend as _Backend
+
+    return _Backend({"api_keys": {where.api_key: [where.project_id]}})
 
 
 @pytest.fixture(scope="session")
@@ -107,10 +111,9 @@ def marketap_server(pytestconfig: pytest.Config) -> Iterator[MarketapMock]:
             url=where.url, api_key=where.api_key, project_id=where.project_id, source=source, mode="external"
         )
         return
-    from mockserver.backend import Backend as _Backend
     from mockserver.server import LiveServer
 
-    backend = _Backend({"api_keys": {where.api_key: [where.project_id]}})
+    backend = _backend_for(where)
     with LiveServer(backend) as server:
         yield MarketapMock(
             url=server.url,
@@ -136,7 +139,7 @@ def marketap(marketap_server: MarketapMock, request: pytest.FixtureRequest) -> I
         yield marketap_server  # the real service: requests work, state helpers explain why not
         return
     if settings:
-        marketap_server.configure(**_checked(settings, None))
+        marketap_server.configure(**settings)
     try:
         yield marketap_server
     finally:
@@ -149,10 +152,7 @@ def marketap(marketap_server: MarketapMock, request: pytest.FixtureRequest) -> I
 def _marketap_respx_backend(pytestconfig: pytest.Config) -> Backend:
     """One in-process backend and app per session: building a Flask app per test costs more
     than the test. ``marketap_respx`` resets it before each test."""
-    from mockserver.backend import Backend as _Backend
-
-    where = target(pytestconfig)
-    return _Backend({"api_keys": {where.api_key: [where.project_id]}})
+    return _backend_for(target(pytestconfig))
 
 
 @pytest.fixture(scope="session")
@@ -178,7 +178,7 @@ def marketap_respx(
     backend.reset()
     settings = _marker_settings(request)
     if settings:
-        backend.update_settings(_checked(settings, None))
+        backend.update_settings(settings)
     router = start_router(_marketap_respx_app, spec.BASE_URL)
     try:
         yield MarketapMock(
