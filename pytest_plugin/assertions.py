@@ -87,6 +87,10 @@ def _rejected_carrying(requests: Iterable[CapturedRequest], key: str, matches: A
     return lines
 
 
+def _rejected_section(heading: str, lines: list[str]) -> list[str]:
+    return [heading, *lines] if lines else []
+
+
 def event_failure(
     events: Sequence[Mapping[str, Any]],
     requests: Sequence[CapturedRequest],
@@ -127,12 +131,12 @@ def event_failure(
                 lines.append(
                     f"  events[{i}] {e.get('name')!r} user_id={e.get('user_id')!r}: {'; '.join(diffs)}"
                 )
-    rejected = _rejected_carrying(
-        requests, "events", lambda item: isinstance(item, Mapping) and item.get("name") == name
+    lines += _rejected_section(
+        f"Rejected requests that carried an event {name!r}:",
+        _rejected_carrying(
+            requests, "events", lambda item: isinstance(item, Mapping) and item.get("name") == name
+        ),
     )
-    if rejected:
-        lines.append(f"Rejected requests that carried an event {name!r}:")
-        lines += rejected
     return "\n".join(lines)
 
 
@@ -157,12 +161,12 @@ def profile_failure(
         for job in jobs:
             if user_id in job.user_ids and job.status == "completed":
                 lines.append(f"User {user_id!r} was deleted by deletion job {job.id}.")
-    rejected = _rejected_carrying(
-        requests, "profiles", lambda item: isinstance(item, Mapping) and item.get("user_id") == user_id
+    lines += _rejected_section(
+        f"Rejected requests that carried a profile for {user_id!r}:",
+        _rejected_carrying(
+            requests, "profiles", lambda item: isinstance(item, Mapping) and item.get("user_id") == user_id
+        ),
     )
-    if rejected:
-        lines.append(f"Rejected requests that carried a profile for {user_id!r}:")
-        lines += rejected
     return "\n".join(lines)
 
 
