@@ -663,6 +663,14 @@ def oversized_bodies(
 # --- invalid requests -----------------------------------------------------------------------
 
 
+def _set_header(headers: dict[str, str], name: str, value: str | None) -> None:
+    """Set ``name``, or leave it out when ``value`` is None."""
+    if value is None:
+        headers.pop(name, None)
+    else:
+        headers[name] = value
+
+
 def invalid_requests(
     path: str, *, api_key: str = DEFAULT_API_KEY, project_id: str = DEFAULT_PROJECT_ID
 ) -> st.SearchStrategy[InvalidRequest]:
@@ -678,10 +686,7 @@ def invalid_requests(
         kind, value = defect
         headers, query, method = dict(good_headers), list(good_query), "POST"
         if kind == "auth":
-            if value is None:
-                del headers["Authorization"]
-            else:
-                headers["Authorization"] = value
+            _set_header(headers, "Authorization", value)
             return InvalidRequest(
                 method, endpoint.path, query, headers, body, "Authorization", f"Authorization {value!r}", 401
             )
@@ -691,10 +696,7 @@ def invalid_requests(
                 method, endpoint.path, query, headers, body, "project_id", f"query {value!r}", 400
             )
         if kind == "content_type":
-            if value is None:
-                del headers["Content-Type"]
-            else:
-                headers["Content-Type"] = value
+            _set_header(headers, "Content-Type", value)
             return InvalidRequest(
                 method, endpoint.path, query, headers, body, "Content-Type", f"Content-Type {value!r}", 415
             )

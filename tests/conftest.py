@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -111,10 +112,9 @@ def tc_post(client: Any) -> Post:
     return _test_client_post(client)
 
 
-@contextmanager
-def serving(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """``marketap-mock serve --port 0 ARGS`` in a subprocess: yields its URL once it says it
-    is ready (after the banner), and stops it with Ctrl+C."""
+def start_serve(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
+    """``marketap-mock serve --port 0 ARGS`` in a subprocess, read up to the end of its banner:
+    the process, its URL and the banner's lines."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "mockserver", "serve", "--port", "0", *args],
         stdout=subprocess.PIPE,
@@ -123,15 +123,34 @@ def serving(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:  # ends at EOF if the server dies
+        lines.append(line)
+        if "Ctrl+C" in line:
+            break
+    match = re.search(r"http://[\d.]+:\d+", "".join(lines))
+    if not match:
+        stop_serve(proc)
+    assert match, lines
+    return proc, match.group(0), lines
+
+
+def stop_serve(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """Ctrl+C, then wait; a server that will not stop is killed, so none outlives its test."""
+    proc.send_signal(signal.SIGINT)
     try:
-        url = next(line.split()[-1] for line in proc.stdout if line.startswith("Marketap fake serving on"))
-        next(line for line in proc.stdout if "Ctrl+C" in line)
+        return proc.communicate(timeout=30)  # closes the pipes too
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+
+
+@contextmanager
+def serving(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """:func:`start_serve` as a context: yields the URL and the process, then stops it."""
+    proc, url, _lines = start_serve(*args)
+    try:
         yield url, proc
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.communicate(timeout=30)  # closes the pipes too
-        except subprocess.TimeoutExpired:
-            proc.kill()  # no server outlives its test
-            proc.communicate()
-            raise
+        stop_serve(proc)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
-import signal
 import subprocess
 import sys
 import time
@@ -13,6 +10,7 @@ import pytest
 import requests
 
 from mockserver.cli import build_parser, credentials_from, main, settings_from
+from tests.conftest import start_serve, stop_serve
 
 
 def test_credentials_pair_by_order() -> None:
@@ -91,42 +89,8 @@ def test_openapi_command_prints_the_document(capsys: pytest.CaptureFixture[str])
     assert '"/v1/api/events"' in capsys.readouterr().out
 
 
-def _start(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    lines = []
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        lines.append(line)
-        if "Ctrl+C" in line:
-            break
-    match = re.search(r"http://[\d.]+:(\d+)", "".join(lines))
-    if not match:
-        _stop(proc)
-    assert match, lines
-    return proc, match.group(0), lines
-
-
-def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
-    """Ctrl+C, then wait; a server that will not stop is killed, so no process outlives its test."""
-    proc.send_signal(signal.SIGINT)
-    try:
-        return proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise
-
-
 def test_serve_prints_url_credentials_and_curl_then_stops_on_ctrl_c() -> None:
-    proc, url, lines = _start("--api-key", "k-123456789", "--project-id", "p1")
+    proc, url, lines = start_serve("--api-key", "k-123456789", "--project-id", "p1")
     try:
         text = "".join(lines)
         assert "k-123456789" in text and "p1" in text and "curl" in text
@@ -139,7 +103,7 @@ def test_serve_prints_url_credentials_and_curl_then_stops_on_ctrl_c() -> None:
         )
         assert r.status_code == 202
     finally:
-        out, err = _stop(proc)
+        out, err = stop_serve(proc)
     assert proc.returncode == 0
     assert "Stopped." in out
     assert "Traceback" not in err
@@ -147,10 +111,10 @@ def test_serve_prints_url_credentials_and_curl_then_stops_on_ctrl_c() -> None:
 
 def test_binding_elsewhere_warns() -> None:
     # the warning comes from the command line, whatever the server: werkzeug starts fastest
-    proc, _url, lines = _start("--host", "0.0.0.0", "--server", "werkzeug")
-    _stop(proc)
-    quiet, _url, quiet_lines = _start("--host", "127.0.0.2", "--server", "werkzeug")
-    _stop(quiet)
+    proc, _url, lines = start_serve("--host", "0.0.0.0", "--server", "werkzeug")
+    stop_serve(proc)
+    quiet, _url, quiet_lines = start_serve("--host", "127.0.0.2", "--server", "werkzeug")
+    stop_serve(quiet)
     assert not any("WARNING" in line for line in quiet_lines)
     assert any("WARNING" in line and "--control-token" in line for line in lines)
 
@@ -171,13 +135,13 @@ def test_port_in_use_is_a_clear_error() -> None:
 
 @pytest.mark.parametrize("server", ["granian", "werkzeug"])
 def test_ctrl_c_right_after_start_stops_it(server: str) -> None:
-    proc, _url, _lines = _start("--server", server)
-    out, _err = _stop(proc)  # at once: no grace period after the banner
+    proc, _url, _lines = start_serve("--server", server)
+    out, _err = stop_serve(proc)  # at once: no grace period after the banner
     assert proc.returncode == 0 and "Stopped." in out
 
 
 def test_granian_does_not_outlive_a_killed_command() -> None:
-    proc, url, _lines = _start()
+    proc, url, _lines = start_serve()
     proc.kill()  # no chance to stop its child politely
     proc.communicate()
     deadline = time.monotonic() + 20
