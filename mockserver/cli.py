@@ -279,10 +279,8 @@ def _serve_granian(
         print(f"marketap-mock: cannot bind {ns.host}:{ns.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     host = f"[{ns.host}]" if ":" in ns.host else ns.host
-    text = banner(f"http://{host}:{port}", settings, ns.control_token, ns.host)
-    # granian's worker prints the banner once the app is built: the URL is not said before it works
     os.environ[ENVIRONMENT_VARIABLE] = environment_value(
-        settings, rules, ns.control_token, text, log_format=ns.log_format, quiet=ns.quiet
+        settings, rules, ns.control_token, log_format=ns.log_format, quiet=ns.quiet
     )
     # granian runs in a child process that this one supervises: a Ctrl+C that lands while
     # granian is still starting is otherwise lost, and the server would never stop.
@@ -311,11 +309,26 @@ def _serve_granian(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, frame: stop.set())
+    # granian's worker opens its own listening socket after building the app: the URL is said
+    # once a connection to it succeeds, not before it works
+    if _wait_listening(ns.host, port, child, stop):
+        out.write(banner(f"http://{host}:{port}", settings, ns.control_token, ns.host) + "\n")
+        out.flush()
     while child.poll() is None and not stop.wait(0.2):
         pass
     _stop_child(child)
     out.write("Stopped.\n")
     return 0
+
+
+def _wait_listening(host: str, port: int, child: subprocess.Popen[bytes], stop: threading.Event) -> bool:
+    while child.poll() is None and not stop.is_set():
+        try:
+            socket.create_connection((host, port), timeout=1.0).close()
+            return True
+        except OSError:
+            stop.wait(0.05)
+    return False
 
 
 def _stop_child(child: subprocess.Popen[bytes]) -> None:

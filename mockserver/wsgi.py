@@ -28,7 +28,6 @@ def environment_value(
     settings: Settings,
     rules: list[dict[str, Any]],
     control_token: str | None,
-    banner: str = "",
     *,
     log_format: str | None = None,
     quiet: bool = False,
@@ -40,7 +39,6 @@ def environment_value(
             "settings": values,
             "faults": rules,
             "control_token": control_token,
-            "banner": banner,
             "log_format": log_format,
             "quiet": quiet,
         }
@@ -65,7 +63,4 @@ def app_from_environment() -> Flask:
         backend.add_fault(rule)
     if config.get("log_format"):
         backend.listeners.append(console_listener(config["log_format"], quiet=config.get("quiet", False)))
-    app = create_app(backend=backend, control_token=config["control_token"])
-    if config.get("banner"):
-        print(config["banner"], flush=True)
-    return app
+    return create_app(backend=backend, control_token=config["control_token"])
