@@ -84,6 +84,7 @@ class Backend:
             assert validated.event_ids is not None
             self.store.add_events(project_id, raw, validated.event_ids)
             return
+        assert validated.body is not None
         items = validated.body[endpoint.key]
         if endpoint is spec.PROFILES:
             self.store.update_profiles(project_id, items)

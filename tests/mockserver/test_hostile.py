@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from mockserver import Backend, LiveServer, spec
 from pytest_plugin import strategies as ms
+from tests.mockserver.mutations import mutations
 
 PROJECT = "test-project"
 KEY = "test-api-key"
@@ -268,24 +269,6 @@ def _check_answer(server: LiveServer, before: Any, status: int, answer: Any, tex
 _FUZZ = settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-def _mutations(raw: bytes) -> st.SearchStrategy[bytes]:
-    """Flip, cut, duplicate or insert bytes of a valid body."""
-    size = len(raw)
-    return st.one_of(
-        st.tuples(st.integers(0, size - 1), st.integers(0, 255)).map(
-            lambda p: raw[: p[0]] + bytes([p[1]]) + raw[p[0] + 1 :]
-        ),
-        st.integers(0, size).map(lambda n: raw[:n]),
-        st.tuples(st.integers(0, size), st.binary(min_size=1, max_size=20)).map(
-            lambda p: raw[: p[0]] + p[1] + raw[p[0] :]
-        ),
-        st.tuples(
-            st.integers(0, size),
-            st.sampled_from([b"NaN", b"1e999", b"\\ud800", b"\\u0000", b"[[[[", b'"', b"null"]),
-        ).map(lambda p: raw[: p[0]] + p[1] + raw[p[0] :]),
-    )
-
-
 @pytest.mark.parametrize("path", spec.PATHS)
 @_FUZZ
 @given(data=st.data())
@@ -293,7 +276,7 @@ def test_fuzz_mutated_valid_bodies(server: LiveServer, path: str, data: st.DataO
     server.backend.reset()
     before = snapshot(server.backend)
     raw = json.dumps(data.draw(ms.valid_bodies(path, max_size=5))).encode()
-    body = data.draw(_mutations(raw))
+    body = data.draw(mutations(raw))
     status, answer, text = raw_post(server, body, path=path)
     if status == 202:
         return

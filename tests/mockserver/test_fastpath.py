@@ -1,0 +1,204 @@
+"""The events fast path never says yes where the full validator would not, nor differently.
+
+``accept_events`` may answer None (unsure) for any body; when it answers with ids, the full
+validator must accept the same body without a warning and find the same ids.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.bodies import events_body
+from mockserver import spec
+from mockserver.errors import ApiError
+from mockserver.fastpath import accept_events
+from mockserver.settings import Settings
+from mockserver.validation import Validated, validate_body, validate_body_fully
+from pytest_plugin import strategies as ms
+from tests.mockserver.mutations import mutations
+
+SETTINGS = {
+    "default": Settings(),
+    "relaxed": Settings(allow_naive_timestamps=True, allow_empty_batches=True, require_event_user_id=False),
+    "unchecked": Settings(check_reserved_properties=False, reject_control_characters=False),
+    "small": Settings(max_string_length=8, max_properties=3, max_depth=5, max_batch_items=3),
+}
+
+
+def full(raw: bytes, s: Settings) -> Validated | None:
+    try:
+        return validate_body_fully(spec.EVENTS, raw, s)
+    except ApiError:
+        return None
+
+
+def check(raw: bytes, s: Settings) -> list[str | None] | None:
+    """The property under test; returns the fast path's answer."""
+    fast = accept_events(raw, s)
+    if fast is not None:
+        slow = full(raw, s)
+        assert slow is not None, "fast path accepted a body the full validator rejects"
+        assert slow.warnings == []
+        assert (slow.items, slow.event_ids) == (len(fast), fast)
+    return fast
+
+
+def body(*events: dict[str, Any], **extra: Any) -> bytes:
+    return json.dumps({"events": list(events), **extra}).encode()
+
+
+def event(**fields: Any) -> dict[str, Any]:
+    return {"name": "purchase", "user_id": "u-1", **fields}
+
+
+# --- the fast path is taken ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["peer", "purchase"])
+def test_the_benchmark_bodies_take_the_fast_path(kind: str) -> None:
+    raw = events_body(1000, kind=kind)
+    ids = check(raw, Settings())
+    assert ids is not None and len(ids) == 1000
+
+
+ACCEPTED_FAST = [
+    body(event()),
+    body(event(id="e-1", timestamp="2025-01-17T14:39:22.5+09:00")),
+    body(
+        event(properties={"tags": ["a", 1, None], "nested": {"a": [1, 2.5]}, "mkt_page_params": {"q": "x"}})
+    ),
+    body(event(properties={"mkt_revenue": 3, "mkt_items": [{"mkt_quantity": 2, "note": "가"}]})),
+    body(event(name="\u00e9\t\n", properties={"emoji": "\U0001f600"})),
+    body(event(properties={"n": 10**30})),  # beyond 64 bits, both accept it
+]
+
+
+@pytest.mark.parametrize("raw", ACCEPTED_FAST)
+def test_plain_bodies_take_the_fast_path(raw: bytes) -> None:
+    assert check(raw, Settings()) is not None
+
+
+def test_the_ids_are_the_last_of_duplicated_keys_as_json_reads_them() -> None:
+    raw = b'{"events":[{"name":"a","user_id":"u","id":"first","id":"second"}]}'
+    assert check(raw, Settings()) == ["second"]
+
+
+def test_validate_body_answers_the_same_either_way() -> None:
+    raw = body(event(id="e-1"), event())
+    assert validate_body(spec.EVENTS, raw, Settings()) == validate_body_fully(spec.EVENTS, raw, Settings())
+
+
+# --- the long way, for every doubt -----------------------------------------------------------
+
+LONG_WAY = {
+    "control escape": body(event(name="a\u0001")),
+    "backspace escape": body(event(name="a\b")),
+    "form feed escape": body(event(properties={"x": "\f"})),
+    "space separator": body(event(timestamp="2025-01-17 14:39:22Z")),
+    "offset without colon": body(event(timestamp="2025-01-17T14:39:22+0900")),
+    "leap second": body(event(timestamp="2025-01-17T14:39:60Z")),
+    "trailing newline": body(event(timestamp="2025-01-17T14:39:22Z\n")),
+    "two stamps in one": body(event(timestamp="2025-01-17T14:39:22Z\n2025-01-17T14:39:22Z")),
+    "arabic digits": body(event(timestamp="\u0662\u0660\u0662\u0665-01-17T14:39:22Z")),
+    "no zone": body(event(timestamp="2025-01-17T14:39:22")),
+    "unknown top-level field": body(event(), debug=True),
+    "unknown event field": body(event(colour="red")),
+    "unknown reserved property": body(event(properties={"mkt_revenu": 1.0})),
+    "float quantity": body(event(properties={"mkt_items": [{"mkt_quantity": 2.0}]})),
+    "boolean revenue": body(event(properties={"mkt_revenue": True})),
+    "empty order id": body(event(properties={"mkt_order_id": ""})),
+    "overflowing number": b'{"events":[{"name":"a","user_id":"u","properties":{"n":1e999}}]}',
+    "deep value": body(event(properties={"x": [[[1]]]})),
+    "null name": body(event(name=None)),
+    "missing user": body({"name": "a"}),
+    "empty batch": body(),
+    "string first, number last": b'{"events":[{"name":"a","user_id":"u","name":5}]}',
+    "events then empty events": b'{"events":[{"name":"a","user_id":"u"}],"events":[]}',
+    "trailing text": body(event()) + b" x",
+    "not an object": b"[]",
+}
+
+
+@pytest.mark.parametrize("raw", LONG_WAY.values(), ids=LONG_WAY.keys())
+def test_doubtful_bodies_go_the_long_way(raw: bytes) -> None:
+    assert check(raw, Settings()) is None
+
+
+def test_settings_shape_the_fast_path() -> None:
+    naive = body(event(timestamp="2025-01-17T14:39:22"))
+    assert check(naive, SETTINGS["relaxed"]) is not None
+    assert check(body(), SETTINGS["relaxed"]) == []
+    assert check(body({"name": "a", "user_id": None}), SETTINGS["relaxed"]) == [None]
+    assert check(body(event(properties={"mkt_revenue": "x"})), SETTINGS["unchecked"]) is not None
+    assert check(body(event(name="a\u0001")), SETTINGS["unchecked"]) is not None
+    assert check(body(event(name="123456789")), SETTINGS["small"]) is None
+    assert check(body(event(properties={"a": 1, "b": 2, "c": 3, "d": 4})), SETTINGS["small"]) is None
+    assert check(body(event(properties={"x": {"y": [1]}})), SETTINGS["small"]) is None
+    assert check(body(event(), event(), event(), event()), SETTINGS["small"]) is None
+
+
+# --- generated bodies ------------------------------------------------------------------------
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+_RESERVED_NAMES = [*spec.EVENT_PROPERTY_TYPES, "mkt_page_params", "mkt_other"]
+_WILD_EVENTS = st.fixed_dictionaries(
+    {"name": st.one_of(st.text(max_size=10), _JSON)},
+    optional={
+        "user_id": st.one_of(st.text(max_size=10), _JSON),
+        "id": st.one_of(st.text(max_size=10), _JSON),
+        "timestamp": st.one_of(ms.timestamps(naive=True), ms.invalid_timestamps().map(lambda c: c[0]), _JSON),
+        "properties": st.one_of(
+            st.dictionaries(
+                st.one_of(st.sampled_from(_RESERVED_NAMES), st.text(max_size=5)), _JSON, max_size=4
+            ),
+            ms.properties(spec.EVENTS.path),
+            _JSON,
+        ),
+        "extra": _JSON,
+    },
+)
+
+
+def _dump(value: Any, ascii_only: bool) -> bytes:
+    return json.dumps(value, ensure_ascii=ascii_only).encode()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    value=st.one_of(
+        ms.valid_bodies(spec.EVENTS.path, max_size=4),
+        st.fixed_dictionaries({"events": st.lists(_WILD_EVENTS, max_size=4)}),
+    ),
+    ascii_only=st.booleans(),
+    name=st.sampled_from(sorted(SETTINGS)),
+)
+def test_generated_bodies(value: Any, ascii_only: bool, name: str) -> None:
+    check(_dump(value, ascii_only), SETTINGS[name])
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data(), name=st.sampled_from(sorted(SETTINGS)))
+def test_mutated_bodies(data: st.DataObject, name: str) -> None:
+    raw = _dump(data.draw(ms.valid_bodies(spec.EVENTS.path, max_size=3)), data.draw(st.booleans()))
+    check(data.draw(mutations(raw)), SETTINGS[name])
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=ms.invalid_bodies(spec.EVENTS.path), name=st.sampled_from(sorted(SETTINGS)))
+def test_invalid_cases(case: ms.InvalidCase, name: str) -> None:
+    fast = check(case.content(), SETTINGS[name])
+    if name == "default":
+        assert fast is None
