@@ -118,7 +118,8 @@ class _Types:
                 fields.insert(0, (field.name, kind))  # required fields come first in a struct
             else:
                 fields.append((field.name, _either(kind, None), None))
-        event = msgspec.defstruct("Event", fields, forbid_unknown_fields=True)
+        # gc=False: a thousand structs that live for one request need no cycle tracking
+        event = msgspec.defstruct("Event", fields, forbid_unknown_fields=True, gc=False)
         floor = 0 if self.s.allow_empty_batches else 1
         batch = _limited(_list(event), min_length=floor, max_length=self.s.max_batch_items)
         return msgspec.defstruct("Events", [("events", batch)], forbid_unknown_fields=True)
@@ -156,6 +157,7 @@ def _decoders(key: tuple[Any, ...]) -> _Decoders:
     return _Decoders(Settings.from_mapping(dict(zip(_KEY, key, strict=True))))
 
 
+_TIMESTAMP, _PROPERTIES, _ID = (operator.attrgetter(name) for name in ("timestamp", "properties", "id"))
 _TYPED = frozenset(spec.EVENT_PROPERTY_TYPES)
 _KNOWN = _TYPED | spec.EVENT_PROPERTY_NAMES_UNTYPED
 
@@ -170,12 +172,14 @@ def accept_events(raw: bytes, settings: Settings) -> list[str | None] | None:
         events = decoders.events(raw).events
     except (msgspec.DecodeError, UnicodeDecodeError):  # a key that is not UTF-8 raises the latter
         return None
-    stamps = [e.timestamp for e in events if e.timestamp is not None]
+    stamps = list(map(_TIMESTAMP, events))  # map over attrgetter: a third cheaper than a loop
+    if None in stamps:
+        stamps = [stamp for stamp in stamps if stamp is not None]
     if stamps:
         joined = "\n".join(stamps) + "\n"
         if joined.count("\n") != len(stamps) or not decoders.timestamps.fullmatch(joined):
             return None
-    props = [e.properties for e in events if e.properties]
+    props = list(filter(None, map(_PROPERTIES, events)))
     if props:
         names = set().union(*props)
         if any(name.startswith("mkt_") for name in names - _KNOWN):
@@ -185,4 +189,4 @@ def accept_events(raw: bytes, settings: Settings) -> list[str | None] | None:
                 msgspec.convert(props, decoders.typed)
             except msgspec.ValidationError:
                 return None
-    return [e.id for e in events]
+    return list(map(_ID, events))

@@ -275,3 +275,36 @@ def test_202_has_no_content_and_no_content_type(post: Post) -> None:
     sent = post(spec.EVENTS.path, VALID[spec.EVENTS.path])
     assert sent.status == 202 and sent.body == b""
     assert "Content-Type" not in sent.headers
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "TRACE"])
+def test_every_other_method_is_405_and_journaled(post: Post, backend: Backend, method: str) -> None:
+    sent = post(spec.EVENTS.path, method=method)
+    assert sent.status == 405
+    assert sent.headers["Allow"] == "POST"
+    if method == "HEAD":
+        assert sent.body == b"" and int(sent.headers["Content-Length"]) > 0
+    else:
+        assert sent.json["errors"][0]["field"] == "method"
+    assert backend.requests()[-1].method == method
+
+
+def test_a_query_byte_that_is_not_utf8_stays_percent_encoded(post: Post) -> None:
+    sent = post(spec.EVENTS.path, VALID[spec.EVENTS.path], query="project_id=%FF")
+    assert sent.status == 401  # the key is not valid for that project
+    assert "'%FF'" in sent.json["errors"][0]["reason"]
+
+
+def test_a_failure_before_the_pipeline_answers_500_in_the_envelope(
+    tc_post: Post, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import mockserver.app
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(mockserver.app, "_incoming", broken)
+    sent = tc_post(spec.EVENTS.path, VALID[spec.EVENTS.path])
+    assert sent.status == 500
+    assert sent.json["code"] == 500 and "Traceback" not in sent.body.decode()
+    assert "boom" in caplog.text
