@@ -362,15 +362,14 @@ def _serve_werkzeug(
     except OSError as exc:
         print(f"marketap-mock: cannot bind {ns.host}:{ns.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a flag, not KeyboardInterrupt: no window to miss
+        signal.signal(sig, lambda signum, frame: stop.set())
     out.write(banner(server.url, settings, ns.control_token, ns.host) + "\n")
     out.flush()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
         while server.running and not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         server.stop()
         out.write("Stopped.\n")
