@@ -5,6 +5,7 @@ Plain data and plain Python; the backend's lock guards every call.
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import deque
 from dataclasses import dataclass, field
@@ -74,6 +75,8 @@ class Store:
         self._event_count = 0
         self.dropped_events = 0
         self._job_seq = 0
+        # pending jobs by due time: each request asks what is due, and must not walk every job
+        self._due: list[tuple[float, int, DeletionJob]] = []
 
     def project(self, project_id: str) -> ProjectState:
         state = self.projects.get(project_id)
@@ -145,6 +148,8 @@ class Store:
         self._job_seq += 1
         job = DeletionJob(f"job-{self._job_seq:06d}", project_id, list(dict.fromkeys(user_ids)), now, due_at)
         self.project(project_id).jobs.append(job)
+        if due_at is not None:
+            heapq.heappush(self._due, (due_at, self._job_seq, job))
         return job
 
     def complete_job(self, job: DeletionJob, now: float) -> None:
@@ -178,10 +183,11 @@ class Store:
         job.removed = {"profiles": profiles, "device_mappings": mappings, "events": events}
 
     def complete_due_jobs(self, now: float) -> None:
-        for state in self.projects.values():
-            for job in state.jobs:
-                if job.status == "pending" and job.due_at is not None and job.due_at <= now:
-                    self.complete_job(job, now)
+        """Complete pending jobs due by ``now``, earliest first."""
+        while self._due and self._due[0][0] <= now:
+            job = heapq.heappop(self._due)[2]
+            if job.status == "pending":  # not completed by hand meanwhile
+                self.complete_job(job, now)
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -197,3 +203,4 @@ class Store:
         self._event_count = 0
         self.dropped_events = 0
         self._job_seq = 0
+        self._due.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from mockserver import Backend, spec
+from mockserver.state import DeletionJob, Store
 from tests.conftest import PROJECT, Post
 
 
@@ -248,3 +249,32 @@ def test_reset_during_traffic_never_splits_a_request() -> None:
         stop.set()
         for t in threads:
             t.join()
+
+
+class _Recording(Store):
+    def __init__(self) -> None:
+        super().__init__(max_events=100)
+        self.completed: list[str] = []
+
+    def complete_job(self, job: DeletionJob, now: float) -> None:
+        self.completed.append(job.id)
+        super().complete_job(job, now)
+
+
+def test_due_jobs_complete_earliest_first_once_and_not_after_a_clear() -> None:
+    store = _Recording()
+    late = store.add_job("p", ["a"], 0.0, 20.0)
+    early = store.add_job("p", ["b"], 0.0, 10.0)
+    manual = store.add_job("p", ["c"], 0.0, None)
+    by_hand = store.add_job("p", ["d"], 0.0, 5.0)
+    store.complete_job(by_hand, 1.0)
+    store.complete_due_jobs(15.0)
+    assert store.completed == [by_hand.id, early.id]
+    store.complete_due_jobs(100.0)
+    assert store.completed == [by_hand.id, early.id, late.id]
+    assert (manual.status, by_hand.completed_at) == ("pending", 1.0)
+
+    store.add_job("p", ["e"], 0.0, 1.0)
+    store.clear()
+    store.complete_due_jobs(100.0)
+    assert store.completed == [by_hand.id, early.id, late.id] and store.projects == {}
