@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from mockserver import spec
-from mockserver.settings import Settings
+from mockserver.settings import BODY_SETTINGS, Settings
 
 __all__ = ["accept_events"]
 
@@ -133,28 +133,16 @@ class _Decoders:
         types = _Types(settings)
         self.events = msgspec.json.Decoder(types.events()).decode
         self.typed = types.events_properties()
-        # one match over all timestamps joined by newlines, which no timestamp can hold
+        # one match over all timestamps joined by newlines, which no valid one holds (a value
+        # that does adds a line, which the count of lines catches)
         inner = types.timestamp_pattern()[1:-1]
         self.timestamps = re.compile(rf"(?:{inner}\n)*")
         self.control = settings.reject_control_characters
 
 
-_KEY = (
-    "allow_naive_timestamps",
-    "allow_empty_batches",
-    "require_event_user_id",
-    "check_reserved_properties",
-    "reject_control_characters",
-    "max_batch_items",
-    "max_string_length",
-    "max_properties",
-    "max_depth",
-)
-
-
 @functools.lru_cache(maxsize=32)
 def _decoders(key: tuple[Any, ...]) -> _Decoders:
-    return _Decoders(Settings.from_mapping(dict(zip(_KEY, key, strict=True))))
+    return _Decoders(Settings.from_mapping(dict(zip(BODY_SETTINGS, key, strict=True))))
 
 
 _TIMESTAMP, _PROPERTIES, _ID = (operator.attrgetter(name) for name in ("timestamp", "properties", "id"))
@@ -165,7 +153,7 @@ _KNOWN = _TYPED | spec.EVENT_PROPERTY_NAMES_UNTYPED
 def accept_events(raw: bytes, settings: Settings) -> list[str | None] | None:
     """Each event's id if ``raw`` is an events body the full validator accepts without a
     warning; ``None`` when unsure (the full validator then decides)."""
-    decoders = _decoders(tuple(getattr(settings, name) for name in _KEY))
+    decoders = _decoders(tuple(getattr(settings, name) for name in BODY_SETTINGS))
     if decoders.control and b"\\" in raw and _CONTROL_ESCAPE.search(raw):
         return None
     try:

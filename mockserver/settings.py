@@ -14,10 +14,23 @@ from typing import Any, Literal
 from mockserver import spec
 from mockserver.errors import SettingsError
 
-__all__ = ["DEFAULT_API_KEY", "DEFAULT_PROJECT_ID", "Settings", "mask"]
+__all__ = ["BODY_SETTINGS", "DEFAULT_API_KEY", "DEFAULT_PROJECT_ID", "Settings", "mask"]
 
 DEFAULT_API_KEY = "test-api-key"
 DEFAULT_PROJECT_ID = "test-project"
+
+#: The settings that change which bodies are valid: validators are built and cached per their values.
+BODY_SETTINGS = (
+    "allow_naive_timestamps",
+    "allow_empty_batches",
+    "require_event_user_id",
+    "check_reserved_properties",
+    "reject_control_characters",
+    "max_batch_items",
+    "max_string_length",
+    "max_properties",
+    "max_depth",
+)
 
 
 def _doc(text: str, **extra: Any) -> dict[str, Any]:

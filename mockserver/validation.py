@@ -29,7 +29,7 @@ from pydantic_core import core_schema as cs
 from mockserver import fastpath, spec
 from mockserver.errors import ApiError, FieldError
 from mockserver.journal import parse_json
-from mockserver.settings import Settings
+from mockserver.settings import BODY_SETTINGS, Settings
 
 __all__ = ["Validated", "field_path", "validate_body", "validate_body_fully", "validator_for"]
 
@@ -222,23 +222,10 @@ def _check_container(value: Any, settings: Settings, depth: int) -> Any:
 
 @functools.lru_cache(maxsize=128)
 def _validator(endpoint_path: str, key: tuple[Any, ...], escapes: bool, reserved: bool) -> SchemaValidator:
-    settings = Settings.from_mapping(dict(zip(_SCHEMA_SETTINGS, key, strict=True)))
+    settings = Settings.from_mapping(dict(zip(BODY_SETTINGS, key, strict=True)))
     endpoint = spec.endpoint_for(endpoint_path)
     assert endpoint is not None
     return SchemaValidator(_Schemas(settings, escapes=escapes, reserved=reserved).endpoint(endpoint))
-
-
-_SCHEMA_SETTINGS = (
-    "allow_naive_timestamps",
-    "allow_empty_batches",
-    "require_event_user_id",
-    "check_reserved_properties",
-    "reject_control_characters",
-    "max_batch_items",
-    "max_string_length",
-    "max_properties",
-    "max_depth",
-)
 
 
 def validator_for(endpoint: spec.Endpoint, settings: Settings, raw: bytes = b"\\") -> SchemaValidator:
@@ -256,7 +243,7 @@ def validator_for(endpoint: spec.Endpoint, settings: Settings, raw: bytes = b"\\
     """
     escapes = b"\\" in raw  # one byte: a memchr, where a longer needle costs a scan
     reserved = escapes or _RESERVED_MARK[endpoint.key] in raw
-    key = tuple(getattr(settings, n) for n in _SCHEMA_SETTINGS)
+    key = tuple(getattr(settings, n) for n in BODY_SETTINGS)
     return _validator(endpoint.path, key, escapes, reserved)
 
 
