@@ -137,6 +137,8 @@ def test_settings_shape_the_fast_path() -> None:
     assert check(body(event(properties={"mkt_revenue": "x"})), SETTINGS["unchecked"]) is not None
     assert check(body(event(name="a\u0001")), SETTINGS["unchecked"]) is not None
     assert check(body(event(name="123456789")), SETTINGS["small"]) is None
+    assert check(body(event(name="\U0001f600" * 8)), SETTINGS["small"]) is not None  # characters, not bytes
+    assert check(body(event(name="\U0001f600" * 9)), SETTINGS["small"]) is None
     assert check(body(event(properties={"a": 1, "b": 2, "c": 3, "d": 4})), SETTINGS["small"]) is None
     assert check(body(event(properties={"x": {"y": [1]}})), SETTINGS["small"]) is None
     assert check(body(event(), event(), event(), event()), SETTINGS["small"]) is None
