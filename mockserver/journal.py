@@ -35,7 +35,6 @@ class JournalEntry:
     project_id: str | None = None
     #: how many items the body carried (events, profiles, devices, user ids), if countable
     items: int | None = None
-    size: int = 0
 
     @cached_property
     def json(self) -> Any:
@@ -65,7 +64,7 @@ class JournalEntry:
             "faulted": self.faulted,
             "project_id": self.project_id,
             "items": self.items,
-            "size": max(0, self.size - 512),
+            "size": len(self.raw),
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -81,6 +80,12 @@ class JournalEntry:
 
 
 _MAX_TEXT = 4096
+#: what an entry costs the journal's byte budget beyond its body: headers, fields, the object
+_ENTRY_OVERHEAD = 512
+
+
+def _cost(entry: JournalEntry) -> int:
+    return len(entry.raw) + _ENTRY_OVERHEAD
 
 
 def _finite(text: str) -> float:
@@ -122,10 +127,10 @@ class Journal:
 
     def append(self, entry: JournalEntry) -> None:
         self._entries.append(entry)
-        self._bytes += entry.size
+        self._bytes += _cost(entry)
         while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
             old = self._entries.popleft()
-            self._bytes -= old.size
+            self._bytes -= _cost(old)
             self.dropped += 1
 
     def entries(self, limit: int | None = None) -> list[JournalEntry]:

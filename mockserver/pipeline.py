@@ -234,7 +234,6 @@ def _entry_fields(request: IncomingRequest, project_id: str | None, raw: bytes) 
         "headers": _journal_headers(request.headers),
         "raw": raw,
         "project_id": project_id,
-        "size": len(raw) + 512,
     }
 
 
