@@ -100,7 +100,8 @@ def event_failure(
     count: int | None,
     properties: Mapping[str, Any],
 ) -> str | None:
-    matching = [e for e in events if not _event_diffs(e, name, user_id, properties)]
+    diffs = [_event_diffs(e, name, user_id, properties) for e in events]
+    matching = [i for i, d in enumerate(diffs) if not d]
     if (count is None and matching) or (count is not None and len(matching) == count):
         return None
     wanted = _describe_expected(name, user_id, properties)
@@ -113,23 +114,17 @@ def event_failure(
     if count is not None and matching:
         lines.append("Matching events:")
         lines += [
-            f"  events[{events.index(e)}] {e.get('name')!r} user_id={e.get('user_id')!r}"
-            for e in matching[:_CLOSEST]
+            f"  events[{i}] {events[i].get('name')!r} user_id={events[i].get('user_id')!r}"
+            for i in matching[:_CLOSEST]
         ]
     else:
-        ranked = sorted(
-            (
-                (len(d), i, d)
-                for i, e in enumerate(events)
-                if (d := _event_diffs(e, name, user_id, properties))
-            ),
-        )[:_CLOSEST]
+        ranked = sorted((len(d), i) for i, d in enumerate(diffs) if d)[:_CLOSEST]
         if ranked:
             lines.append("Closest:")
-            for _, i, diffs in ranked:
+            for _, i in ranked:
                 e = events[i]
                 lines.append(
-                    f"  events[{i}] {e.get('name')!r} user_id={e.get('user_id')!r}: {'; '.join(diffs)}"
+                    f"  events[{i}] {e.get('name')!r} user_id={e.get('user_id')!r}: {'; '.join(diffs[i])}"
                 )
     lines += _rejected_section(
         f"Rejected requests that carried an event {name!r}:",
@@ -187,8 +182,12 @@ def deletion_failure(
     else:
         lines.append("No deletion jobs were recorded.")
     wanted = set(missing)
-    for key in ("user_id", "user_ids"):
-        lines += _rejected_carrying(requests, key, lambda item: item in wanted)
+
+    def asks(item: Any) -> bool:
+        return isinstance(item, str) and item in wanted  # a rejected body may hold a list there
+
+    carrying = [line for key in ("user_id", "user_ids") for line in _rejected_carrying(requests, key, asks)]
+    lines += _rejected_section("Rejected requests that asked to delete them:", carrying)
     return "\n".join(lines)
 
 

@@ -51,6 +51,18 @@ CASES = {
             "E     events[1] 'e' user_id='v'",
         ],
     ),
+    "event_count_of_identical_events": (
+        """
+        def test_it(marketap):
+            send(marketap, "/v1/api/events", {"events": [{"name": "e", "user_id": "u"}, {"name": "e", "user_id": "u"}]})
+            marketap.assert_event_sent("e", count=1)
+        """,
+        [
+            "E   Matching events:",
+            "E     events[0] 'e' user_id='u'",
+            "E     events[1] 'e' user_id='u'",
+        ],
+    ),
     "consent_flag_as_string_is_not_true": (
         """
         @pytest.mark.marketap(check_reserved_properties=False)
@@ -96,6 +108,8 @@ CASES = {
         def test_it(marketap):
             send(marketap, "/v1/api/profile/user/deletion-job/bulk", {"user_ids": ["u-1"]})
             send(marketap, "/v1/api/profile/user/deletion-job", {"user_id": 7})
+            send(marketap, "/v1/api/profile/user/deletion-job/bulk", {"user_ids": [["u-2"]]})
+            send(marketap, "/v1/api/profile/user/deletion-job/bulk", {"user_ids": ["u-2", 5]})
             marketap.assert_deletion_requested("u-1", "u-2")
         """,
         [
@@ -103,6 +117,8 @@ CASES = {
             " it was not.",
             "E   Deletion jobs:",
             "E     job-000001 completed: ['u-1']",
+            "E   Rejected requests that asked to delete them:",
+            "E     #4 POST /v1/api/profile/user/deletion-job/bulk -> 400: see its errors",
         ],
     ),
     "no_rejected_requests": (
