@@ -43,5 +43,5 @@ def test_deletion_removes_the_users_data(contract: Contract) -> None:
         contract.post(spec.PROFILES.path, VALID[spec.PROFILES.path]), 202, case="a profile to delete"
     )
     contract.expect(contract.post(spec.DELETION.path, {"user_id": USER}), 202, case="delete it")
-    httpx.post(f"{contract.target.url}/_mock/deletion-jobs/complete", timeout=10).raise_for_status()
+    httpx.post(f"{contract.target.url}/_mock/deletion-jobs/complete", json={}, timeout=10).raise_for_status()
     assert USER not in _get(contract, f"profiles?project_id={contract.target.project_id}")["profiles"]

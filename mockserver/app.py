@@ -3,8 +3,9 @@
 ``create_app(config=None, *, backend=None)`` returns a Flask app. With no arguments the fake
 accepts the API key ``test-api-key`` for the project ``test-project``.
 
+Every request first passes the ``Host`` check of :mod:`mockserver.guard`.
 Requests to ``/_mock/`` (the control plane and the page) go through Flask. Every other request
-is answered by :class:`_Ingestion`, a plain WSGI function in front of Flask: Flask's request
+is answered by :class:`_Front`, a plain WSGI function in front of Flask: Flask's request
 and response objects cost a fifth of a 1,000-event request, and ingestion uses none of their
 features. Both serve every way in (a socket, Flask's test client, the respx route).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -22,22 +24,22 @@ import werkzeug.urls  # noqa: F401 (registers the "werkzeug.url_quote" error han
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.wsgi import get_input_stream
 
 from mockserver import pipeline
 from mockserver.backend import Backend
 from mockserver.control import control
 from mockserver.errors import ApiError
+from mockserver.guard import PAGE_HEADERS, HostGuard
 from mockserver.settings import Settings
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["DROP_HEADER", "create_app"]
+__all__ = ["BODY_ERROR_KEY", "DEFER_KEY", "DROP_HEADER", "create_app", "incomplete_body"]
 
 log = logging.getLogger("mockserver")
 
-_DRAIN_CHUNK = 1 << 20
+_READ_CHUNK = 1 << 20
 _DRAIN_MAX = 1 << 30  # past this a client sending an endless body is cut off
 
 
@@ -46,8 +48,12 @@ def create_app(
     *,
     backend: Backend | None = None,
     control_token: str | None = None,
+    allowed_hosts: Iterable[str] = (),
 ) -> Flask:
-    """The fake as a WSGI app. Pass ``backend`` to share state with other ways in."""
+    """The fake as a WSGI app. Pass ``backend`` to share state with other ways in.
+
+    ``allowed_hosts``: ``Host`` names answered besides localhost and IP addresses (``"*"``: any).
+    """
     if backend is None:
         backend = Backend(config)
     elif config is not None:
@@ -57,7 +63,7 @@ def create_app(
     app.config["MOCKSERVER_CONTROL_TOKEN"] = control_token
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(control)
-    app.wsgi_app = _Ingestion(app.wsgi_app, backend)  # type: ignore[method-assign]
+    app.wsgi_app = _Front(app.wsgi_app, backend, HostGuard(allowed_hosts))  # type: ignore[method-assign]
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
@@ -80,28 +86,40 @@ def create_app(
 #: connection is this answer; the respx route turns it into httpx's own error.
 DROP_HEADER = "X-Marketap-Mock-Drop"
 
+#: WSGI environ keys a server may set. ``DEFER_KEY``: a callable taking the seconds a reply must
+#: wait, for a server that waits without holding a thread (the asyncio front); without it the
+#: request's own thread sleeps. ``BODY_ERROR_KEY``: why the server could not read the body whole.
+DEFER_KEY = "mockserver.defer"
+BODY_ERROR_KEY = "mockserver.body_error"
+
 
 def _render(error: ApiError) -> Response:
     reply = pipeline.error_reply(error)
     return Response(reply.body, status=reply.status, headers=reply.headers)
 
 
-class _Ingestion:
-    """Answers every request outside ``/_mock`` through the pipeline; hands the rest to Flask."""
+class _Front:
+    """In front of everything: refuses foreign ``Host`` names and cross-site control writes;
+    answers every request outside ``/_mock`` through the pipeline; hands the rest to Flask."""
 
-    def __init__(self, flask_app: WSGIApplication, backend: Backend) -> None:
+    def __init__(self, flask_app: WSGIApplication, backend: Backend, hosts: HostGuard) -> None:
         self.flask_app = flask_app
         self.backend = backend
+        self.hosts = hosts
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # werkzeug's reading of PATH_INFO, as Flask's request.path would give it
         path = "/" + environ.get("PATH_INFO", "").encode("latin-1").decode(errors="replace").lstrip("/")
-        if path == "/_mock" or path.startswith("/_mock/"):
-            return self.flask_app(environ, start_response)
+        control_plane = path == "/_mock" or path.startswith("/_mock/")
         try:
+            self.hosts.check(environ.get("HTTP_HOST"))
+            if control_plane:  # its cross-site checks run after routing (control.py), so a
+                return self.flask_app(environ, start_response)  # wrong method is still a 405
             reply = pipeline.handle(self.backend, _incoming(self.backend, environ, path))
-        except HTTPException as error:  # werkzeug's stream: a client that went away mid-body
-            reply = pipeline.error_reply(ApiError.one(error.code or 400, "request", error.description or ""))
+        except ApiError as error:
+            reply = pipeline.error_reply(error)
+            if control_plane:
+                reply.headers.update(PAGE_HEADERS)
         except Exception:  # never a traceback on the wire
             log.exception("unexpected error")
             reply = pipeline.error_reply(
@@ -109,6 +127,12 @@ class _Ingestion:
             )
         if reply.drop:
             reply = _drop(environ)
+        if reply.delay > 0:
+            defer = environ.get(DEFER_KEY)
+            if defer is not None:
+                defer(reply.delay)
+            else:
+                time.sleep(reply.delay)
         headers = [*reply.headers.items(), ("Content-Length", str(len(reply.body)))]
         start_response(f"{reply.status} {HTTP_STATUS_CODES.get(reply.status, 'UNKNOWN')}", headers)
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [reply.body]
@@ -123,17 +147,88 @@ def _drop(environ: WSGIEnvironment) -> pipeline.Reply:
     return pipeline.Reply(503, headers={DROP_HEADER: "1"})
 
 
+def _declared_length(environ: WSGIEnvironment) -> int | None:
+    text = environ.get("CONTENT_LENGTH") or ""
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit():
+        raise ApiError.one(400, "Content-Length", f"must be a whole number of bytes, not {text[:40]!r}")
+    return int(text)
+
+
+def _read_body(environ: WSGIEnvironment, declared: int | None, limit: int) -> bytes:
+    """Up to ``limit + 1`` bytes of the body, in bounded reads (never one allocation the size a
+    client declared); a body cut short raises a 400, a client too slow a 408."""
+    stream = environ["wsgi.input"]
+    if declared is None and not environ.get("wsgi.input_terminated"):
+        return b""  # no length and no chunking: no body (RFC 9112 §6.3)
+    want = limit + 1 if declared is None else min(declared, limit + 1)
+    parts: list[bytes] = []
+    got = 0
+    try:
+        while got < want and (part := stream.read(min(want - got, _READ_CHUNK))):
+            parts.append(part)
+            got += len(part)
+    except TimeoutError:
+        raise incomplete_body(got, declared, timed_out=True) from None
+    except (OSError, ValueError, HTTPException):  # the connection broke or was closed under us
+        raise incomplete_body(got, declared) from None
+    if declared is not None and got < want:
+        raise incomplete_body(got, declared)
+    return b"".join(parts)
+
+
+def incomplete_body(got: int, declared: int | None, *, timed_out: bool = False) -> ApiError:
+    """The error for a body that did not arrive whole; nothing of it is stored."""
+    of = f" of {declared}" if declared is not None else ""
+    if timed_out:
+        return ApiError.one(
+            408,
+            "body",
+            f"incomplete: {got}{of} bytes arrived, then nothing within the read timeout "
+            "(setting read_timeout); nothing was stored",
+            headers={"Connection": "close"},
+        )
+    return ApiError.one(
+        400,
+        "body",
+        f"incomplete: {got}{of} bytes arrived before the connection closed or the "
+        "chunked encoding broke; nothing was stored",
+        headers={"Connection": "close"},
+    )
+
+
+def _drain(environ: WSGIEnvironment, declared: int) -> None:
+    """Read and discard a refused body, so the client sees the 413 rather than a reset."""
+    stream = environ["wsgi.input"]
+    left = declared
+    with contextlib.suppress(OSError, ValueError, HTTPException):
+        while left > 0 and (part := stream.read(min(left, _READ_CHUNK))):
+            left -= len(part)
+
+
 def _incoming(backend: Backend, environ: WSGIEnvironment, path: str) -> pipeline.IncomingRequest:
-    limit = backend.settings.max_body_bytes
-    stream = get_input_stream(environ)  # never past Content-Length; chunked if the server ends it
-    body = stream.read(limit + 1)
-    too_large = len(body) > limit
-    if too_large:
-        # Read the rest so the client sees our 413 rather than a reset connection.
-        drained = 0
-        while drained < _DRAIN_MAX and (chunk := stream.read(_DRAIN_CHUNK)):
-            drained += len(chunk)
-        body = b""
+    settings = backend.settings
+    limit = settings.max_body_bytes
+    body_error = environ.get(BODY_ERROR_KEY)
+    body = b""
+    too_large = False
+    try:
+        declared = _declared_length(environ)
+        if declared is not None and declared > limit:
+            # Refused unread: no 100 Continue is sent, and a body that is on its way anyway is
+            # discarded up to a bound, so the client sees the 413 rather than a reset.
+            too_large = True
+            if declared <= _DRAIN_MAX and "100-continue" not in environ.get("HTTP_EXPECT", "").lower():
+                _drain(environ, declared)
+        elif body_error is None:
+            body = _read_body(environ, declared, limit)
+            if len(body) > limit:
+                too_large = True
+                body = b""
+                _drain(environ, _DRAIN_MAX)
+    except ApiError as error:
+        body_error = error
     headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k[:5] == "HTTP_"}
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
@@ -146,4 +241,5 @@ def _incoming(backend: Backend, environ: WSGIEnvironment, path: str) -> pipeline
         headers=headers,
         body=body,
         too_large=too_large,
+        body_error=body_error,
     )

@@ -116,8 +116,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--server",
         choices=("granian", "werkzeug"),
         default="granian",
-        help="HTTP server: granian (default; the fastest measured, one process) or werkzeug (pure "
-        "Python; the only one where a drop fault closes the socket)",
+        help="HTTP server: granian (default; the fastest measured, one process, asyncio) or werkzeug "
+        "(pure Python, a thread per connection; the only one where a drop fault closes the socket)",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host is NAME (repeatable; '*' for any). By default only "
+        "localhost, IP addresses and the bound address are answered: a web page under another name "
+        "must not reach the fake (DNS rebinding)",
     )
     serve.add_argument(
         "--control-token",
@@ -243,6 +252,25 @@ def chaos_rules(ns: argparse.Namespace) -> list[dict[str, Any]]:
     return rules
 
 
+#: Connections granian accepts and serves at once. Its default (the backlog, 1,024) made the
+#: 1,025th connection wait 20-28 s for a slot; idle keep-alive connections cost an asyncio task
+#: each, so the bound is set by the open-file limit (raised to its hard limit at start).
+_BACKLOG = 2048
+_BACKPRESSURE = 16_384
+
+
+def _raise_open_files() -> None:
+    """Raise the soft limit on open files to the hard one: each connection is a file."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def _free_port(host: str) -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
@@ -279,8 +307,14 @@ def _serve_granian(
         print(f"marketap-mock: cannot bind {ns.host}:{ns.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     host = f"[{ns.host}]" if ":" in ns.host else ns.host
+    _raise_open_files()  # granian inherits the limit
     os.environ[ENVIRONMENT_VARIABLE] = environment_value(
-        settings, rules, ns.control_token, log_format=ns.log_format, quiet=ns.quiet
+        settings,
+        rules,
+        ns.control_token,
+        log_format=ns.log_format,
+        quiet=ns.quiet,
+        allowed_hosts=(ns.host, *ns.allow_host),
     )
     # granian runs in a child process that this one supervises: a Ctrl+C that lands while
     # granian is still starting is otherwise lost, and the server would never stop.
@@ -290,7 +324,7 @@ def _serve_granian(
             "-m",
             "granian",
             "--interface",
-            "wsgi",
+            "asgi",  # bodies read without holding a thread: a stalled client stalls only itself
             "--factory",
             "--host",
             ns.host,
@@ -298,8 +332,10 @@ def _serve_granian(
             str(port),
             "--workers",
             "1",  # one process: the state stays shared and exact
-            "--blocking-threads",
-            "1",  # measured fastest: more threads only contend for the GIL
+            "--backlog",
+            str(_BACKLOG),
+            "--backpressure",
+            str(_BACKPRESSURE),
             "--no-log",
             "mockserver.wsgi:app_from_environment",
         ],
@@ -358,7 +394,13 @@ def _serve_werkzeug(
         backend.add_fault(rule)
     backend.listeners.append(console_listener(ns.log_format, quiet=ns.quiet, stream=out))
     try:
-        server = LiveServer(backend, host=ns.host, port=ns.port, control_token=ns.control_token).start()
+        server = LiveServer(
+            backend,
+            host=ns.host,
+            port=ns.port,
+            control_token=ns.control_token,
+            allowed_hosts=tuple(ns.allow_host),
+        ).start()
     except OSError as exc:
         print(f"marketap-mock: cannot bind {ns.host}:{ns.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2

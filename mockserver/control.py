@@ -6,12 +6,16 @@ Protected by ``Authorization: Bearer <control token>`` when the server was given
 from __future__ import annotations
 
 import hmac
+import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from mockserver.backend import Backend
 from mockserver.errors import ApiError, SettingsError
+from mockserver.guard import PAGE_HEADERS, check_control_write
+from mockserver.journal import JournalEntry
 from mockserver.openapi import openapi_document
 
 __all__ = ["control"]
@@ -30,8 +34,17 @@ def _backend() -> Backend:
     return backend
 
 
+@control.after_request
+def _page_headers(response: Response) -> Response:
+    response.headers.update(PAGE_HEADERS)
+    return response
+
+
 @control.before_request
 def _check_token() -> None:
+    check_control_write(
+        request.method, request.headers.get("Content-Type"), request.headers.get("Origin"), request.host
+    )
     token = current_app.config.get("MOCKSERVER_CONTROL_TOKEN")
     if not token or request.endpoint in _OPEN:
         return
@@ -51,13 +64,32 @@ def _project() -> str:
     return configured[0]
 
 
-def _limit() -> int | None:
-    text = request.args.get("limit")
+def _whole(name: str) -> int | None:
+    """A query parameter that must be a whole number (ASCII digits: ``²`` is a digit to Python)."""
+    text = request.args.get(name)
     if text is None:
         return None
-    if not text.isdigit():
-        raise ApiError.one(400, "limit", "must be a whole number")
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise ApiError.one(400, name, f"must be a whole number, not {text[:40]!r}")
     return int(text)
+
+
+def _limit() -> int | None:
+    return _whole("limit")
+
+
+def _json_array(key: str, items: Iterable[Any], **extra: Any) -> Response:
+    """``{key: [...], **extra}`` written one item at a time: a large read holds one item's
+    JSON at a time, not the whole answer (and never a parsed copy of every stored body)."""
+    head = json.dumps(extra)[1:-1]
+
+    def chunks() -> Iterator[str]:
+        yield "{" + (head + ", " if head else "") + json.dumps(key) + ": ["
+        for index, item in enumerate(items):
+            yield ("," if index else "") + json.dumps(item, ensure_ascii=False)
+        yield "]}"
+
+    return Response(chunks(), mimetype="application/json")
 
 
 def _json_object() -> dict[str, Any]:
@@ -80,11 +112,11 @@ def page() -> Response:
 
 @control.get("/requests")
 def requests() -> Response:
-    """The journal, oldest first. ``?summary=1`` leaves bodies and headers out (for polling)."""
-    entries = _backend().requests(_limit())
-    if request.args.get("summary"):
-        return jsonify({"requests": [e.summary() for e in entries]})
-    return jsonify({"requests": [e.as_dict() for e in entries]})
+    """The journal, oldest first: the newest ``?limit=`` entries, those with an id above
+    ``?after=``. ``?summary=1`` leaves bodies and headers out (for polling). Streamed."""
+    entries = _backend().requests(_limit(), after=_whole("after"))
+    view = JournalEntry.summary if request.args.get("summary") else JournalEntry.as_dict
+    return _json_array("requests", map(view, entries))
 
 
 @control.get("/requests/<int:entry_id>")
@@ -102,7 +134,9 @@ def profiles() -> Response:
 
 @control.get("/events")
 def events() -> Response:
-    return jsonify({"events": _backend().events(_project(), _limit())})
+    """The project's events, oldest first (the newest ``?limit=``). Streamed, one request's
+    events parsed at a time."""
+    return _json_array("events", _backend().iter_events(_project(), _limit()))
 
 
 @control.get("/devices")
@@ -151,10 +185,24 @@ def advance_clock() -> Response:
     seconds = _json_object().get("seconds")
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds < 1e9:
         raise ApiError.one(400, "seconds", "must be a number of seconds, 0 or more")
-    backend = _backend()
-    backend.clock.freeze()
-    backend.advance_clock(float(seconds))
+    try:
+        _backend().advance_clock(float(seconds), freeze=True)
+    except ValueError as exc:
+        raise ApiError.one(400, "seconds", str(exc)) from None
     return jsonify(_clock_state())
+
+
+@control.delete("/clock")
+def reset_clock() -> Response:
+    """Back to real time (the plugin calls it after every test)."""
+    _backend().clock.reset()
+    return jsonify(_clock_state())
+
+
+@control.delete("/settings")
+def restore_settings() -> Response:
+    """Back to the settings the server started with (the plugin calls it after every test)."""
+    return jsonify({"settings": _backend().restore_settings().as_dict()})
 
 
 def _clock_state() -> dict[str, Any]:

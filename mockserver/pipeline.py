@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,6 +44,9 @@ class IncomingRequest:
     body: bytes = b""
     #: True when the body was longer than the size limit and was not read to its end
     too_large: bool = False
+    #: why the body did not arrive whole (the client closed early, timed out, broke the
+    #: chunked encoding): such a request is answered with this error and stores nothing
+    body_error: ApiError | None = None
 
 
 @dataclass
@@ -54,6 +56,9 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     #: close the connection without answering (a fault rule's ``drop``)
     drop: bool = False
+    #: seconds the HTTP layer waits before answering (a fault rule's ``latency_ms``): it sleeps
+    #: in the request's own thread or task, so only the requests a rule matches are delayed
+    delay: float = 0.0
 
 
 def error_reply(error: ApiError) -> Reply:
@@ -75,10 +80,13 @@ def handle(backend: Backend, request: IncomingRequest) -> Reply:
         _journal(backend, request, endpoint, None, request.body, error)
         return error_reply(error)
 
-    fault = _fault(backend, request)
-    if fault is not None:
-        return fault
+    delay, fault = _fault(backend, request)
+    reply = fault or _ingest(backend, request, endpoint)
+    reply.delay = delay
+    return reply
 
+
+def _ingest(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint) -> Reply:
     settings = backend.settings
     project_id: str | None = None
     raw = b"" if request.too_large else request.body
@@ -99,27 +107,23 @@ def handle(backend: Backend, request: IncomingRequest) -> Reply:
         _journal(backend, request, endpoint, project_id, raw, failure)
         return error_reply(failure)
 
+    fields = _entry_fields(request, project_id, raw)
     with backend.lock:  # store and journal together, so a reset sees both or neither
         backend.tick()
-        backend.apply(endpoint, project_id, validated, raw)
-        backend.record(
-            **_entry_fields(request, project_id, raw),
-            items=validated.items,
-            status=202,
-            warnings=validated.warnings,
-        )
+        entry = backend.entry(**fields, items=validated.items, status=202, warnings=validated.warnings)
+        backend.apply(endpoint, project_id, validated, raw)  # the entry was built first: nothing
+        backend.append(entry)  # after the store can fail, so a stored body is always journaled
     return Reply(202)
 
 
-def _fault(backend: Backend, request: IncomingRequest) -> Reply | None:
-    """Apply the fault rules: latency always, then a status or a dropped connection."""
+def _fault(backend: Backend, request: IncomingRequest) -> tuple[float, Reply | None]:
+    """The fault rules' latency in seconds, and their answer (a status or a dropped connection)."""
     project = next((v for k, v in request.query if k == "project_id"), None)
     with backend.lock:
         outcome = backend.faults.outcome(request.path, project)
-    if outcome.latency_ms:
-        time.sleep(outcome.latency_ms / 1000)
+    delay = outcome.latency_ms / 1000
     if not outcome.faulted:
-        return None
+        return delay, None
     rules = ", ".join(f"#{r}" for r in outcome.rules)
     if outcome.drop:
         error = ApiError.one(503, "connection", f"dropped by fault rule {rules}")
@@ -140,7 +144,7 @@ def _fault(backend: Backend, request: IncomingRequest) -> Reply | None:
             errors=[e.as_dict() for e in error.errors],
             faulted=True,
         )
-    return reply
+    return delay, reply
 
 
 def _rate_limit(backend: Backend, key: str, limit: str) -> None:
@@ -167,6 +171,8 @@ def _project_id(query: list[tuple[str, str]]) -> str:
 
 
 def _body(request: IncomingRequest, settings: Settings) -> bytes:
+    if request.body_error is not None:
+        raise request.body_error
     content_type = request.headers.get("content-type")
     if content_type is None:
         raise ApiError.one(415, "Content-Type", "required: send 'Content-Type: application/json'")
@@ -180,7 +186,12 @@ def _body(request: IncomingRequest, settings: Settings) -> bytes:
 
     limit = settings.max_body_bytes
     if request.too_large or len(request.body) > limit:
-        raise ApiError.one(413, "body", f"larger than {limit} bytes (setting max_body_bytes)")
+        raise ApiError.one(
+            413,
+            "body",
+            f"larger than {limit} bytes (setting max_body_bytes)",
+            headers={"Connection": "close"},  # what is left of the body is not read
+        )
     encoding = request.headers.get("content-encoding", "").strip().lower()
     if encoding in ("", "identity"):
         return request.body
@@ -213,12 +224,10 @@ def _journal(
     error: ApiError,
 ) -> None:
     fields = _entry_fields(request, project_id, raw)
-    parsed = parse_json(raw)  # a rejected body is small or broken: parsing it now is cheap
     if endpoint is not None:
-        fields["items"] = _count_items(endpoint, parsed)
+        fields["items"] = _count_items(endpoint, parse_json(raw))
     with backend.lock:
-        entry = backend.record(**fields, status=error.status, errors=[e.as_dict() for e in error.errors])
-    entry.__dict__["json"] = parsed  # fills the cached property: the journal need not parse it again
+        backend.record(**fields, status=error.status, errors=[e.as_dict() for e in error.errors])
 
 
 def _count_items(endpoint: spec.Endpoint, body: Any) -> int | None:

@@ -1,24 +1,197 @@
-"""``LiveServer``: the fake on a real socket, in a background thread of this process."""
+"""``LiveServer``: the fake on a real socket, in a background thread of this process.
+
+werkzeug's development server, hardened where a fake on a developer's machine meets hostile or
+broken clients: its own chunked-body reader (werkzeug's trusts the client's chunk sizes, and a
+size past the body limit followed by a close crashed the process), ``100 Continue`` sent only
+when the body is read (so an oversized declared body gets its 413 first), a read timeout on
+every connection (setting ``read_timeout``), two different ``Content-Length`` headers refused,
+and a request whose headers were cut short dropped without an answer.
+"""
 
 from __future__ import annotations
 
 import errno
+import io
+import json
+import re
 import threading
 from types import TracebackType
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from mockserver.app import create_app
+from mockserver.app import create_app, incomplete_body
 from mockserver.backend import Backend
-from mockserver.errors import ToolkitError
+from mockserver.errors import ApiError, ToolkitError
 
 __all__ = ["LiveServer"]
 
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,64}")
+_MAX_LINE = 4096  # a chunk-size or trailer line
+_MAX_TRAILERS = 100
+_READ = 1 << 20
 
-class _QuietHandler(WSGIRequestHandler):
+
+def _malformed(what: str) -> ApiError:
+    return ApiError.one(
+        400,
+        "body",
+        f"malformed chunked encoding: {what}; nothing was stored",
+        headers={"Connection": "close"},
+    )
+
+
+class _ChunkedBody:
+    """A chunked request body (RFC 9112 §7.1), read strictly: every chunk whole, sizes in hex,
+    extensions and trailers skipped. Reads never allocate more than asked, whatever size a chunk
+    declares. A body cut short raises the incomplete-body 400; a malformed one, a 400 saying how."""
+
+    def __init__(self, rfile: io.BufferedIOBase) -> None:
+        self._rfile = rfile
+        self._left = 0  # bytes left in the current chunk
+        self._started = False
+        self._done = False
+        self._got = 0
+
+    def _line(self) -> bytes:
+        line = self._rfile.readline(_MAX_LINE + 1)
+        if not line:
+            raise incomplete_body(self._got, None)
+        if not line.endswith(b"\n"):
+            if len(line) > _MAX_LINE:
+                raise _malformed(f"a line longer than {_MAX_LINE} bytes")
+            raise incomplete_body(self._got, None)
+        return line.rstrip(b"\r\n")
+
+    def _next_chunk(self) -> None:
+        if self._started and self._line():
+            raise _malformed("chunk data longer than its declared size")
+        self._started = True
+        size = self._line().split(b";", 1)[0].strip(b" \t")
+        if not _HEX.fullmatch(size):
+            raise _malformed(f"chunk size {size[:20]!r} is not hexadecimal")
+        self._left = int(size, 16)
+        if self._left == 0:
+            for _ in range(_MAX_TRAILERS):
+                if not self._line():
+                    self._done = True
+                    return
+            raise _malformed(f"more than {_MAX_TRAILERS} trailer lines")
+
+    def read(self, size: int = -1) -> bytes:
+        parts: list[bytes] = []
+        want = size if size >= 0 else 1 << 62
+        while want > 0 and not self._done:
+            if self._left == 0:
+                self._next_chunk()
+                continue
+            take = min(self._left, want, _READ)
+            data = self._rfile.read(take)
+            self._got += len(data)
+            if len(data) < take:
+                raise incomplete_body(self._got, None)
+            parts.append(data)
+            self._left -= take
+            want -= take
+        return b"".join(parts)
+
+
+class _ContinueOnRead:
+    """Sends ``100 Continue`` when the app first reads the body, not before it has looked at
+    the headers (werkzeug sends it at once, inviting a body the fake will refuse)."""
+
+    def __init__(self, rfile: io.BufferedIOBase, wfile: io.BufferedIOBase) -> None:
+        self._rfile, self._wfile, self._sent = rfile, wfile, False
+
+    def _go(self) -> None:
+        if not self._sent:
+            self._sent = True
+            self._wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self._wfile.flush()
+
+    def read(self, size: int = -1) -> bytes:
+        self._go()
+        return self._rfile.read(size)
+
+    def readline(self, size: int = -1) -> bytes:
+        self._go()
+        return self._rfile.readline(size)
+
+
+class _EofTracker:
+    """Wraps the connection while headers are read, to tell a blank line from the end of input."""
+
+    def __init__(self, rfile: io.BufferedIOBase) -> None:
+        self.rfile = rfile
+        self.eof = False
+
+    def readline(self, size: int = -1) -> bytes:
+        line = self.rfile.readline(size)
+        self.eof = line == b""
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.rfile, name)
+
+
+class _Handler(WSGIRequestHandler):
+    backend: Backend  # set per server, for the read timeout
+    _continue = False
+
+    def setup(self) -> None:
+        # socketserver applies `timeout` to every read and write on the connection
+        self.timeout = self.backend.settings.read_timeout  # type: ignore[misc]
+        super().setup()
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # the journal records every request; a line each on stderr is noise in tests
+
+    def parse_request(self) -> bool:
+        tracker = _EofTracker(self.rfile)
+        self.rfile = tracker  # type: ignore[assignment]
+        try:
+            ok = super().parse_request()
+        finally:
+            self.rfile = tracker.rfile
+        if ok and tracker.eof:  # the client closed before the blank line: not a request
+            self.close_connection = True
+            return False
+        return ok
+
+    def handle_expect_100(self) -> bool:
+        return True  # http.server would send 100 Continue now; _ContinueOnRead sends it on reading
+
+    def run_wsgi(self) -> None:
+        lengths = {v.strip() for v in self.headers.get_all("Content-Length") or []}
+        if len(lengths) > 1:
+            reason = f"given {len(lengths)} times with different values; send it once (RFC 9112 §6.3)"
+            return self._refuse(ApiError.one(400, "Content-Length", reason))
+        self._continue = self.headers.get("Expect", "").lower().strip(" \t") == "100-continue"
+        if self._continue:
+            del self.headers["Expect"]  # sent when the body is read, by _ContinueOnRead
+        return super().run_wsgi()
+
+    def make_environ(self) -> Any:
+        environ = super().make_environ()
+        rfile: Any = self.rfile
+        if self._continue:
+            rfile = _ContinueOnRead(self.rfile, self.wfile)
+            environ["HTTP_EXPECT"] = "100-continue"
+        if environ.get("wsgi.input_terminated"):
+            rfile = _ChunkedBody(rfile)
+            environ.pop("CONTENT_LENGTH", None)  # chunked wins over a length (RFC 9112 §6.3)
+        environ["wsgi.input"] = rfile
+        return environ
+
+    def _refuse(self, error: ApiError) -> None:
+        body = json.dumps(error.body()).encode()
+        self.send_response(error.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
 
 
 class LiveServer:
@@ -34,10 +207,12 @@ class LiveServer:
         host: str = "127.0.0.1",
         port: int = 0,
         control_token: str | None = None,
+        allowed_hosts: tuple[str, ...] = (),
         app: Any = None,
     ) -> None:
         self.backend = backend or Backend()
-        self.app = app or create_app(backend=self.backend, control_token=control_token)
+        hosts = (host, *allowed_hosts)  # the bound address is a name the server is reachable by
+        self.app = app or create_app(backend=self.backend, control_token=control_token, allowed_hosts=hosts)
         self.host = host
         self.port = port
         self._server: BaseWSGIServer | None = None
@@ -58,9 +233,8 @@ class LiveServer:
         if self._server is not None:
             raise ToolkitError("this LiveServer is already started")
         try:
-            self._server = make_server(
-                self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler
-            )
+            handler = type("_Handler", (_Handler,), {"backend": self.backend})
+            self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=handler)
         except SystemExit:  # werkzeug exits on a port in use; a library must raise instead
             raise OSError(errno.EADDRINUSE, f"address {self.host}:{self.port} is already in use") from None
         self._server.daemon_threads = True  # type: ignore[attr-defined]

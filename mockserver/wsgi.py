@@ -1,7 +1,7 @@
-"""The WSGI entry point for ``marketap-mock serve`` under granian.
+"""The entry point for ``marketap-mock serve`` under granian (its ASGI interface).
 
 granian imports the app in its worker process, so the command line hands the settings, fault
-rules and control token over in one environment variable.
+rules, control token and allowed hosts over in one environment variable.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ import signal
 import sys
 from typing import Any
 
-from flask import Flask
-
 from mockserver.app import create_app
+from mockserver.asgi import AsgiFront
 from mockserver.backend import Backend
 from mockserver.console import console_listener
 from mockserver.settings import Settings
@@ -31,6 +30,7 @@ def environment_value(
     *,
     log_format: str | None = None,
     quiet: bool = False,
+    allowed_hosts: tuple[str, ...] = (),
 ) -> str:
     values = {name: getattr(settings, name) for name in Settings.names()}
     values["api_keys"] = {k: list(v) for k, v in settings.api_keys.items()}
@@ -41,6 +41,7 @@ def environment_value(
             "control_token": control_token,
             "log_format": log_format,
             "quiet": quiet,
+            "allowed_hosts": list(allowed_hosts),
         }
     )
 
@@ -54,7 +55,7 @@ def die_with_parent() -> None:
     libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def app_from_environment() -> Flask:
+def app_from_environment() -> AsgiFront:
     if sys.platform == "linux":
         die_with_parent()  # this worker ends with granian's process, which ends with the command
     config = json.loads(os.environ[ENVIRONMENT_VARIABLE])
@@ -63,4 +64,7 @@ def app_from_environment() -> Flask:
         backend.add_fault(rule)
     if config.get("log_format"):
         backend.listeners.append(console_listener(config["log_format"], quiet=config.get("quiet", False)))
-    return create_app(backend=backend, control_token=config["control_token"])
+    app = create_app(
+        backend=backend, control_token=config["control_token"], allowed_hosts=config["allowed_hosts"]
+    )
+    return AsgiFront(app.wsgi_app, backend)

@@ -31,6 +31,7 @@ class Source(Protocol):
     def reset(self) -> None: ...
     def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]: ...
     def restore_settings(self) -> None: ...
+    def restore(self) -> None: ...
     def advance(self, seconds: float) -> None: ...
     def add_fault(self, rule: dict[str, Any]) -> dict[str, Any]: ...
     def faults(self) -> list[dict[str, Any]]: ...
@@ -70,6 +71,11 @@ class BackendSource:
     def restore_settings(self) -> None:
         self.backend.restore_settings()
 
+    def restore(self) -> None:
+        self.backend.restore_settings()
+        self.backend.clear_faults()
+        self.backend.clock.reset()
+
     def advance(self, seconds: float) -> None:
         self.backend.clock.freeze()
         self.backend.advance_clock(seconds)
@@ -91,12 +97,13 @@ class HttpSource:
         self.url = url.rstrip("/")
         self.control_token = control_token
         self.timeout = timeout
-        self._initial: dict[str, Any] | None = None
 
     def _call(self, method: str, path: str, body: Any = None, **query: str) -> Any:
         url = f"{self.url}/_mock/{path}"
         if query:
             url += "?" + urllib.parse.urlencode(query)
+        if body is None and method != "GET":
+            body = {}  # a state-changing control call must be JSON (the fake's CSRF guard)
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=method)
         if data is not None:
@@ -153,16 +160,16 @@ class HttpSource:
         self._call("POST", "reset", {})
 
     def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
-        if self._initial is None:
-            self._initial = self._call("GET", "settings")["settings"]
         settings: dict[str, Any] = self._call("PATCH", "settings", changes)["settings"]
         return settings
 
     def restore_settings(self) -> None:
-        if self._initial is not None:
-            initial = {k: v for k, v in self._initial.items() if k != "api_keys"}  # keys come back masked
-            self._call("PATCH", "settings", initial)
-            self._initial = None
+        self._call("DELETE", "settings")
+
+    def restore(self) -> None:
+        self._call("DELETE", "settings")
+        self._call("DELETE", "faults")
+        self._call("DELETE", "clock")
 
     def advance(self, seconds: float) -> None:
         self._call("POST", "clock/advance", {"seconds": seconds})

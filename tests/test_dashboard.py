@@ -118,7 +118,9 @@ def test_filters_and_reset(page: Any, fake: LiveServer) -> None:
     assert page.locator("#journal tbody tr").count() == 2
     page.select_option("#filters select[name=path]", "")
     page.click("#reset")
-    page.wait_for_function("document.querySelectorAll('#journal tbody tr').length === 0")
+    from playwright.sync_api import expect
+
+    expect(page.locator("#journal tbody tr")).to_have_count(0)
     assert fake.backend.requests() == []
 
 

@@ -15,7 +15,7 @@ from tests.conftest import AUTH, PROJECT, Post
 def test_health(client: Any) -> None:
     body = client.get("/_mock/health").json
     assert body["status"] == "ok"
-    assert body["dropped"] == {"journal": 0, "events": 0}
+    assert body["dropped"] == {"journal": 0, "events": 0, "profiles": 0, "devices": 0, "deletion_jobs": 0}
 
 
 def test_requests_lists_the_journal_oldest_first_and_limits(tc_post: Post, client: Any) -> None:
@@ -45,7 +45,7 @@ def test_requests_lists_the_journal_oldest_first_and_limits(tc_post: Post, clien
 
 def test_control_plane_is_never_journaled(client: Any, backend: Backend) -> None:
     client.get("/_mock/health")
-    client.post("/_mock/reset")
+    client.post("/_mock/reset", json={})
     assert backend.requests() == []
 
 
@@ -69,14 +69,14 @@ def test_deletion_jobs_view_and_complete(tc_post: Post, client: Any, backend: Ba
     [job] = client.get(f"/_mock/deletion-jobs?project_id={PROJECT}").json["deletion_jobs"]
     assert set(job) >= {"id", "user_ids", "status", "requested_at", "completed_at", "removed"}
     assert job["status"] == "pending"
-    done = client.post("/_mock/deletion-jobs/complete").json["completed"]
+    done = client.post("/_mock/deletion-jobs/complete", json={}).json["completed"]
     assert [j["status"] for j in done] == ["completed"]
     assert client.get("/_mock/deletion-jobs").json["deletion_jobs"][0]["status"] == "completed"
 
 
 def test_reset(tc_post: Post, client: Any) -> None:
     tc_post(spec.EVENTS.path, {"events": [{"name": "e", "user_id": "u"}]})
-    assert client.post("/_mock/reset").json == {"status": "reset"}
+    assert client.post("/_mock/reset", json={}).json == {"status": "reset"}
     assert client.get("/_mock/events").json == {"events": []}
     assert client.get("/_mock/requests").json == {"requests": []}
 

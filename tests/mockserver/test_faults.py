@@ -130,9 +130,9 @@ def test_control_plane_for_faults() -> None:
     client.post(f"{spec.EVENTS.path}?project_id={PROJECT}", json=BODY, headers=AUTH)
     [rule] = client.get("/_mock/faults").json["faults"]
     assert (rule["fired"], rule["times"]) == (1, 1)
-    assert client.delete("/_mock/faults").json == {"faults": []}
+    assert client.delete("/_mock/faults", json={}).json == {"faults": []}
     client.post("/_mock/faults", json={"status": 500})
-    client.post("/_mock/reset")
+    client.post("/_mock/reset", json={})
     assert client.get("/_mock/faults").json == {"faults": []}
 
 

@@ -1,0 +1,154 @@
+"""The fake as an ASGI app, for ``marketap-mock serve`` on granian.
+
+The fake itself is one WSGI app (:func:`mockserver.app.create_app`). Under granian's WSGI
+interface each request holds one of a few Python threads for as long as its client takes to
+send the body, so one stalled client stalled everyone, and an injected latency serialised every
+request. Here the body is read with ``await`` (a stalled client costs one idle task, and gives
+up after ``read_timeout``), an injected latency is an ``await asyncio.sleep`` that holds nothing,
+and the WSGI app is then called in the event loop with the body in memory: the pipeline is
+CPU-bound and holds the GIL either way, so a thread would only add a hand-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from mockserver.app import BODY_ERROR_KEY, DEFER_KEY, incomplete_body
+from mockserver.backend import Backend
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+__all__ = ["AsgiFront"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class AsgiFront:
+    """Reads each request asynchronously, then answers it with the WSGI app."""
+
+    def __init__(self, wsgi_app: WSGIApplication, backend: Backend) -> None:
+        self.wsgi_app = wsgi_app
+        self.backend = backend
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        environ = _environ(scope)
+        settings = self.backend.settings
+        body, error = await _read_body(
+            receive, _declared(environ), settings.max_body_bytes, settings.read_timeout
+        )
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["wsgi.input_terminated"] = True  # the whole body (or its first limit + 1 bytes) is here
+        if error is not None:
+            environ[BODY_ERROR_KEY] = error
+        delays: list[float] = []
+        environ[DEFER_KEY] = delays.append
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            started[:] = [status, headers]
+            return lambda data: None  # the legacy write(): neither Flask nor the front uses it
+
+        result = self.wsgi_app(environ, start_response)
+        try:
+            chunks = iter(result)
+            first = next(chunks, b"")  # a generator calls start_response on its first step
+            if delays:
+                await asyncio.sleep(sum(delays))
+            status, headers = started
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": int(status.split(" ", 1)[0]),
+                    "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+                }
+            )
+            if first:
+                await send({"type": "http.response.body", "body": first, "more_body": True})
+            for chunk in chunks:  # a streamed answer (a large journal read) yields between chunks
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def _declared(environ: dict[str, Any]) -> int | None:
+    text = environ.get("CONTENT_LENGTH", "")
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+async def _read_body(receive: Receive, declared: int | None, limit: int, timeout: float) -> tuple[bytes, Any]:
+    """The body, up to ``limit + 1`` bytes, and the error if it did not arrive whole.
+
+    A declared length past the limit is not read at all: granian then sends no ``100 Continue``,
+    and the WSGI app answers 413 from the declared length.
+    """
+    if declared is not None and declared > limit:
+        return b"", None
+    parts: list[bytes] = []
+    got = 0
+    while True:
+        try:
+            message = await asyncio.wait_for(receive(), timeout)
+        except asyncio.TimeoutError:
+            return b"".join(parts), incomplete_body(got, declared, timed_out=True)
+        if message["type"] == "http.disconnect":  # closed early, or a malformed chunked body
+            return b"".join(parts), incomplete_body(got, declared)
+        chunk = message.get("body", b"")
+        parts.append(chunk)
+        got += len(chunk)
+        if got > limit or not message.get("more_body", False):
+            return b"".join(parts), None
+
+
+def _environ(scope: Scope) -> dict[str, Any]:
+    """The WSGI environ of an ASGI request (PEP 3333 from the ASGI HTTP scope)."""
+    server = scope.get("server") or ("127.0.0.1", 80)
+    client = scope.get("client") or ("", 0)
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": "",
+        "PATH_INFO": scope["path"].encode("utf-8").decode("latin-1"),
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1]),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "REMOTE_ADDR": client[0],
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for raw_name, raw_value in scope.get("headers", []):
+        name = raw_name.decode("latin-1").upper().replace("-", "_")
+        value = raw_value.decode("latin-1")
+        key = name if name in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{name}"
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ

@@ -1,0 +1,111 @@
+"""What keeps a web page the developer opens from reading or steering a fake on 127.0.0.1.
+
+Plain Python, applied by the HTTP front to every request, on every server:
+
+* DNS rebinding: a page on ``evil.example`` whose name is made to resolve to 127.0.0.1 talks to
+  the fake as its own origin, but its requests carry ``Host: evil.example``. Only the names the
+  server is reachable by are answered: ``localhost``, any IP literal (a browser sends an IP
+  literal only after connecting to that very address, so no page can rebind one), and the names
+  given with ``--allow-host``.
+* CSRF: a form or ``fetch`` on another origin can send a "simple" POST without a preflight.
+  State-changing control calls need ``Content-Type: application/json``, which no simple request
+  carries (it forces a preflight, which gets no CORS grant), and a foreign ``Origin`` is refused.
+* Clickjacking: the page refuses framing (:data:`PAGE_HEADERS`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from mockserver.errors import ApiError
+
+__all__ = ["PAGE_HEADERS", "HostGuard", "check_control_write"]
+
+#: Sent with every control-plane answer: the page loads only its own files and is never framed.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _hostname(authority: str) -> str:
+    """``Host`` header -> lower-case name without the port (``[::1]:80`` -> ``::1``)."""
+    text = authority.strip().lower()
+    if text.startswith("["):
+        return text[1 : text.find("]")] if "]" in text else text
+    name, _, _port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
+    return (name or text).rstrip(".")
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+class HostGuard:
+    """Which ``Host`` names a server answers. ``"*"`` among the names turns the check off."""
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        given = {_hostname(n) for n in names if n}
+        self.any = "*" in given
+        self.names = frozenset({"localhost", *given} - {"*"})
+
+    def allows(self, host: str | None) -> bool:
+        if self.any:
+            return True
+        if not host:  # HTTP/1.0 without Host: no browser sends that
+            return True
+        name = _hostname(host)
+        return name in self.names or _is_ip(name)
+
+    def check(self, host: str | None) -> None:
+        if not self.allows(host):
+            shown = (host or "")[:100]
+            raise ApiError.one(
+                403,
+                "Host",
+                f"this fake answers to localhost, IP addresses and the names given with --allow-host, "
+                f"not {shown!r} (a page under another name must not reach it: DNS rebinding); "
+                f"to reach it by that name, start it with --allow-host {_hostname(shown) or 'NAME'}",
+            )
+
+
+def check_control_write(method: str, content_type: str | None, origin: str | None, host: str | None) -> None:
+    """A state-changing control call must be JSON and come from the fake's own origin (or none)."""
+    if method not in _WRITES:
+        return
+    if origin is not None and not _same_origin(origin, host):
+        raise ApiError.one(
+            403,
+            "Origin",
+            f"control calls from another origin ({origin[:100]!r}) are refused: a web page must "
+            "not steer the fake (CSRF)",
+        )
+    mime = (content_type or "").partition(";")[0].strip().lower()
+    if mime != "application/json":
+        raise ApiError.one(
+            415,
+            "Content-Type",
+            "control calls that change state need 'Content-Type: application/json' (a cross-site "
+            "form cannot send it)",
+        )
+
+
+def _same_origin(origin: str, host: str | None) -> bool:
+    if origin == "null" or not host:
+        return False
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == host.strip().lower()
