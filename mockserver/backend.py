@@ -14,7 +14,7 @@ client); nothing here imports Flask. Fidelity notes, each tied to a setting or t
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mockserver import spec
@@ -22,7 +22,7 @@ from mockserver.clock import Clock, iso
 from mockserver.faults import Faults, RateLimiter
 from mockserver.journal import Journal, JournalEntry
 from mockserver.settings import Settings
-from mockserver.state import DeletionJob, Store
+from mockserver.state import DeletionJob, EventBatch, Store
 
 if TYPE_CHECKING:
     from mockserver.validation import Validated
@@ -45,7 +45,7 @@ class Backend:
         self._initial_settings = settings
         self.clock = clock or Clock()
         self.journal = Journal(settings.journal_max_entries, settings.journal_max_bytes)
-        self.store = Store(settings.max_stored_events)
+        self.store = Store(settings.max_stored_events, settings.max_stored_bytes)
         self.faults = Faults()
         self.limiter = RateLimiter()
         #: called with every journal entry as it is recorded (the console log uses it)
@@ -75,6 +75,7 @@ class Backend:
         self.journal.max_entries = new.journal_max_entries
         self.journal.max_bytes = new.journal_max_bytes
         self.store.max_events = new.max_stored_events
+        self.store.max_bytes = new.max_stored_bytes
 
     # --- writes (called by the pipeline with the lock held) -----------------------------------
 
@@ -82,31 +83,40 @@ class Backend:
         """Store an accepted body (``raw`` is its JSON text)."""
         if endpoint is spec.EVENTS:
             assert validated.event_ids is not None
-            self.store.add_events(project_id, raw, validated.event_ids)
+            self.store.add_events(project_id, raw, validated.event_ids, validated.event_users)
             return
         assert validated.body is not None
         items = validated.body[endpoint.key]
+        share = len(raw) // max(1, validated.items)  # what one item's part of the request counts
         if endpoint is spec.PROFILES:
-            self.store.update_profiles(project_id, items)
+            self.store.update_profiles(project_id, items, share)
         elif endpoint is spec.DEVICES:
-            self.store.update_devices(project_id, items)
+            self.store.update_devices(project_id, items, share)
         else:
-            self._request_deletion(project_id, [items] if isinstance(items, str) else items)
+            self._request_deletion(project_id, [items] if isinstance(items, str) else items, len(raw))
 
-    def _request_deletion(self, project_id: str, user_ids: list[str]) -> None:
+    def _request_deletion(self, project_id: str, user_ids: list[str], cost: int) -> None:
         now = self.clock.now()
         settings = self._settings
         due = None if settings.deletion_jobs == "manual" else now + settings.deletion_job_delay
-        job = self.store.add_job(project_id, user_ids, now, due)
+        job = self.store.add_job(project_id, user_ids, now, due, cost)
         if due is not None and due <= now:
             self.store.complete_job(job, now)
 
-    def record(self, **fields: Any) -> JournalEntry:
-        """Append a journal entry (lock held by the caller)."""
-        entry = JournalEntry(id=self.journal.next_id(), time=iso(self.clock.now()), **fields)
+    def entry(self, **fields: Any) -> JournalEntry:
+        """A journal entry stamped now, not yet appended (lock held by the caller)."""
+        return JournalEntry(id=self.journal.next_id(), time=iso(self.clock.now()), **fields)
+
+    def append(self, entry: JournalEntry) -> None:
+        """Append ``entry`` to the journal and tell the listeners (lock held by the caller)."""
         self.journal.append(entry)
         for listen in self.listeners:
             listen(entry)
+
+    def record(self, **fields: Any) -> JournalEntry:
+        """Build and append a journal entry (lock held by the caller)."""
+        entry = self.entry(**fields)
+        self.append(entry)
         return entry
 
     def tick(self) -> None:
@@ -139,9 +149,13 @@ class Backend:
         with self.lock:
             self.faults.clear()
 
-    def advance_clock(self, seconds: float) -> float:
+    def advance_clock(self, seconds: float, *, freeze: bool = False) -> float:
+        """Move the fake's clock on (freezing it first if asked); due deletion jobs complete.
+        Raises ValueError, changing nothing, past the year 9999."""
         with self.lock:
             now = self.clock.advance(seconds)
+            if freeze:
+                now = self.clock.freeze()
             self.store.complete_due_jobs(now)
             return now
 
@@ -161,9 +175,9 @@ class Backend:
 
     # --- reads (copies, so callers never see a half-applied request) --------------------------
 
-    def requests(self, limit: int | None = None) -> list[JournalEntry]:
+    def requests(self, limit: int | None = None, *, after: int | None = None) -> list[JournalEntry]:
         with self.lock:
-            return self.journal.entries(limit)
+            return self.journal.entries(limit, after)
 
     def profiles(self, project_id: str) -> dict[str, dict[str, Any]]:
         self.tick()
@@ -180,10 +194,18 @@ class Backend:
             return {d: {**v, "properties": dict(v["properties"])} for d, v in state.devices.items()}
 
     def events(self, project_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        return list(self.iter_events(project_id, limit))
+
+    def iter_events(self, project_id: str, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """The project's events, oldest first (the newest ``limit``), parsed one stored request
+        at a time as the caller reads on: a large read never holds every event at once."""
         self.tick()
-        with self.lock:
-            events = self.store.events(project_id)
-        return events if limit is None else events[-limit:] if limit > 0 else []
+        with self.lock:  # a snapshot of which events are stored; their text never changes
+            batches = self.store.snapshot(project_id)
+        if limit is not None:
+            batches = _newest(batches, limit)
+        for batch, kept in batches:
+            yield from batch.events(kept)
 
     def deletion_jobs(self, project_id: str) -> list[dict[str, Any]]:
         self.tick()
@@ -199,12 +221,23 @@ class Backend:
         with self.lock:
             return {
                 "status": "ok",
-                "dropped": {"journal": self.journal.dropped, "events": self.store.dropped_events},
+                "dropped": {"journal": self.journal.dropped, **self.store.dropped},
+                "stored_bytes": self.store.bytes,
                 "journal": {"entries": len(self.journal), "bytes": self.journal.bytes},
                 "events": self.store.event_count(),
                 "projects": sorted(self.store.projects),
                 "clock": {"now": iso(self.clock.now()), "frozen": self.clock.frozen},
             }
+
+
+def _newest(batches: list[tuple[EventBatch, list[int]]], limit: int) -> list[tuple[EventBatch, list[int]]]:
+    out: list[tuple[EventBatch, list[int]]] = []
+    for batch, kept in reversed(batches):
+        if limit <= 0:
+            break
+        out.append((batch, kept[-limit:]))
+        limit -= len(kept)
+    return out[::-1]
 
 
 def _job_dict(job: DeletionJob) -> dict[str, Any]:

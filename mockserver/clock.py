@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import datetime, timezone
 
-__all__ = ["Clock", "iso"]
+__all__ = ["LATEST", "Clock", "iso"]
+
+#: 9999-12-31T23:59:59Z, the last second an RFC 3339 timestamp can name
+LATEST = 253_402_300_799.0
 
 
 class Clock:
@@ -36,8 +40,13 @@ class Clock:
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward (frozen or not); returns the new time."""
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
+        if not 0 <= seconds < math.inf:
+            raise ValueError("the clock only moves forward, by a finite number of seconds")
+        if self.now() + seconds > LATEST:
+            raise ValueError(
+                f"the clock cannot pass {iso(LATEST)}: timestamps have four-digit years "
+                "(DELETE /_mock/clock, or reset, returns it to real time)"
+            )
         with self._lock:
             if self._frozen_at is not None:
                 self._frozen_at += seconds

@@ -145,14 +145,16 @@ def _decoders(key: tuple[Any, ...]) -> _Decoders:
     return _Decoders(Settings.from_mapping(dict(zip(BODY_SETTINGS, key, strict=True))))
 
 
-_TIMESTAMP, _PROPERTIES, _ID = (operator.attrgetter(name) for name in ("timestamp", "properties", "id"))
+_TIMESTAMP, _PROPERTIES, _ID, _USER = (
+    operator.attrgetter(name) for name in ("timestamp", "properties", "id", "user_id")
+)
 _TYPED = frozenset(spec.EVENT_PROPERTY_TYPES)
 _KNOWN = _TYPED | spec.EVENT_PROPERTY_NAMES_UNTYPED
 
 
-def accept_events(raw: bytes, settings: Settings) -> list[str | None] | None:
-    """Each event's id if ``raw`` is an events body the full validator accepts without a
-    warning; ``None`` when unsure (the full validator then decides)."""
+def accept_events(raw: bytes, settings: Settings) -> tuple[list[str | None], list[str | None]] | None:
+    """Each event's id and user id if ``raw`` is an events body the full validator accepts
+    without a warning; ``None`` when unsure (the full validator then decides)."""
     decoders = _decoders(tuple(getattr(settings, name) for name in BODY_SETTINGS))
     if decoders.control and b"\\" in raw and _CONTROL_ESCAPE.search(raw):
         return None
@@ -177,4 +179,4 @@ def accept_events(raw: bytes, settings: Settings) -> list[str | None] | None:
                 msgspec.convert(props, decoders.typed)
             except msgspec.ValidationError:
                 return None
-    return list(map(_ID, events))
+    return list(map(_ID, events)), list(map(_USER, events))

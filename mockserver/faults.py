@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -193,10 +194,10 @@ class Faults:
 def parse_rate_limit(text: str) -> tuple[int, float]:
     """``"10/s"`` -> (10 requests, per 1.0 second); also ``/m`` and ``/h``."""
     units = {"s": 1.0, "m": 60.0, "h": 3600.0}
-    count, _, unit = text.partition("/")
-    if not count.strip().isdigit() or int(count) < 1 or unit.strip() not in units:
+    match = re.fullmatch(r"\s*([0-9]{1,9})\s*/\s*([smh])\s*", text)
+    if match is None or int(match[1]) < 1:
         raise SettingsError(f"rate_limit must look like '10/s', '600/m' or '1000/h', not {text!r}")
-    return int(count), units[unit.strip()]
+    return int(match[1]), units[match[2]]
 
 
 class RateLimiter:

@@ -9,7 +9,6 @@ import json
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 __all__ = ["Journal", "JournalEntry"]
@@ -36,15 +35,19 @@ class JournalEntry:
     #: how many items the body carried (events, profiles, devices, user ids), if countable
     items: int | None = None
 
-    @cached_property
+    @property
     def json(self) -> Any:
-        """The body as data, or None when it is not plain, finite JSON."""
+        """The body as data, or None when it is not plain, finite JSON. Parsed on every read
+        and never kept: a read must not grow the journal by a parsed copy of every body."""
         return parse_json(self.raw)
 
     @property
     def body(self) -> str | None:
         """The body as text (truncated) when it is not JSON, for a human to read."""
-        if not self.raw or self.json is not None:
+        return self._text(self.json)
+
+    def _text(self, parsed: Any) -> str | None:
+        if not self.raw or parsed is not None:
             return None
         return self.raw[:_MAX_TEXT].decode("utf-8", "replace")
 
@@ -69,11 +72,12 @@ class JournalEntry:
 
     def as_dict(self) -> dict[str, Any]:
         """The whole entry: the summary, with every error and warning, headers and body."""
+        parsed = self.json
         return {
             **self.summary(),
             "headers": self.headers,
-            "json": self.json,
-            "body": self.body,
+            "json": parsed,
+            "body": self._text(parsed),
             "errors": self.errors,
             "warnings": self.warnings,
         }
@@ -133,8 +137,11 @@ class Journal:
             self._bytes -= _cost(old)
             self.dropped += 1
 
-    def entries(self, limit: int | None = None) -> list[JournalEntry]:
+    def entries(self, limit: int | None = None, after: int | None = None) -> list[JournalEntry]:
+        """Oldest first: those with an id above ``after``, the newest ``limit`` of them."""
         items = list(self._entries)
+        if after is not None:
+            items = [e for e in items if e.id > after]
         return items if limit is None else items[-limit:] if limit > 0 else []
 
     def __len__(self) -> int:

@@ -7,6 +7,7 @@ default is the strict answer, and the setting lets a user relax it.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
@@ -73,23 +74,25 @@ class Settings:
     )
     max_batch_items: int = field(
         default=spec.MAX_BATCH_ITEMS,
-        metadata=_doc("Most items per bulk call (confirmed 1,000 for profiles and events).", min=1),
+        metadata=_doc(
+            "Most items per bulk call (confirmed 1,000 for profiles and events).", min=1, max=1_000_000
+        ),
     )
     max_body_bytes: int = field(
         default=spec.MAX_BODY_BYTES,
-        metadata=_doc("Largest body, after decompression; larger is 413 (unknown).", min=1),
+        metadata=_doc("Largest body, after decompression; larger is 413 (unknown).", min=1, max=1 << 30),
     )
     max_string_length: int = field(
         default=spec.MAX_STRING_LENGTH,
-        metadata=_doc("Longest string anywhere in a body, in characters (unknown).", min=1),
+        metadata=_doc("Longest string anywhere in a body, in characters (unknown).", min=1, max=1 << 30),
     )
     max_properties: int = field(
         default=spec.MAX_PROPERTIES,
-        metadata=_doc("Most keys in one `properties` object (unknown).", min=1),
+        metadata=_doc("Most keys in one `properties` object (unknown).", min=1, max=1_000_000),
     )
     max_depth: int = field(
         default=spec.MAX_DEPTH,
-        metadata=_doc("Deepest nesting of objects and arrays in a body (unknown).", min=2),
+        metadata=_doc("Deepest nesting of objects and arrays in a body (unknown).", min=2, max=10_000),
     )
     deletion_jobs: Literal["immediate", "manual"] = field(
         default="immediate",
@@ -101,15 +104,19 @@ class Settings:
     )
     deletion_job_delay: float = field(
         default=0.0,
-        metadata=_doc("Seconds on the fake's clock before an `immediate` job completes.", min=0),
+        metadata=_doc("Seconds on the fake's clock before an `immediate` job completes.", min=0, max=1e9),
     )
     journal_max_entries: int = field(
         default=10_000,
-        metadata=_doc("Most requests the journal keeps; the oldest are dropped and counted.", min=1),
+        metadata=_doc(
+            "Most requests the journal keeps; the oldest are dropped and counted.", min=1, max=10**8
+        ),
     )
     journal_max_bytes: int = field(
         default=64 * 1024 * 1024,
-        metadata=_doc("Most body bytes the journal keeps; the oldest are dropped and counted.", min=1),
+        metadata=_doc(
+            "Most body bytes the journal keeps; the oldest are dropped and counted.", min=1, max=1 << 40
+        ),
     )
     rate_limit: str | None = field(
         default=None,
@@ -122,7 +129,28 @@ class Settings:
     )
     max_stored_events: int = field(
         default=100_000,
-        metadata=_doc("Most events kept across projects; the oldest are dropped and counted.", min=1),
+        metadata=_doc(
+            "Most events kept across projects; the oldest are dropped and counted.", min=1, max=10**9
+        ),
+    )
+    max_stored_bytes: int = field(
+        default=256 * 1024 * 1024,
+        metadata=_doc(
+            "Bytes of stored data kept across projects (events by their JSON text; profiles, devices "
+            "and deletion jobs by their share of the request, times six for the parsed form); past "
+            "it the oldest data is dropped and counted, so memory stays bounded whatever the traffic.",
+            min=1,
+            max=1 << 40,
+        ),
+    )
+    read_timeout: float = field(
+        default=10.0,
+        metadata=_doc(
+            "Seconds a request body may stall (no new bytes) before the fake gives up on it with a "
+            "408 and stores nothing; a slow client never holds up the others.",
+            min=0.1,
+            max=3600,
+        ),
     )
 
     def __post_init__(self) -> None:
@@ -166,9 +194,18 @@ def mask(secret: str) -> str:
 def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
     if f.name == "api_keys":
+        shape = "api_keys must be a non-empty object of API key -> project id or list of project ids"
         if not isinstance(value, Mapping) or not value:
-            raise SettingsError("api_keys must be a non-empty object of key -> list of projects")
-        return {str(k): tuple(str(p) for p in ([v] if isinstance(v, str) else v)) for k, v in value.items()}
+            raise SettingsError(shape)
+        keys: dict[str, tuple[str, ...]] = {}
+        for key, projects in value.items():
+            projects = [projects] if isinstance(projects, str) else projects
+            if not isinstance(key, str) or not isinstance(projects, (list, tuple)):
+                raise SettingsError(f"{shape}, not {mask(str(key))!r}: {projects!r}")
+            if not all(isinstance(p, str) for p in projects):
+                raise SettingsError(f"{shape}: the projects of {mask(str(key))!r} must be strings")
+            keys[key] = tuple(projects)
+        return keys
     if isinstance(value, str) and f.name == "rate_limit" and value.strip().lower() in ("", "none", "off"):
         return None
     if isinstance(value, str):
@@ -180,6 +217,8 @@ def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
             if lowered in {"0", "false", "no", "off"}:
                 return False
             raise SettingsError(f"{f.name} must be true or false, not {value!r}")
+        if kind in ("int", "float") and not text.isascii():  # int("١٢") is 12 to Python
+            raise SettingsError(f"{f.name} must be written in ASCII digits, not {value!r}")
         if kind == "int":
             try:
                 return int(text.replace("_", "").replace(",", ""))
@@ -190,6 +229,7 @@ def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
                 return float(text)
             except ValueError:
                 raise SettingsError(f"{f.name} must be a number of seconds, not {value!r}") from None
+
     if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
@@ -202,10 +242,14 @@ def _check(f: dataclasses.Field[Any], value: Any) -> None:
         raise SettingsError(f"{f.name} must be true or false, not {value!r}")
     if kind == "int" and (not isinstance(value, int) or isinstance(value, bool)):
         raise SettingsError(f"{f.name} must be a whole number, not {value!r}")
-    if kind == "float" and (not isinstance(value, (int, float)) or isinstance(value, bool)):
-        raise SettingsError(f"{f.name} must be a number, not {value!r}")
+    if kind == "float" and (
+        not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+    ):
+        raise SettingsError(f"{f.name} must be a finite number, not {value!r}")
     if "min" in meta and isinstance(value, (int, float)) and value < meta["min"]:
-        raise SettingsError(f"{f.name} must be at least {meta['min']}, not {value!r}")
+        raise SettingsError(f"{f.name} must be at least {meta['min']:,}, not {value!r}")
+    if "max" in meta and isinstance(value, (int, float)) and value > meta["max"]:
+        raise SettingsError(f"{f.name} must be at most {meta['max']:,}, not {value!r}")
     if "choices" in meta and value not in meta["choices"]:
         raise SettingsError(f"{f.name} must be one of {', '.join(meta['choices'])}, not {value!r}")
     if f.name == "rate_limit" and value is not None:

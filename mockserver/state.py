@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DeletionJob", "EventBatch", "ProjectState", "Store"]
+__all__ = ["KINDS", "PARSED_FACTOR", "DeletionJob", "EventBatch", "ProjectState", "Store"]
 
 
 @dataclass
@@ -32,30 +32,47 @@ class ProjectState:
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
     event_ids: set[str] = field(default_factory=set)
     jobs: list[DeletionJob] = field(default_factory=list)
+    #: user id -> the batches holding that user's events: deletion finds them without parsing
+    user_batches: dict[str, dict[int, EventBatch]] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(eq=False)
 class EventBatch:
     """The events of one accepted request, kept as the request's JSON text.
 
     Holding text rather than thousands of dicts keeps a large store small, and keeps it out of
     the garbage collector's full collections, which otherwise cost more than parsing a body.
-    Only the event ids (atomic strings) are pulled out, for de-duplication.
+    Only each event's id and user id (atomic strings) are pulled out: for de-duplication, and
+    for deletion by user.
     """
 
+    seq: int
     project_id: str
     raw: bytes
     ids: list[str | None]
+    users: list[str | None]
     #: indexes into the request's ``events`` still stored, in order
     kept: list[int]
 
-    def parsed(self) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = json.loads(self.raw)["events"]
-        return events
+    @property
+    def cost(self) -> int:
+        return len(self.raw) + _BATCH_OVERHEAD + _EVENT_OVERHEAD * len(self.ids)
 
-    def events(self) -> list[dict[str, Any]]:
-        parsed = self.parsed()
-        return [parsed[i] for i in self.kept]
+    def events(self, kept: list[int] | None = None) -> list[dict[str, Any]]:
+        """The stored events (or those at ``kept``), parsed from the text."""
+        parsed: list[dict[str, Any]] = json.loads(self.raw)["events"]
+        return [parsed[i] for i in (self.kept if kept is None else kept)]
+
+
+#: What the byte budget counts beyond a batch's text: the batch, its id and user lists.
+_BATCH_OVERHEAD = 256
+_EVENT_OVERHEAD = 16
+#: Profiles, devices and deletion jobs are kept parsed, and Python objects take several times
+#: their JSON text (measured: 3 to 6 times for typical profiles); the budget counts them so.
+PARSED_FACTOR = 6
+_ITEM_OVERHEAD = 256
+#: the kinds of stored data, in the order ``dropped`` reports them
+KINDS = ("events", "profiles", "devices", "deletion_jobs")
 
 
 def _merge_properties(target: dict[str, Any], properties: dict[str, Any] | None) -> None:
@@ -66,17 +83,29 @@ def _merge_properties(target: dict[str, Any], properties: dict[str, Any] | None)
 
 
 class Store:
-    """All projects' data. Event batches live in one arrival-ordered deque so the cap is global."""
+    """All projects' data, under two caps: a count of events and a byte budget for everything
+    (``max_stored_events``, ``max_stored_bytes``). Past either, the oldest data goes first and is
+    counted in ``dropped``. Event batches live in one arrival-ordered deque; profiles, devices and
+    jobs in one write-ordered ledger with what each costs the budget."""
 
-    def __init__(self, max_events: int) -> None:
+    def __init__(self, max_events: int, max_bytes: int = 1 << 62) -> None:
         self.max_events = max_events
+        self.max_bytes = max_bytes
         self.projects: dict[str, ProjectState] = {}
         self._batches: deque[EventBatch] = deque()
+        #: (kind, project, key) -> (sequence of its last write, bytes it costs), oldest write first
+        self._ledger: OrderedDict[tuple[str, str, str], tuple[int, int]] = OrderedDict()
         self._event_count = 0
-        self.dropped_events = 0
+        self.bytes = 0
+        self._seq = 0
+        self.dropped = dict.fromkeys(KINDS, 0)
         self._job_seq = 0
         # pending jobs by due time: each request asks what is due, and must not walk every job
         self._due: list[tuple[float, int, DeletionJob]] = []
+
+    @property
+    def dropped_events(self) -> int:
+        return self.dropped["events"]
 
     def project(self, project_id: str) -> ProjectState:
         state = self.projects.get(project_id)
@@ -84,22 +113,32 @@ class Store:
             state = self.projects[project_id] = ProjectState()
         return state
 
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
     # --- writes -------------------------------------------------------------------------------
 
-    def update_profiles(self, project_id: str, profiles: list[dict[str, Any]]) -> None:
+    def update_profiles(self, project_id: str, profiles: list[dict[str, Any]], cost: int = 0) -> None:
+        """Merge ``profiles``; ``cost`` is what each one's part of the request counts."""
         stored = self.project(project_id).profiles
         for profile in profiles:
             _merge_properties(stored.setdefault(profile["user_id"], {}), profile.get("properties"))
+            self._charge("profiles", project_id, profile["user_id"], cost)
+        self._enforce_caps()
 
-    def add_events(self, project_id: str, raw: bytes, ids: list[str | None]) -> int:
+    def add_events(
+        self, project_id: str, raw: bytes, ids: list[str | None], users: list[str | None] | None = None
+    ) -> int:
         """Store one request's events in order; a repeated ``id`` is accepted but kept once.
 
-        ``raw`` is the request's JSON text and ``ids`` its events' ids (None where absent).
-        Returns how many events were new.
+        ``raw`` is the request's JSON text, ``ids`` and ``users`` its events' ids and user ids
+        (None where absent). Returns how many events were new.
         """
+        state = self.project(project_id)
         kept = list(range(len(ids)))
         if ids.count(None) != len(ids):
-            seen = self.project(project_id).event_ids
+            seen = state.event_ids
             kept = []
             for index, event_id in enumerate(ids):
                 if event_id is not None:
@@ -107,31 +146,19 @@ class Store:
                         continue
                     seen.add(event_id)
                 kept.append(index)
-        else:
-            self.project(project_id)
         if kept:
-            self._batches.append(EventBatch(project_id, raw, ids, kept))
+            users = users if users is not None else [None] * len(ids)
+            batch = EventBatch(self._next_seq(), project_id, raw, ids, users, kept)
+            for user in {users[i] for i in kept}:
+                if user is not None:
+                    state.user_batches.setdefault(user, {})[batch.seq] = batch
+            self._batches.append(batch)
             self._event_count += len(kept)
-            self._enforce_cap()
+            self.bytes += batch.cost
+            self._enforce_caps()
         return len(kept)
 
-    def _enforce_cap(self) -> None:
-        excess = self._event_count - self.max_events
-        while excess > 0 and self._batches:
-            batch = self._batches[0]
-            gone = batch.kept[:excess]
-            del batch.kept[:excess]
-            state = self.projects.get(batch.project_id)
-            for index in gone:
-                if batch.ids[index] is not None and state is not None:
-                    state.event_ids.discard(batch.ids[index])  # a resend is new again
-            if not batch.kept:
-                self._batches.popleft()
-            self._event_count -= len(gone)
-            self.dropped_events += len(gone)
-            excess -= len(gone)
-
-    def update_devices(self, project_id: str, devices: list[dict[str, Any]]) -> None:
+    def update_devices(self, project_id: str, devices: list[dict[str, Any]], cost: int = 0) -> None:
         stored = self.project(project_id).devices
         for device in devices:
             record = stored.setdefault(
@@ -143,41 +170,119 @@ class Store:
             if device.get("remove_user_id"):
                 record["user_id"] = None
             _merge_properties(record["properties"], device.get("properties"))
+            self._charge("devices", project_id, device["device_id"], cost)
+        self._enforce_caps()
 
-    def add_job(self, project_id: str, user_ids: list[str], now: float, due_at: float | None) -> DeletionJob:
+    def add_job(
+        self, project_id: str, user_ids: list[str], now: float, due_at: float | None, cost: int = 0
+    ) -> DeletionJob:
         self._job_seq += 1
         job = DeletionJob(f"job-{self._job_seq:06d}", project_id, list(dict.fromkeys(user_ids)), now, due_at)
         self.project(project_id).jobs.append(job)
         if due_at is not None:
             heapq.heappush(self._due, (due_at, self._job_seq, job))
+        self._charge("deletion_jobs", project_id, job.id, cost)
+        self._enforce_caps()
         return job
 
+    def _charge(self, kind: str, project_id: str, key: str, cost: int) -> None:
+        """Count ``cost`` more bytes for an item, now its latest write. A rewrite adds rather than
+        replaces: merged properties can only grow, so the count never falls below the truth."""
+        entry = (kind, project_id, key)
+        _, before = self._ledger.pop(entry, (0, 0))
+        charged = before + cost * PARSED_FACTOR + (_ITEM_OVERHEAD if not before else 0)
+        self._ledger[entry] = (self._next_seq(), charged)
+        self.bytes += charged - before
+
+    def _uncharge(self, kind: str, project_id: str, key: str) -> None:
+        _, cost = self._ledger.pop((kind, project_id, key), (0, 0))
+        self.bytes -= cost
+
+    # --- the caps -----------------------------------------------------------------------------
+
+    def _enforce_caps(self) -> None:
+        excess = self._event_count - self.max_events
+        while excess > 0 and self._batches:
+            batch = self._batches[0]
+            gone = batch.kept[:excess]
+            self._remove_events(batch, gone)
+            self.dropped["events"] += len(gone)
+            excess -= len(gone)
+        while self.bytes > self.max_bytes and (self._batches or self._ledger):
+            oldest_item = next(iter(self._ledger.items()), None)
+            if self._batches and (oldest_item is None or self._batches[0].seq < oldest_item[1][0]):
+                batch = self._batches[0]
+                self.dropped["events"] += len(batch.kept)
+                self._remove_events(batch, list(batch.kept))
+            else:
+                assert oldest_item is not None
+                (kind, project_id, key), _ = oldest_item
+                self._drop_item(kind, project_id, key)
+                self.dropped[kind] += 1
+
+    def _drop_item(self, kind: str, project_id: str, key: str) -> None:
+        self._uncharge(kind, project_id, key)
+        state = self.project(project_id)
+        if kind == "profiles":
+            state.profiles.pop(key, None)
+        elif kind == "devices":
+            state.devices.pop(key, None)
+        else:
+            for job in state.jobs:
+                if job.id == key:
+                    job.status = "dropped"  # leaves the due-time heap when it comes up
+            state.jobs = [job for job in state.jobs if job.id != key]
+
+    def _remove_events(self, batch: EventBatch, indexes: list[int]) -> None:
+        """Remove the events at ``indexes`` of ``batch``; an emptied batch frees its text at once
+        and leaves the deque when it reaches the front."""
+        if not indexes:
+            return
+        state = self.projects.get(batch.project_id)
+        gone = set(indexes)
+        batch.kept = [i for i in batch.kept if i not in gone]
+        for index in indexes:
+            event_id = batch.ids[index]
+            if event_id is not None and state is not None:
+                state.event_ids.discard(event_id)  # a resend is new again
+        if state is not None:
+            remaining = {batch.users[i] for i in batch.kept}
+            for user in {batch.users[i] for i in indexes} - remaining:
+                batches = state.user_batches.get(user) if user is not None else None
+                if user is not None and batches is not None:
+                    batches.pop(batch.seq, None)
+                    if not batches:
+                        del state.user_batches[user]
+        self._event_count -= len(indexes)
+        if not batch.kept:
+            self.bytes -= batch.cost
+            batch.raw, batch.ids, batch.users = b"", [], []
+        while self._batches and not self._batches[0].kept:
+            self._batches.popleft()
+
+    # --- deletion -----------------------------------------------------------------------------
+
     def complete_job(self, job: DeletionJob, now: float) -> None:
-        """Remove the users' profiles, device mappings and events; record what went."""
+        """Remove the users' profiles, device mappings and events; record what went. Costs what
+        it removes: events are found through the user index, never by parsing stored text."""
         state = self.project(job.project_id)
         users = set(job.user_ids)
-        profiles = sum(1 for u in users if state.profiles.pop(u, None) is not None)
+        profiles = 0
+        for user in users:
+            if state.profiles.pop(user, None) is not None:
+                profiles += 1
+                self._uncharge("profiles", job.project_id, user)
         mappings = 0
         for device in state.devices.values():
             if device.get("user_id") in users:
                 device["user_id"] = None
                 mappings += 1
         events = 0
-        for batch in self._batches:
-            if batch.project_id != job.project_id:
-                continue
-            parsed = batch.parsed()  # user ids are read back only here, when a job completes
-            remaining = []
-            for index in batch.kept:
-                if parsed[index].get("user_id") in users:
-                    events += 1
-                    if batch.ids[index] is not None:
-                        state.event_ids.discard(batch.ids[index])
-                else:
-                    remaining.append(index)
-            batch.kept = remaining
-        self._batches = deque(b for b in self._batches if b.kept)
-        self._event_count -= events
+        for user in users:
+            for batch in list(state.user_batches.get(user, {}).values()):
+                indexes = [i for i in batch.kept if batch.users[i] == user]
+                events += len(indexes)
+                self._remove_events(batch, indexes)
         job.status = "completed"
         job.completed_at = now
         job.removed = {"profiles": profiles, "device_mappings": mappings, "events": events}
@@ -186,13 +291,17 @@ class Store:
         """Complete pending jobs due by ``now``, earliest first."""
         while self._due and self._due[0][0] <= now:
             job = heapq.heappop(self._due)[2]
-            if job.status == "pending":  # not completed by hand meanwhile
+            if job.status == "pending":  # not completed by hand, nor dropped, meanwhile
                 self.complete_job(job, now)
 
     # --- reads --------------------------------------------------------------------------------
 
+    def snapshot(self, project_id: str) -> list[tuple[EventBatch, list[int]]]:
+        """The project's batches with the indexes stored now, to parse outside the lock."""
+        return [(b, list(b.kept)) for b in self._batches if b.project_id == project_id and b.kept]
+
     def events(self, project_id: str) -> list[dict[str, Any]]:
-        return [e for b in self._batches if b.project_id == project_id for e in b.events()]
+        return [e for batch, kept in self.snapshot(project_id) for e in batch.events(kept)]
 
     def event_count(self) -> int:
         return self._event_count
@@ -200,7 +309,9 @@ class Store:
     def clear(self) -> None:
         self.projects.clear()
         self._batches.clear()
+        self._ledger.clear()
         self._event_count = 0
-        self.dropped_events = 0
+        self.bytes = 0
+        self.dropped = dict.fromkeys(KINDS, 0)
         self._job_seq = 0
         self._due.clear()

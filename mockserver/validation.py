@@ -50,8 +50,10 @@ class Validated:
     warnings: list[str]
     #: how many items the body carries (events, profiles, devices, user ids)
     items: int = 1
-    #: for events, each one's ``id`` or None: with the raw text, all that storing them needs
+    #: for events, each one's ``id`` and ``user_id`` (or None): with the raw text, all that
+    #: storing them needs (de-duplication, and deletion by user without parsing again)
     event_ids: list[str | None] | None = None
+    event_users: list[str | None] | None = None
 
 
 def field_path(loc: Sequence[str | int]) -> str:
@@ -266,8 +268,9 @@ def validate_body(endpoint: spec.Endpoint, raw: bytes, settings: Settings) -> Va
     A plain events body is accepted by :mod:`mockserver.fastpath` in a third of the time; any
     other body, and any the fast path is unsure of, goes through :func:`validate_body_fully`.
     """
-    if endpoint is spec.EVENTS and (ids := fastpath.accept_events(raw, settings)) is not None:
-        return Validated(None, [], len(ids), ids)
+    if endpoint is spec.EVENTS and (accepted := fastpath.accept_events(raw, settings)) is not None:
+        ids, users = accepted
+        return Validated(None, [], len(ids), ids, users)
     return validate_body_fully(endpoint, raw, settings)
 
 
@@ -288,7 +291,9 @@ def validate_body_fully(endpoint: spec.Endpoint, raw: bytes, settings: Settings)
         raise ApiError(400, errors, message=endpoint.bad_request_message)
     value = body[endpoint.key]
     if endpoint is spec.EVENTS:
-        return Validated(None, warnings, len(value), [e.get("id") for e in value])
+        return Validated(
+            None, warnings, len(value), [e.get("id") for e in value], [e.get("user_id") for e in value]
+        )
     return Validated(body, warnings, len(value) if isinstance(value, list) else 1)
 
 

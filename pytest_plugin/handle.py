@@ -90,6 +90,12 @@ class MarketapMock:
         """Back to the settings the fake started with."""
         self._source.restore_settings()
 
+    def restore(self) -> None:
+        """Back to how the fake started: its settings, no fault rules, real time. The function
+        fixtures call it after every test, whatever changed them (``configure``, the marker,
+        ``add_fault``, ``advance``, or a call to the control plane)."""
+        self._source.restore()
+
     def advance(self, seconds: float) -> None:
         """Freeze the fake's clock and move it forward (delayed deletion jobs fall due)."""
         self._source.advance(seconds)

@@ -138,14 +138,12 @@ def marketap(marketap_server: MarketapMock, request: pytest.FixtureRequest) -> I
             pytest.fail("@pytest.mark.marketap needs a fake with a control plane", pytrace=False)
         yield marketap_server  # the real service: requests work, state helpers explain why not
         return
-    if settings:
-        marketap_server.configure(**settings)
     try:
+        if settings:
+            marketap_server.configure(**settings)
         yield marketap_server
     finally:
-        marketap_server.clear_faults()  # a test's fault rules end with it
-        if settings:
-            marketap_server.restore_settings()
+        marketap_server.restore()  # settings, fault rules and clock: nothing leaks to the next test
 
 
 @pytest.fixture(scope="session")
@@ -177,19 +175,18 @@ def marketap_respx(
     backend = _marketap_respx_backend
     backend.reset()
     settings = _marker_settings(request)
-    if settings:
-        backend.update_settings(settings)
+    handle = MarketapMock(
+        url=spec.BASE_URL,
+        api_key=where.api_key,
+        project_id=where.project_id,
+        source=BackendSource(backend),
+        mode="respx",
+    )
     router = start_router(_marketap_respx_app, spec.BASE_URL)
     try:
-        yield MarketapMock(
-            url=spec.BASE_URL,
-            api_key=where.api_key,
-            project_id=where.project_id,
-            source=BackendSource(backend),
-            mode="respx",
-        )
+        if settings:
+            handle.configure(**settings)
+        yield handle
     finally:
         router.stop()
-        backend.clear_faults()
-        if settings:
-            backend.restore_settings()
+        handle.restore()  # settings, fault rules and clock: nothing leaks to the next test

@@ -378,3 +378,50 @@ def test_fault_helpers_work_the_same_in_both_modes_and_end_with_the_test(pyteste
         """
     )
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=12)
+
+
+LEAK = """
+    import httpx, pytest, requests
+
+    NAIVE = {{"events": [{{"name": "e", "user_id": "u", "timestamp": "2025-01-17T05:39:22"}}]}}
+
+    def send(mock):
+        if mock.mode == "respx":
+            return httpx.post(mock.url_for("/v1/api/events"), json=NAIVE, headers=mock.headers).status_code
+        return requests.post(mock.url_for("/v1/api/events"), json=NAIVE, headers=mock.headers).status_code
+
+    def test_changes_everything({fixture}):
+        {fixture}.configure(allow_naive_timestamps=True, deletion_jobs="manual")
+        {fixture}.add_latency(1, path="/v1/api/events")
+        {fixture}.advance(3600)
+        assert send({fixture}) == 202
+
+    @pytest.mark.marketap(rate_limit="1/h")
+    def test_marker_then_configure({fixture}):
+        {fixture}.configure(allow_naive_timestamps=True)
+
+    def test_nothing_leaked({fixture}):
+        assert send({fixture}) == 400
+        assert {fixture}.faults == []
+        settings = {fixture}._source.update_settings({{}})
+        assert settings["deletion_jobs"] == "immediate" and settings["rate_limit"] is None
+        clock = {fixture}.requests[0]  # stamped by real time again
+        assert clock.time.startswith("20")
+"""
+
+
+@pytest.mark.parametrize("fixture", ["marketap", "marketap_respx"])
+def test_nothing_a_test_changes_leaks_into_the_next(pytester: pytest.Pytester, fixture: str) -> None:
+    pytester.makepyfile(LEAK.format(fixture=fixture))
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=3)
+
+
+def test_nothing_leaks_on_a_fake_started_elsewhere(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(LEAK.format(fixture="marketap"))
+    with LiveServer(Backend()) as server:
+        pytester.runpytest("--marketap-url", server.url).assert_outcomes(passed=3)
+        # changed by hand over HTTP, outside any helper: the next test still starts clean
+        server.backend.update_settings({"allow_naive_timestamps": True})
+        pytester.runpytest("--marketap-url", server.url, "-k", "nothing_leaked").assert_outcomes(failed=1)
+        pytester.runpytest("--marketap-url", server.url).assert_outcomes(passed=3)
+        assert server.backend.settings.allow_naive_timestamps is False
