@@ -1,15 +1,17 @@
 """Memory under a long load: send events to ``marketap-mock serve`` and read its memory.
 
-Run: ``python -m bench.soak [--events 100000]``. The server runs in its own processes (serve,
-granian, its worker; their memory is summed) with the default caps (100,000 stored events, a
-10,000-entry / 64 MiB journal). This prints the memory before, after the first ``--events``
-events, and after three and six times as many: by then both caps are reached, and the memory
-must stay flat.
+Run: ``python -m bench.soak [--events 100000] [--large 400]``. The server runs in its own
+processes (serve, granian, its worker; their memory is summed) with the default caps (100,000
+stored events, 256 MiB of stored data, a 10,000-entry / 64 MiB journal). This prints the memory
+before, after the first ``--events`` events, and after three and six times as many: by then the
+caps are reached, and the memory must stay flat. Then 8 clients send ``--large`` bodies of one
+15.5 MiB event each (6 GiB in all by default): the byte budget must hold the server under 1 GiB.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -18,7 +20,18 @@ from pathlib import Path
 
 import requests
 
+from concurrent.futures import ThreadPoolExecutor
+
 from bench.bodies import events_body
+from bench.report import target
+
+GIB_MIB = 1024.0
+
+
+def large_body() -> bytes:
+    """One event carrying 15.5 MiB of properties, in strings under the length limit."""
+    properties = {f"blob{i}": "x" * 50_000 for i in range(325)}
+    return json.dumps({"events": [{"name": "big", "user_id": "u-1", "properties": properties}]}).encode()
 
 
 def process_tree(pid: int) -> list[int]:
@@ -55,6 +68,9 @@ def main() -> int:
     parser.add_argument(
         "--events", type=int, default=100_000, help="events in the first round (default 100,000)"
     )
+    parser.add_argument(
+        "--large", type=int, default=400, help="15.5 MiB bodies sent by 8 clients (default 400)"
+    )
     args = parser.parse_args()
     server = subprocess.Popen(
         [sys.executable, "-m", "mockserver", "serve", "--port", "0"], stdout=subprocess.PIPE, text=True
@@ -62,21 +78,34 @@ def main() -> int:
     try:
         assert server.stdout is not None
         url = next(line.split()[-1] for line in server.stdout if line.startswith("Marketap fake serving on"))
-        target = f"{url}/v1/api/events?project_id=test-project"
+        events_url = f"{url}/v1/api/events?project_id=test-project"
         headers = {"Authorization": "Bearer test-api-key", "Content-Type": "application/json"}
         body = events_body(1000)
         session = requests.Session()
-        assert session.post(target, data=events_body(1), headers=headers).status_code == 202
+        assert session.post(events_url, data=events_body(1), headers=headers).status_code == 202
         rows = [("started, one event", 1, *memory_mib(server.pid))]
         sent = 0
         start = time.perf_counter()
         for goal in (args.events, 3 * args.events, 6 * args.events):
             while sent < goal:
-                assert session.post(target, data=body, headers=headers).status_code == 202
+                assert session.post(events_url, data=body, headers=headers).status_code == 202
                 sent += 1000
             rows.append((f"after {sent:,} events", sent, *memory_mib(server.pid)))
         elapsed = time.perf_counter() - start
         health = session.get(f"{url}/_mock/health").json()
+        big = large_body()
+
+        def send_large(_: int) -> int:
+            with requests.Session() as own:
+                return own.post(events_url, data=big, headers=headers, timeout=120).status_code
+
+        large_start = time.perf_counter()
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(send_large, range(args.large)))
+        large_elapsed = time.perf_counter() - large_start
+        assert set(statuses) == {202}, statuses
+        rows.append((f"after {args.large} x 15.5 MiB", sent, *memory_mib(server.pid)))
+        large_health = session.get(f"{url}/_mock/health").json()
     finally:
         server.terminate()
         server.communicate(timeout=10)
@@ -90,7 +119,15 @@ def main() -> int:
         f"journal {health['journal']['entries']:,} entries, {health['journal']['bytes'] / 2**20:.1f} MiB, "
         f"dropped {health['dropped']['journal']:,}; {sent / elapsed:,.0f} events/s"
     )
-    return 0
+    mib = args.large * len(big) / 2**20
+    print(
+        f"large events: {mib:,.0f} MiB in {large_elapsed:.1f} s ({mib / large_elapsed:,.0f} MiB/s); "
+        f"stored {large_health['stored_bytes'] / 2**20:.1f} MiB, dropped {large_health['dropped']['events']:,} "
+        f"events in all"
+    )
+    peak = max(row[3] for row in rows)
+    met = target("soak peak memory / 1 GiB, with 15.5 MiB events", peak / GIB_MIB, 1.0, at_most=True)
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

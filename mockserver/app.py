@@ -156,19 +156,23 @@ def _declared_length(environ: WSGIEnvironment) -> int | None:
     return int(text)
 
 
-def _read_body(environ: WSGIEnvironment, declared: int | None, limit: int) -> bytes:
+def _read_body(environ: WSGIEnvironment, declared: int | None, limit: int, timeout: float) -> bytes:
     """Up to ``limit + 1`` bytes of the body, in bounded reads (never one allocation the size a
-    client declared); a body cut short raises a 400, a client too slow a 408."""
+    client declared); a body cut short raises a 400, one not whole within ``timeout`` a 408 (the
+    server bounds each read by the same timeout)."""
     stream = environ["wsgi.input"]
     if declared is None and not environ.get("wsgi.input_terminated"):
         return b""  # no length and no chunking: no body (RFC 9112 §6.3)
     want = limit + 1 if declared is None else min(declared, limit + 1)
     parts: list[bytes] = []
     got = 0
+    deadline = time.monotonic() + timeout
     try:
         while got < want and (part := stream.read(min(want - got, _READ_CHUNK))):
             parts.append(part)
             got += len(part)
+            if got < want and time.monotonic() > deadline:
+                raise TimeoutError
     except TimeoutError:
         raise incomplete_body(got, declared, timed_out=True) from None
     except (OSError, ValueError, HTTPException):  # the connection broke or was closed under us
@@ -185,8 +189,8 @@ def incomplete_body(got: int, declared: int | None, *, timed_out: bool = False) 
         return ApiError.one(
             408,
             "body",
-            f"incomplete: {got}{of} bytes arrived, then nothing within the read timeout "
-            "(setting read_timeout); nothing was stored",
+            f"incomplete: {got}{of} bytes arrived within the read timeout (setting "
+            "read_timeout); nothing was stored",
             headers={"Connection": "close"},
         )
     return ApiError.one(
@@ -222,7 +226,7 @@ def _incoming(backend: Backend, environ: WSGIEnvironment, path: str) -> pipeline
             if declared <= _DRAIN_MAX and "100-continue" not in environ.get("HTTP_EXPECT", "").lower():
                 _drain(environ, declared)
         elif body_error is None:
-            body = _read_body(environ, declared, limit)
+            body = _read_body(environ, declared, limit, settings.read_timeout)
             if len(body) > limit:
                 too_large = True
                 body = b""

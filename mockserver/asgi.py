@@ -7,6 +7,10 @@ request. Here the body is read with ``await`` (a stalled client costs one idle t
 up after ``read_timeout``), an injected latency is an ``await asyncio.sleep`` that holds nothing,
 and the WSGI app is then called in the event loop with the body in memory: the pipeline is
 CPU-bound and holds the GIL either way, so a thread would only add a hand-off.
+
+ASGI rather than granian's own RSGI, measured faster on 1-event requests (10.8k against 9.5k
+req/s): RSGI's body iterator ends quietly when a client closes mid-chunk, so a truncated chunked
+body would be stored, and its one-piece read buffers a chunked body of any size.
 """
 
 from __future__ import annotations
@@ -103,7 +107,8 @@ def _declared(environ: dict[str, Any]) -> int | None:
 
 
 async def _read_body(receive: Receive, declared: int | None, limit: int, timeout: float) -> tuple[bytes, Any]:
-    """The body, up to ``limit + 1`` bytes, and the error if it did not arrive whole.
+    """The body, up to ``limit + 1`` bytes, and the error if it did not arrive whole within
+    ``timeout`` seconds.
 
     A declared length past the limit is not read at all: granian then sends no ``100 Continue``,
     and the WSGI app answers 413 from the declared length.
@@ -112,18 +117,49 @@ async def _read_body(receive: Receive, declared: int | None, limit: int, timeout
         return b"", None
     parts: list[bytes] = []
     got = 0
-    while True:
-        try:
-            message = await asyncio.wait_for(receive(), timeout)
-        except asyncio.TimeoutError:
-            return b"".join(parts), incomplete_body(got, declared, timed_out=True)
-        if message["type"] == "http.disconnect":  # closed early, or a malformed chunked body
-            return b"".join(parts), incomplete_body(got, declared)
-        chunk = message.get("body", b"")
-        parts.append(chunk)
-        got += len(chunk)
-        if got > limit or not message.get("more_body", False):
-            return b"".join(parts), None
+    try:
+        async with deadline(timeout):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":  # closed early, or a malformed chunked body
+                    return b"".join(parts), incomplete_body(got, declared)
+                chunk = message.get("body", b"")
+                parts.append(chunk)
+                got += len(chunk)
+                if got > limit or not message.get("more_body", False):
+                    return b"".join(parts), None
+    except TimeoutError:
+        return b"".join(parts), incomplete_body(got, declared, timed_out=True)
+
+
+def deadline(seconds: float) -> Any:
+    """``asyncio.timeout`` (Python 3.11), or its equivalent on 3.10: one timer for the whole
+    body, not a task per read as ``asyncio.wait_for`` would cost."""
+    timeout = getattr(asyncio, "timeout", None)
+    if timeout is not None:
+        return timeout(seconds)
+    return _Deadline310(seconds)
+
+
+class _Deadline310:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._fired = False
+
+    async def __aenter__(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+
+        def fire() -> None:
+            self._fired = True
+            task.cancel()
+
+        self._handle = asyncio.get_running_loop().call_later(self.seconds, fire)
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self._handle.cancel()
+        if self._fired and exc_type is asyncio.CancelledError:
+            raise TimeoutError from None
 
 
 def _environ(scope: Scope) -> dict[str, Any]:

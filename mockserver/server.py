@@ -146,6 +146,10 @@ class _Handler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # the journal records every request; a line each on stderr is noise in tests
 
+    def log_error(self, format: str, *args: Any) -> None:
+        if not format.startswith("Request timed out"):  # an idle keep-alive connection, closed
+            super().log_error(format, *args)
+
     def parse_request(self) -> bool:
         tracker = _EofTracker(self.rfile)
         self.rfile = tracker  # type: ignore[assignment]

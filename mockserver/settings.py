@@ -146,8 +146,8 @@ class Settings:
     read_timeout: float = field(
         default=10.0,
         metadata=_doc(
-            "Seconds a request body may stall (no new bytes) before the fake gives up on it with a "
-            "408 and stores nothing; a slow client never holds up the others.",
+            "Seconds a request body may take to arrive in full; past it the fake answers 408 and "
+            "stores nothing. A slow client never holds up the others.",
             min=0.1,
             max=3600,
         ),

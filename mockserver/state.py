@@ -32,8 +32,10 @@ class ProjectState:
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
     event_ids: set[str] = field(default_factory=set)
     jobs: list[DeletionJob] = field(default_factory=list)
-    #: user id -> the batches holding that user's events: deletion finds them without parsing
-    user_batches: dict[str, dict[int, EventBatch]] = field(default_factory=dict)
+    #: user id -> the batches holding that user's events, so deletion finds them without
+    #: parsing. Built at the project's first deletion (None until then), then kept up to date:
+    #: ingestion without deletions pays nothing for it.
+    user_batches: dict[str, dict[int, EventBatch]] | None = None
 
 
 @dataclass(eq=False)
@@ -73,6 +75,12 @@ PARSED_FACTOR = 6
 _ITEM_OVERHEAD = 256
 #: the kinds of stored data, in the order ``dropped`` reports them
 KINDS = ("events", "profiles", "devices", "deletion_jobs")
+
+
+def _index(user_batches: dict[str, dict[int, EventBatch]], batch: EventBatch) -> None:
+    for user in {batch.users[i] for i in batch.kept}:
+        if user is not None:
+            user_batches.setdefault(user, {})[batch.seq] = batch
 
 
 def _merge_properties(target: dict[str, Any], properties: dict[str, Any] | None) -> None:
@@ -149,9 +157,8 @@ class Store:
         if kept:
             users = users if users is not None else [None] * len(ids)
             batch = EventBatch(self._next_seq(), project_id, raw, ids, users, kept)
-            for user in {users[i] for i in kept}:
-                if user is not None:
-                    state.user_batches.setdefault(user, {})[batch.seq] = batch
+            if state.user_batches is not None:
+                _index(state.user_batches, batch)
             self._batches.append(batch)
             self._event_count += len(kept)
             self.bytes += batch.cost
@@ -239,20 +246,25 @@ class Store:
         if not indexes:
             return
         state = self.projects.get(batch.project_id)
-        gone = set(indexes)
-        batch.kept = [i for i in batch.kept if i not in gone]
-        for index in indexes:
-            event_id = batch.ids[index]
-            if event_id is not None and state is not None:
-                state.event_ids.discard(event_id)  # a resend is new again
+        if len(indexes) == len(batch.kept):  # the whole batch: the common case under the caps
+            batch.kept = []
+        else:
+            gone = set(indexes)
+            batch.kept = [i for i in batch.kept if i not in gone]
         if state is not None:
-            remaining = {batch.users[i] for i in batch.kept}
-            for user in {batch.users[i] for i in indexes} - remaining:
-                batches = state.user_batches.get(user) if user is not None else None
-                if user is not None and batches is not None:
-                    batches.pop(batch.seq, None)
-                    if not batches:
-                        del state.user_batches[user]
+            if batch.ids.count(None) != len(batch.ids):
+                for index in indexes:
+                    event_id = batch.ids[index]
+                    if event_id is not None:
+                        state.event_ids.discard(event_id)  # a resend is new again
+            if state.user_batches is not None:
+                remaining = {batch.users[i] for i in batch.kept}
+                for user in {batch.users[i] for i in indexes} - remaining:
+                    batches = state.user_batches.get(user) if user is not None else None
+                    if user is not None and batches is not None:
+                        batches.pop(batch.seq, None)
+                        if not batches:
+                            del state.user_batches[user]
         self._event_count -= len(indexes)
         if not batch.kept:
             self.bytes -= batch.cost
@@ -263,8 +275,10 @@ class Store:
     # --- deletion -----------------------------------------------------------------------------
 
     def complete_job(self, job: DeletionJob, now: float) -> None:
-        """Remove the users' profiles, device mappings and events; record what went. Costs what
-        it removes: events are found through the user index, never by parsing stored text."""
+        """Remove the users' profiles, device mappings and events; record what went. Events are
+        found through the user index, never by parsing stored text: after the project's first
+        deletion (which builds the index from the stored user ids), a deletion costs what it
+        removes."""
         state = self.project(job.project_id)
         users = set(job.user_ids)
         profiles = 0
@@ -278,6 +292,11 @@ class Store:
                 device["user_id"] = None
                 mappings += 1
         events = 0
+        if state.user_batches is None:
+            state.user_batches = {}
+            for batch in self._batches:
+                if batch.project_id == job.project_id and batch.kept:
+                    _index(state.user_batches, batch)
         for user in users:
             for batch in list(state.user_batches.get(user, {}).values()):
                 indexes = [i for i in batch.kept if batch.users[i] == user]

@@ -129,12 +129,15 @@ def test_deletion_never_parses_stored_events(monkeypatch: pytest.MonkeyPatch) ->
 def test_deleted_users_leave_no_index_behind() -> None:
     store = Store(max_events=2)
     store.add_events("p", events_body("a", "b"), [None, None], ["x", "y"])
+    assert store.projects["p"].user_batches is None  # no deletion yet: no index to keep
+    store.complete_job(store.add_job("p", ["nobody"], 0.0, None), 0.0)  # builds the index
+    assert set(store.projects["p"].user_batches or {}) == {"x", "y"}
     store.add_events("p", events_body("c", "d"), [None, None], ["x", "x"])  # the cap drops a and b
-    assert set(store.projects["p"].user_batches) == {"x"}
+    assert set(store.projects["p"].user_batches or {}) == {"x"}
     job = store.add_job("p", ["x"], 0.0, None)
     store.complete_job(job, 0.0)
     assert store.projects["p"].user_batches == {} and store.events("p") == []
-    assert store.bytes == 256  # the job itself is all that is left
+    assert store.bytes == 2 * 256  # the jobs themselves are all that is left
 
 
 # --- journal reads ------------------------------------------------------------------------------
