@@ -1,8 +1,10 @@
-"""Per-test cost of the ``marketap`` and ``marketap_respx`` fixtures, as a ratio to an empty test.
+"""Per-test cost of the fixtures, as a ratio to an empty test; and ``marketap_inprocess`` with
+one ``requests`` post as a ratio to the same test with plain ``responses`` (no validation, no
+state), the target: at most 1.5x.
 
-Run: ``python -m bench.plugin_overhead``. One pytest run holds all three kinds of test,
-interleaved, so they share the machine's noise; each figure is the median of setup + call +
-teardown over the run.
+Run: ``python -m bench.plugin_overhead``. One pytest run holds every kind of test, interleaved,
+so they share the machine's noise; each figure is the median of setup + call + teardown over the
+run.
 """
 
 from __future__ import annotations
@@ -16,11 +18,16 @@ from typing import Any
 
 import pytest
 
+from bench.report import target
+
 N = 200
 TESTS = """
-import httpx, requests
+import re
+import httpx, requests, responses
 
 BODY = {"events": [{"name": "mkt_login", "user_id": "u-1"}]}
+URL = "https://event.marketap.io/v1/api/events?project_id=test-project"
+HEADERS = {"Authorization": "Bearer test-api-key"}
 # clients made once, as an application would: httpx builds an SSL context per client (~18 ms)
 HTTPX = httpx.Client()
 SESSION = requests.Session()
@@ -32,12 +39,24 @@ def test_live(marketap, i):
     response = SESSION.post(marketap.url_for("/v1/api/events"), json=BODY, headers=marketap.headers)
     assert response.status_code == 202
 
+def test_responses(i):
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, re.compile("https://event.marketap.io/.*"), status=202)
+        response = SESSION.post(URL, json=BODY, headers=HEADERS)
+    assert response.status_code == 202
+
+def test_inprocess(marketap_inprocess, i):
+    response = SESSION.post(URL, json=BODY, headers=HEADERS)
+    assert response.status_code == 202
+
 def test_respx(marketap_respx, i):
     response = HTTPX.post(marketap_respx.url_for("/v1/api/events"), json=BODY, headers=marketap_respx.headers)
     assert response.status_code == 202
 """
 CONFTEST = f"""
 import pytest
+
+from bench.report import target
 
 @pytest.fixture(params=range({N}))
 def i(request):
@@ -79,14 +98,18 @@ def main() -> int:
         return int(code)
     medians = {kind: statistics.median(per.values()) * 1000 for kind, per in timer.seconds.items()}
     empty = medians["test_empty"]
-    print(f"\n{'test':<34} {'median ms':>10} {'x empty test':>13}")
+    print(f"\n{'test':<42} {'median ms':>10} {'x empty test':>13}")
     for kind, label in (
         ("test_empty", "empty test"),
         ("test_live", "marketap, one event (requests)"),
         ("test_respx", "marketap_respx, one event (httpx)"),
+        ("test_responses", "plain responses, one post"),
+        ("test_inprocess", "marketap_inprocess, one event (requests)"),
     ):
-        print(f"{label:<34} {medians[kind]:>10.3f} {medians[kind] / empty:>12.1f}x")
-    return 0
+        print(f"{label:<42} {medians[kind]:>10.3f} {medians[kind] / empty:>12.1f}x")
+    ratio = medians["test_inprocess"] / medians["test_responses"]
+    met = target("marketap_inprocess / plain responses, one requests post", ratio, 1.5, at_most=True)
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

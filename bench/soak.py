@@ -16,11 +16,10 @@ import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-
-from concurrent.futures import ThreadPoolExecutor
 
 from bench.bodies import events_body
 from bench.report import target
@@ -122,8 +121,8 @@ def main() -> int:
     mib = args.large * len(big) / 2**20
     print(
         f"large events: {mib:,.0f} MiB in {large_elapsed:.1f} s ({mib / large_elapsed:,.0f} MiB/s); "
-        f"stored {large_health['stored_bytes'] / 2**20:.1f} MiB, dropped {large_health['dropped']['events']:,} "
-        f"events in all"
+        f"stored {large_health['stored_bytes'] / 2**20:.1f} MiB, "
+        f"dropped {large_health['dropped']['events']:,} events in all"
     )
     peak = max(row[3] for row in rows)
     met = target("soak peak memory / 1 GiB, with 15.5 MiB events", peak / GIB_MIB, 1.0, at_most=True)

@@ -39,8 +39,10 @@ def authenticate(authorization: str | None, keys: Mapping[str, tuple[str, ...]])
     return key
 
 
-def authorize(key: str, project_id: str, keys: Mapping[str, tuple[str, ...]]) -> None:
-    if project_id not in keys[key]:
+def authorize(
+    key: str, project_id: str, keys: Mapping[str, tuple[str, ...]], *, any_project: bool = False
+) -> None:
+    if not any_project and project_id not in keys[key]:
         raise ApiError.one(
             401, "Authorization", f"API key {mask(key)} is not valid for project {project_id[:100]!r}"
         )

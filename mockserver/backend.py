@@ -126,10 +126,16 @@ class Backend:
 
     # --- control ------------------------------------------------------------------------------
 
-    def reset(self) -> None:
+    def reset(self, project_id: str | None = None) -> None:
         """Clear all projects, the journal, fault rules, rate-limit buckets and the clock;
-        settings stay."""
+        settings stay. With ``project_id``: only that project's data, journal entries and fault
+        rules (one fake shared by parallel workers, each on its own project)."""
         with self.lock:
+            if project_id is not None:
+                self.store.clear_project(project_id)
+                self.journal.remove_project(project_id)
+                self.faults.clear(project_id)
+                return
             self.store.clear()
             self.journal.clear()
             self.faults.clear()
@@ -145,9 +151,9 @@ class Backend:
         with self.lock:
             return [r.as_dict() for r in self.faults.rules]
 
-    def clear_faults(self) -> None:
+    def clear_faults(self, project_id: str | None = None) -> None:
         with self.lock:
-            self.faults.clear()
+            self.faults.clear(project_id)
 
     def advance_clock(self, seconds: float, *, freeze: bool = False) -> float:
         """Move the fake's clock on (freezing it first if asked); due deletion jobs complete.
@@ -175,9 +181,11 @@ class Backend:
 
     # --- reads (copies, so callers never see a half-applied request) --------------------------
 
-    def requests(self, limit: int | None = None, *, after: int | None = None) -> list[JournalEntry]:
+    def requests(
+        self, limit: int | None = None, *, after: int | None = None, project_id: str | None = None
+    ) -> list[JournalEntry]:
         with self.lock:
-            return self.journal.entries(limit, after)
+            return self.journal.entries(limit, after, project_id)
 
     def profiles(self, project_id: str) -> dict[str, dict[str, Any]]:
         self.tick()

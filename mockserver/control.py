@@ -114,7 +114,7 @@ def page() -> Response:
 def requests() -> Response:
     """The journal, oldest first: the newest ``?limit=`` entries, those with an id above
     ``?after=``. ``?summary=1`` leaves bodies and headers out (for polling). Streamed."""
-    entries = _backend().requests(_limit(), after=_whole("after"))
+    entries = _backend().requests(_limit(), after=_whole("after"), project_id=request.args.get("project_id"))
     view = JournalEntry.summary if request.args.get("summary") else JournalEntry.as_dict
     return _json_array("requests", map(view, entries))
 
@@ -157,7 +157,8 @@ def complete_deletion_jobs() -> Response:
 
 @control.post("/reset")
 def reset() -> Response:
-    _backend().reset()
+    """Everything, or with ``?project_id=`` one project's data, journal entries and fault rules."""
+    _backend().reset(request.args.get("project_id") or None)
     return jsonify({"status": "reset"})
 
 
@@ -227,7 +228,7 @@ def add_fault() -> tuple[Response, int]:
 
 @control.delete("/faults")
 def clear_faults() -> Response:
-    _backend().clear_faults()
+    _backend().clear_faults(request.args.get("project_id") or None)
     return jsonify({"faults": []})
 
 

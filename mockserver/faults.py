@@ -163,8 +163,12 @@ class Faults:
         self.rules.append(rule)
         return rule
 
-    def clear(self) -> None:
-        self.rules.clear()
+    def clear(self, project_id: str | None = None) -> None:
+        """Remove every rule, or those of one project."""
+        if project_id is None:
+            self.rules.clear()
+        else:
+            self.rules = [rule for rule in self.rules if rule.project_id != project_id]
 
     def outcome(self, path: str, project_id: str | None) -> Outcome:
         """Fire every rule that matches; the first status or drop wins, latencies add up."""

@@ -92,6 +92,10 @@ def _cost(entry: JournalEntry) -> int:
     return len(entry.raw) + _ENTRY_OVERHEAD
 
 
+def _project_of(entry: JournalEntry) -> Any:
+    return entry.project_id if entry.project_id is not None else entry.query.get("project_id")
+
+
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
@@ -137,12 +141,23 @@ class Journal:
             self._bytes -= _cost(old)
             self.dropped += 1
 
-    def entries(self, limit: int | None = None, after: int | None = None) -> list[JournalEntry]:
-        """Oldest first: those with an id above ``after``, the newest ``limit`` of them."""
+    def entries(
+        self, limit: int | None = None, after: int | None = None, project_id: str | None = None
+    ) -> list[JournalEntry]:
+        """Oldest first: those with an id above ``after`` (and of ``project_id``), the newest
+        ``limit`` of them."""
         items = list(self._entries)
         if after is not None:
             items = [e for e in items if e.id > after]
+        if project_id is not None:
+            items = [e for e in items if _project_of(e) == project_id]
         return items if limit is None else items[-limit:] if limit > 0 else []
+
+    def remove_project(self, project_id: str) -> None:
+        """Forget the entries of one project (by its ``project_id`` query value)."""
+        kept = deque(e for e in self._entries if _project_of(e) != project_id)
+        self._bytes = sum(_cost(e) for e in kept)
+        self._entries = kept
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -93,7 +93,7 @@ def _ingest(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint)
     try:
         key = authenticate(request.headers.get("authorization"), settings.api_keys)
         project_id = _project_id(request.query)
-        authorize(key, project_id, settings.api_keys)
+        authorize(key, project_id, settings.api_keys, any_project=settings.any_project)
         if settings.rate_limit:
             _rate_limit(backend, key, settings.rate_limit)
         raw = _body(request, settings)

@@ -46,6 +46,14 @@ class Settings:
         default_factory=lambda: {DEFAULT_API_KEY: (DEFAULT_PROJECT_ID,)},
         metadata=_doc("API keys and the projects each is valid for.", cli=False),
     )
+    any_project: bool = field(
+        default=False,
+        metadata=_doc(
+            "Accept any `project_id` with a configured API key (fake only): one fake shared by "
+            "parallel test workers, each on a project of its own (the plugin does this under "
+            "pytest-xdist with --marketap-url)."
+        ),
+    )
     allow_naive_timestamps: bool = field(
         default=False,
         metadata=_doc(

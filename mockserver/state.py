@@ -325,6 +325,17 @@ class Store:
     def event_count(self) -> int:
         return self._event_count
 
+    def clear_project(self, project_id: str) -> None:
+        """Forget one project's data (its events, profiles, devices and jobs)."""
+        for batch in list(self._batches):
+            if batch.project_id == project_id and batch.kept:
+                self._remove_events(batch, list(batch.kept))
+        for kind, project, key in [entry for entry in self._ledger if entry[1] == project_id]:
+            self._uncharge(kind, project, key)
+        for job in self.projects.get(project_id, ProjectState()).jobs:
+            job.status = "dropped"  # leaves the due-time heap when it comes up
+        self.projects.pop(project_id, None)
+
     def clear(self) -> None:
         self.projects.clear()
         self._batches.clear()

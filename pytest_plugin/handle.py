@@ -15,7 +15,7 @@ from pytest_plugin.sources import Source
 
 __all__ = ["MarketapMock", "Mode"]
 
-Mode = Literal["live", "respx", "external"]
+Mode = Literal["live", "respx", "inprocess", "external"]
 
 
 class MarketapMock:

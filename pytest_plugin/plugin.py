@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from mockserver import spec
 from mockserver.errors import SettingsError
 from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID
+from pytest_plugin.guard import attempts, guarding, is_vendor_host
 from pytest_plugin.handle import MarketapMock
 from pytest_plugin.sources import BackendSource, ControlPlaneMissing, HttpSource
 
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
 
     from mockserver.backend import Backend
 
-__all__ = ["marketap", "marketap_respx", "marketap_server"]
+__all__ = ["marketap", "marketap_inprocess", "marketap_respx", "marketap_server"]
 
 _OPTIONS = {
     "url": "URL of a Marketap API to test against instead of the in-process fake",
@@ -43,11 +46,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _check_shared_fake(config)
     config.addinivalue_line(
         "markers",
         "marketap(**settings): settings of the Marketap fake for this test, "
         "e.g. @pytest.mark.marketap(allow_naive_timestamps=True, deletion_jobs='manual')",
     )
+
+
+def _xdist_worker(config: pytest.Config) -> str | None:
+    """This session's pytest-xdist worker id (``gw0``), or None outside a worker."""
+    workerinput = getattr(config, "workerinput", None)
+    return None if workerinput is None else str(workerinput["workerid"])
+
+
+def _check_shared_fake(config: pytest.Config) -> None:
+    """Under pytest-xdist, workers pointed at one fake each take a project of their own; that
+    needs a fake that accepts any project. Checked once, before any test runs."""
+    where = target(config)
+    workers = getattr(config.option, "numprocesses", None)
+    if not workers or where.url is None or _xdist_worker(config) is not None:
+        return
+    if is_vendor_host(urlsplit(where.url).hostname):
+        return
+    try:
+        settings = HttpSource(where.url, where.control_token).settings()
+    except ControlPlaneMissing:
+        return  # not a fake: nothing is reset or read there, so nothing to share
+    if not settings.get("any_project"):
+        raise pytest.UsageError(
+            f"marketap: under pytest-xdist every worker would reset the state of the one fake at "
+            f"{where.url}; start it with `marketap-mock serve --any-project` (each worker then uses "
+            f"a project of its own, '{where.project_id}-gw0', ...) or drop --marketap-url so that "
+            "each worker starts a fake of its own"
+        )
 
 
 @dataclass(frozen=True)
@@ -106,9 +138,12 @@ def marketap_server(pytestconfig: pytest.Config) -> Iterator[MarketapMock]:
     """
     where = target(pytestconfig)
     if where.url is not None:
-        source = HttpSource(where.url, where.control_token)
+        worker = _xdist_worker(pytestconfig)
+        shared = worker is not None and not is_vendor_host(urlsplit(where.url).hostname)
+        project = f"{where.project_id}-{worker}" if shared else where.project_id
+        source = HttpSource(where.url, where.control_token, project_scope=project if shared else None)
         yield MarketapMock(
-            url=where.url, api_key=where.api_key, project_id=where.project_id, source=source, mode="external"
+            url=where.url, api_key=where.api_key, project_id=project, source=source, mode="external"
         )
         return
     from mockserver.server import LiveServer
@@ -141,38 +176,33 @@ def marketap(marketap_server: MarketapMock, request: pytest.FixtureRequest) -> I
     try:
         if settings:
             marketap_server.configure(**settings)
-        yield marketap_server
+        with _guard(request, "marketap"):
+            yield marketap_server
     finally:
         marketap_server.restore()  # settings, fault rules and clock: nothing leaks to the next test
 
 
 @pytest.fixture(scope="session")
-def _marketap_respx_backend(pytestconfig: pytest.Config) -> Backend:
+def _marketap_inprocess_backend(pytestconfig: pytest.Config) -> Backend:
     """One in-process backend and app per session: building a Flask app per test costs more
-    than the test. ``marketap_respx`` resets it before each test."""
+    than the test. The in-process fixtures reset it before each test."""
     return _backend_for(target(pytestconfig))
 
 
 @pytest.fixture(scope="session")
-def _marketap_respx_app(_marketap_respx_backend: Backend) -> Flask:
+def _marketap_inprocess_app(_marketap_inprocess_backend: Backend) -> Flask:
     from mockserver.app import create_app
 
-    return create_app(backend=_marketap_respx_backend)
+    return create_app(backend=_marketap_inprocess_backend)
 
 
-@pytest.fixture
-def marketap_respx(
-    pytestconfig: pytest.Config,
-    request: pytest.FixtureRequest,
-    _marketap_respx_backend: Backend,
-    _marketap_respx_app: Flask,
+def _in_process(
+    request: pytest.FixtureRequest, backend: Backend, app: Flask, clients: tuple[str, ...], name: str
 ) -> Iterator[MarketapMock]:
-    """Function: a fresh fake in process; httpx requests (sync and async) for
-    https://event.marketap.io go into it with no socket. Other hosts are not intercepted."""
-    from pytest_plugin.transport import start_router
+    """A fresh fake in process for ``clients``, the guard up, and everything put back after."""
+    from pytest_plugin.inprocess import InProcess
 
-    where = target(pytestconfig)
-    backend = _marketap_respx_backend
+    where = target(request.config)
     backend.reset()
     settings = _marker_settings(request)
     handle = MarketapMock(
@@ -180,13 +210,55 @@ def marketap_respx(
         api_key=where.api_key,
         project_id=where.project_id,
         source=BackendSource(backend),
-        mode="respx",
+        mode="respx" if clients == ("httpx",) else "inprocess",
     )
-    router = start_router(_marketap_respx_app, spec.BASE_URL)
+    routes = InProcess(app, spec.BASE_URL, clients).start()
     try:
-        if settings:
-            handle.configure(**settings)
-        yield handle
+        with _guard(request, name):
+            if settings:
+                handle.configure(**settings)
+            yield handle
     finally:
-        router.stop()
+        routes.stop()
         handle.restore()  # settings, fault rules and clock: nothing leaks to the next test
+
+
+@contextmanager
+def _guard(request: pytest.FixtureRequest, name: str) -> Iterator[None]:
+    """The guard around a test; an attempt it blocked fails the test, even if the code under
+    test swallowed the error."""
+    where = target(request.config)
+    if where.url is not None and is_vendor_host(urlsplit(where.url).hostname):
+        yield  # pointed at the real service on purpose
+        return
+    before = len(attempts())
+    with guarding(name):
+        yield
+    blocked = attempts(before)
+    if blocked:
+        pytest.fail(blocked[0], pytrace=False)
+
+
+@pytest.fixture
+def marketap_inprocess(
+    request: pytest.FixtureRequest, _marketap_inprocess_backend: Backend, _marketap_inprocess_app: Flask
+) -> Iterator[MarketapMock]:
+    """Function: a fresh fake in process; requests for https://event.marketap.io from httpx
+    (sync and async), requests and aiohttp (when installed) go into it with no socket. Other
+    hosts are not intercepted."""
+    from pytest_plugin.inprocess import CLIENTS
+
+    yield from _in_process(
+        request, _marketap_inprocess_backend, _marketap_inprocess_app, CLIENTS, "marketap_inprocess"
+    )
+
+
+@pytest.fixture
+def marketap_respx(
+    request: pytest.FixtureRequest, _marketap_inprocess_backend: Backend, _marketap_inprocess_app: Flask
+) -> Iterator[MarketapMock]:
+    """Function: a fresh fake in process; httpx requests (sync and async) for
+    https://event.marketap.io go into it with no socket. Other hosts are not intercepted."""
+    yield from _in_process(
+        request, _marketap_inprocess_backend, _marketap_inprocess_app, ("httpx",), "marketap_respx"
+    )

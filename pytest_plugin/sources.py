@@ -93,10 +93,31 @@ class BackendSource:
 class HttpSource:
     """Reads a fake in another process through its control plane (standard library HTTP)."""
 
-    def __init__(self, url: str, control_token: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        control_token: str | None = None,
+        timeout: float = 10.0,
+        *,
+        project_scope: str | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.control_token = control_token
         self.timeout = timeout
+        #: one fake shared by parallel workers: this handle sees and resets its project only,
+        #: and may not change what every worker shares (settings, the clock)
+        self.project_scope = project_scope
+
+    def _scoped(self) -> dict[str, str]:
+        return {"project_id": self.project_scope} if self.project_scope else {}
+
+    def _shared(self, what: str) -> None:
+        if self.project_scope:
+            raise ToolkitError(
+                f"marketap: {what} of the fake at {self.url} are shared by every pytest-xdist worker; "
+                "start it with what the tests need, or drop --marketap-url so that each worker "
+                "starts a fake of its own"
+            )
 
     def _call(self, method: str, path: str, body: Any = None, **query: str) -> Any:
         url = f"{self.url}/_mock/{path}"
@@ -131,7 +152,7 @@ class HttpSource:
             raise ControlPlaneMissing(f"marketap: cannot reach the control plane at {url}: {exc}") from None
 
     def requests(self) -> list[dict[str, Any]]:
-        requests: list[dict[str, Any]] = self._call("GET", "requests")["requests"]
+        requests: list[dict[str, Any]] = self._call("GET", "requests", **self._scoped())["requests"]
         return requests
 
     def events(self, project_id: str) -> list[dict[str, Any]]:
@@ -153,28 +174,42 @@ class HttpSource:
         return jobs
 
     def complete_deletion_jobs(self) -> list[dict[str, Any]]:
-        completed: list[dict[str, Any]] = self._call("POST", "deletion-jobs/complete", {})["completed"]
+        completed: list[dict[str, Any]] = self._call("POST", "deletion-jobs/complete", {}, **self._scoped())[
+            "completed"
+        ]
         return completed
 
     def reset(self) -> None:
-        self._call("POST", "reset", {})
+        self._call("POST", "reset", {}, **self._scoped())
+
+    def settings(self) -> dict[str, Any]:
+        settings: dict[str, Any] = self._call("GET", "settings")["settings"]
+        return settings
 
     def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        self._shared("settings")
         settings: dict[str, Any] = self._call("PATCH", "settings", changes)["settings"]
         return settings
 
     def restore_settings(self) -> None:
+        self._shared("settings")
         self._call("DELETE", "settings")
 
     def restore(self) -> None:
+        if self.project_scope:  # settings and the clock could not change: its own rules only
+            self.clear_faults()
+            return
         self._call("DELETE", "settings")
         self._call("DELETE", "faults")
         self._call("DELETE", "clock")
 
     def advance(self, seconds: float) -> None:
+        self._shared("the clock")
         self._call("POST", "clock/advance", {"seconds": seconds})
 
     def add_fault(self, rule: dict[str, Any]) -> dict[str, Any]:
+        if self.project_scope:
+            rule = {**rule, "project_id": self.project_scope}
         fault: dict[str, Any] = self._call("POST", "faults", rule)["fault"]
         return fault
 
@@ -183,4 +218,4 @@ class HttpSource:
         return faults
 
     def clear_faults(self) -> None:
-        self._call("DELETE", "faults")
+        self._call("DELETE", "faults", **self._scoped())

@@ -154,3 +154,11 @@ def serving(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         yield url, proc
     finally:
         stop_serve(proc)
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
+    """pytester with pytest-asyncio's loop scope set, as a user's ini file would have it (it warns
+    in every inner run otherwise); a test's own ``makeini`` replaces this one."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    return pytester

@@ -12,7 +12,7 @@ import requests
 
 from mockserver import Backend, LiveServer, SettingsError, create_app, spec
 from mockserver.faults import Faults, parse_rate_limit
-from pytest_plugin.transport import start_router
+from pytest_plugin.inprocess import InProcess
 from tests.conftest import AUTH, PROJECT
 
 BODY = {"events": [{"name": "e", "user_id": "u"}]}
@@ -47,7 +47,7 @@ def way(request: pytest.FixtureRequest) -> Iterator[Way]:
             w.dropped = requests.ConnectionError
             yield w
     else:
-        router = start_router(create_app(backend=backend), spec.BASE_URL)
+        router = InProcess(create_app(backend=backend), spec.BASE_URL, ("httpx",)).start()
         client = httpx.Client()
         try:
 

@@ -1,0 +1,320 @@
+"""The in-process routes: requests for the vendor's host go into the app with no socket, from
+httpx (respx), requests (responses) and aiohttp (aioresponses, when aiohttp is installed).
+
+Each library's own mocking tool intercepts its client; every one hands the request to
+:func:`call_app`, which runs it through the one WSGI app (so the pipeline, faults and journal
+are those of the live fake), and turns a dropped connection into that client's own error.
+Requests for other hosts go out as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlencode, urlsplit
+
+from mockserver import spec
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+__all__ = ["CLIENTS", "Answer", "InProcess", "call_app", "vendor_url_pattern"]
+
+#: the clients served in process, in the order they are patched
+CLIENTS = ("httpx", "requests", "aiohttp")
+
+#: what each client says when a server closes the connection without answering
+_HTTPX_DROP = "Server disconnected without sending a response."
+_REQUESTS_DROP = (
+    "('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))"
+)
+
+
+def vendor_url_pattern(base_url: str = spec.BASE_URL) -> re.Pattern[str]:
+    """``https://event.marketap.io`` with or without ``:443``, any path and query."""
+    parts = urlsplit(base_url)
+    default = "443" if parts.scheme == "https" else "80"
+    return re.compile(rf"{parts.scheme}://{re.escape(parts.hostname or '')}(:{default})?(/.*)?$", re.I)
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    #: the fake dropped the connection: the client must see its own connection error
+    dropped: bool
+    #: seconds the answer waits (a latency fault), for the caller to wait the right way
+    delay: float
+
+
+def call_app(app: Flask, method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
+    """Run one request through the app, as a server would; the latency is the caller's to wait."""
+    from mockserver.app import DEFER_KEY, DROP_HEADER
+
+    parts = urlsplit(url)
+    delays: list[float] = []
+    response = app.test_client().open(
+        parts.path or "/",
+        query_string=parts.query,
+        method=method,
+        headers=[(k, v) for k, v in headers if k.lower() not in ("host", "content-length")],
+        data=body,
+        environ_overrides={DEFER_KEY: delays.append},
+    )
+    out = [(k, v) for k, v in response.headers.items() if k.lower() != DROP_HEADER.lower()]
+    return Answer(
+        response.status_code, out, response.get_data(), bool(response.headers.get(DROP_HEADER)), sum(delays)
+    )
+
+
+def _body_bytes(data: Any) -> bytes:
+    if data is None:
+        return b""
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    return b"".join(part if isinstance(part, bytes) else str(part).encode() for part in data)
+
+
+# --- httpx (respx) ----------------------------------------------------------------------------
+
+
+def _httpx_route(app: Callable[[], Flask]) -> Callable[[Any], Any]:
+    import httpx
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        headers = list(request.headers.multi_items())
+        answer = call_app(app(), request.method, str(request.url), headers, request.read())
+        time.sleep(answer.delay)
+        if answer.dropped:  # what httpx raises when a server closes without answering
+            raise httpx.RemoteProtocolError(_HTTPX_DROP, request=request)
+        headers = [(k, v) for k, v in answer.headers if k.lower() != "content-length"]
+        return httpx.Response(answer.status, headers=headers, content=answer.body, request=request)
+
+    return handle
+
+
+# --- requests (responses) ---------------------------------------------------------------------
+
+
+def _requests_route(app: Callable[[], Flask]) -> Callable[[Any], Any]:
+    import requests
+
+    def handle(request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        answer = call_app(
+            app(),
+            request.method or "GET",
+            request.url or "",
+            list(request.headers.items()),
+            _body_bytes(request.body),
+        )
+        time.sleep(answer.delay)
+        if answer.dropped:  # what requests raises when a server closes without answering
+            raise requests.ConnectionError(_REQUESTS_DROP, request=request)
+        return answer.status, dict(answer.headers), answer.body
+
+    return handle
+
+
+# --- aiohttp (aioresponses) -------------------------------------------------------------------
+
+
+def _aiohttp_body(kwargs: dict[str, Any], headers: dict[str, str]) -> bytes:
+    """The bytes aiohttp would send for these request arguments, with the Content-Type it adds."""
+    names = {k.lower() for k in headers}
+    if kwargs.get("json") is not None:
+        if "content-type" not in names:
+            headers["Content-Type"] = "application/json"
+        return json.dumps(kwargs["json"]).encode()
+    data = kwargs.get("data")
+    if isinstance(data, dict):
+        if "content-type" not in names:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        return urlencode(data).encode()
+    if data is not None and "content-type" not in names:
+        headers["Content-Type"] = (
+            "text/plain; charset=utf-8" if isinstance(data, str) else "application/octet-stream"
+        )
+    return _body_bytes(data)
+
+
+def _aiohttp_response_class() -> type:
+    """aiohttp's response, buildable without a connection on every aiohttp release: from 3.14
+    its constructor needs a ``stream_writer``, which aioresponses (0.7.9) does not pass."""
+    import inspect
+    from types import SimpleNamespace
+
+    import aiohttp
+
+    needs_writer = "stream_writer" in inspect.signature(aiohttp.ClientResponse.__init__).parameters
+
+    class Response(aiohttp.ClientResponse):
+        def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
+            if needs_writer:
+                kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
+            super().__init__(method, url, **kwargs)
+
+    return Response
+
+
+def _aiohttp_route(app: Callable[[], Flask]) -> Callable[..., Any]:
+    import aiohttp
+    from aioresponses import CallbackResult
+
+    response_class = _aiohttp_response_class()
+
+    async def handle(url: Any, **kwargs: Any) -> CallbackResult:
+        headers = {str(k): str(v) for k, v in (kwargs.get("headers") or {}).items()}
+        body = _aiohttp_body(kwargs, headers)
+        answer = call_app(app(), kwargs.get("method", "POST"), str(url), list(headers.items()), body)
+        if answer.delay:
+            await asyncio.sleep(answer.delay)  # holds nothing: other tasks go on
+        if answer.dropped:
+            raise aiohttp.ServerDisconnectedError()
+        return CallbackResult(
+            status=answer.status,
+            headers=dict(answer.headers),
+            body=answer.body,
+            content_type=dict(answer.headers).get("Content-Type", "application/octet-stream"),
+            response_class=response_class,
+        )
+
+    return handle
+
+
+# --- all of them ------------------------------------------------------------------------------
+
+
+#: what each route needs installed: requests and aiohttp are served where their mocking tools are
+_NEEDS = {
+    "httpx": ("httpx", "respx"),
+    "requests": ("requests", "responses"),
+    "aiohttp": ("aiohttp", "aioresponses"),
+}
+
+
+def available(client: str) -> bool:
+    """Whether ``client`` can be served: it and its mocking tool are installed, and aiohttp has
+    been imported (patching it costs 1 ms a test, and code that uses it imports it first)."""
+    if client == "aiohttp" and "aiohttp" not in sys.modules:
+        return False
+    return all(importlib.util.find_spec(name) is not None for name in _NEEDS[client])
+
+
+class InProcess:
+    """Routes the vendor's host into ``app`` for every client here until :meth:`stop`.
+
+    Nests: each client is patched once, by the outermost route, and a request goes to the app of
+    the innermost route active for its client (``mock_marketap`` inside a decorated test, say).
+    """
+
+    _lock = threading.Lock()
+    _apps: ClassVar[dict[str, list[Flask]]] = {}
+    _stops: ClassVar[dict[str, Callable[[], None]]] = {}
+
+    def __init__(self, app: Flask, base_url: str = spec.BASE_URL, clients: tuple[str, ...] = CLIENTS) -> None:
+        self.app = app
+        self.base_url = base_url
+        self.clients = tuple(c for c in clients if available(c))
+        self._started: list[str] = []
+
+    def start(self) -> InProcess:
+        pattern = vendor_url_pattern(self.base_url)
+        with self._lock:
+            try:
+                for client in self.clients:
+                    apps = self._apps.setdefault(client, [])
+                    if not apps:
+                        self._stops[client] = self._patch(client, pattern)
+                    apps.append(self.app)
+                    self._started.append(client)
+            except BaseException:
+                self._stop()
+                raise
+        return self
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _stop(self) -> None:
+        while self._started:
+            client = self._started.pop()
+            apps = self._apps[client]
+            del apps[len(apps) - 1 - apps[::-1].index(self.app)]  # this route's entry, the last one
+            if not apps:
+                self._stops.pop(client)()
+
+    _mocks: ClassVar[dict[tuple[str, str], Any]] = {}
+
+    def _patch(self, client: str, pattern: re.Pattern[str]) -> Callable[[], None]:
+        """Patch ``client``; returns what unpatches it. The mocks of httpx and requests are built
+        once per base URL and started per test (building one costs as much as a test)."""
+        app = _current(self._apps[client])
+        if client == "aiohttp":
+            return self._start_aiohttp(pattern, app)
+        mock = self._mocks.get((client, pattern.pattern))
+        if mock is None:
+            mock = self._mocks[client, pattern.pattern] = getattr(self, f"_build_{client}")(pattern, app)
+        mock.start()
+
+        def stop() -> None:
+            mock.stop()
+            if client == "requests":  # the records of calls: none piles up over a session
+                mock.calls.reset()
+            else:
+                mock.reset()
+
+        return stop
+
+    @staticmethod
+    def _build_httpx(pattern: re.Pattern[str], app: Callable[[], Flask]) -> Any:
+        import respx
+
+        router = respx.MockRouter(assert_all_called=False, assert_all_mocked=False)
+        router.route(url__regex=pattern.pattern).mock(side_effect=_httpx_route(app))
+        router.route().pass_through()  # other hosts are not hijacked
+        return router
+
+    @staticmethod
+    def _build_requests(pattern: re.Pattern[str], app: Callable[[], Flask]) -> Any:
+        import responses
+
+        mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+        callback = _requests_route(app)
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+            mock.add_callback(method, pattern, callback=callback)
+        mock.add_passthru(re.compile(".*"))  # what matches no route above goes out as usual
+        return mock
+
+    @staticmethod
+    def _start_aiohttp(pattern: re.Pattern[str], app: Callable[[], Flask]) -> Callable[[], None]:
+        from aioresponses import aioresponses
+
+        route = _aiohttp_route(app)
+        mock = aioresponses(passthrough_unmatched=True)
+        mock.start()
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+            mock.add(pattern, method=method, callback=_bind(route, method), repeat=True)
+        return mock.stop
+
+
+def _current(apps: list[Flask]) -> Callable[[], Flask]:
+    return lambda: apps[-1]
+
+
+def _bind(route: Callable[..., Any], method: str) -> Callable[..., Any]:
+    async def handle(url: Any, **kwargs: Any) -> Any:
+        return await route(url, method=method, **kwargs)
+
+    return handle
