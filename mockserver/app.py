@@ -40,6 +40,7 @@ __all__ = ["BODY_ERROR_KEY", "DEFER_KEY", "DROP_HEADER", "create_app", "incomple
 log = logging.getLogger("mockserver")
 
 _READ_CHUNK = 1 << 20
+_MAX_CONTROL_BODY = 1 << 20
 _DRAIN_MAX = 1 << 30  # past this a client sending an endless body is cut off
 
 
@@ -61,6 +62,7 @@ def create_app(
     app = Flask("mockserver")
     app.extensions["mockserver"] = backend
     app.config["MOCKSERVER_CONTROL_TOKEN"] = control_token
+    app.config["MAX_CONTENT_LENGTH"] = _MAX_CONTROL_BODY  # control calls are small JSON objects
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(control)
     app.wsgi_app = _Front(app.wsgi_app, backend, HostGuard(allowed_hosts))  # type: ignore[method-assign]
