@@ -101,8 +101,9 @@ def _render(error: ApiError) -> Response:
 
 
 class _Front:
-    """In front of everything: refuses foreign ``Host`` names and cross-site control writes;
-    answers every request outside ``/_mock`` through the pipeline; hands the rest to Flask."""
+    """In front of everything: refuses foreign ``Host`` names; answers every request outside
+    ``/_mock`` through the pipeline; hands the rest to Flask (whose blueprint refuses
+    cross-site control writes)."""
 
     def __init__(self, flask_app: WSGIApplication, backend: Backend, hosts: HostGuard) -> None:
         self.flask_app = flask_app
