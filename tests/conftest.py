@@ -162,3 +162,16 @@ def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
     in every inner run otherwise); a test's own ``makeini`` replaces this one."""
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     return pytester
+
+
+#: Modules whose every test is slow: real browsers, and the contract suite run as a whole.
+_SLOW_MODULES = {"test_dashboard.py", "test_browser_attacks.py", "test_contract_suite.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what the quick subset (``-m "not slow"``) leaves out: fuzzing (every Hypothesis
+    test), browsers, and tests marked ``slow`` by hand (subprocess runs, thousands of sockets)."""
+    for item in items:
+        function = getattr(item, "obj", None)
+        if item.path.name in _SLOW_MODULES or getattr(function, "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.slow)

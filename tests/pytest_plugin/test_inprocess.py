@@ -96,6 +96,7 @@ def test_three_client_styles_are_tested_in_process_unchanged(shop: pytest.Pytest
     shop.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=9)
 
 
+@pytest.mark.slow
 def test_three_client_styles_under_xdist(shop: pytest.Pytester) -> None:
     shop.runpytest_subprocess("-n", "2").assert_outcomes(passed=9)
 
@@ -320,6 +321,7 @@ def test_post_one_event(marketap, i):
 """
 
 
+@pytest.mark.slow
 def test_xdist_workers_share_one_fake_each_on_its_own_project(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(SHARED)
     backend = Backend({"any_project": True})
@@ -330,6 +332,7 @@ def test_xdist_workers_share_one_fake_each_on_its_own_project(pytester: pytest.P
     assert {"test-project-gw0", "test-project-gw1"} <= set(backend.projects())
 
 
+@pytest.mark.slow
 def test_xdist_against_a_fake_that_cannot_be_shared_fails_at_once(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(SHARED)
     with LiveServer(Backend()) as server:

@@ -267,6 +267,7 @@ def test_target_without_control_plane_fails_in_one_sentence(pytester: pytest.Pyt
     result.stdout.fnmatch_lines(["*ControlPlaneMissing: marketap: http://127.0.0.1:* has no control plane*"])
 
 
+@pytest.mark.slow
 def test_xdist_gives_each_worker_its_own_fake(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
