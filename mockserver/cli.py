@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="marketap-mock",
         description="An offline fake of the Marketap Open API (five POST /v1/api/... endpoints).",
     )
+    from mockserver import __version__
+
+    parser.add_argument("--version", action="version", version=f"marketap-mock {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     serve = commands.add_parser(
         "serve", help="serve the fake until Ctrl+C", description="Serve the fake until Ctrl+C."

@@ -5,6 +5,8 @@
   vendor's envelope in one place.
 * ``ToolkitError``: the toolkit being misused (a bad setting, a helper called against a server
   without a control plane). Raised to the caller, never sent over the wire as a vendor answer.
+
+PYTEST_DONT_REWRITE: loaded on every pytest run; its asserts need no rewriting.
 """
 
 from __future__ import annotations

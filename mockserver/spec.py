@@ -7,6 +7,8 @@ tag from ``research/marketap-api-evidence.md``:
 * CONFIRMED: stated by the vendor's published page;
 * INFERRED: rebuilt from the vendor's public SDKs or by analogy with a confirmed sibling;
 * CHOSEN: nothing is published; the fake picks the strict answer and exposes a setting.
+
+PYTEST_DONT_REWRITE: loaded on every pytest run; its asserts need no rewriting.
 """
 
 from __future__ import annotations

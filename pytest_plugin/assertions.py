@@ -4,6 +4,8 @@ Each function returns None when the expectation holds, or the whole message when
 not. Messages are built here, explicitly, so they read the same with or without pytest's
 assertion rewriting; they say what was expected, then the closest things that were sent and
 how they differ, then any rejected request that may explain the miss.
+
+PYTEST_DONT_REWRITE: loaded on every pytest run; its asserts need no rewriting.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""What a test reads back from the fake: captured requests and deletion jobs, as plain data."""
+"""What a test reads back from the fake: captured requests and deletion jobs, as plain data.
+
+PYTEST_DONT_REWRITE: loaded on every pytest run; its asserts need no rewriting.
+"""
 
 from __future__ import annotations
 

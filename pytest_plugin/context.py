@@ -1,6 +1,9 @@
 """``mock_marketap``: the in-process fake outside pytest fixtures, for ``unittest``, Django's
 test runner and scripts. A context manager and a decorator, as ``responses.activate``,
-``respx.mock`` and moto's ``mock_aws`` are used."""
+``respx.mock`` and moto's ``mock_aws`` are used.
+
+PYTEST_DONT_REWRITE: loaded on every pytest run; its asserts need no rewriting.
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ urllib3 and requests, httpx, asyncio and aiohttp), so the guard sits there: a lo
 ``marketap.io`` or any ``*.marketap.io`` fails at once, before any DNS query, with an error
 naming the fixture that would serve the client. The attempt is also recorded, so a client that
 swallows connection errors (a retry loop) still fails its test.
+
+PYTEST_DONT_REWRITE: loaded on every pytest run; its asserts need no rewriting.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """The pytest plugin (entry point ``marketap``): options, the marker and three fixtures.
 
 Loading it imports neither Flask, respx nor Hypothesis; fixtures import what they use.
+
+PYTEST_DONT_REWRITE: loaded on every pytest run; its asserts need no rewriting.
 """
 
 from __future__ import annotations
@@ -18,13 +20,12 @@ from mockserver import spec
 from mockserver.errors import SettingsError
 from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID
 from pytest_plugin.guard import attempts, guarding, is_vendor_host
-from pytest_plugin.handle import MarketapMock
-from pytest_plugin.sources import BackendSource, ControlPlaneMissing, HttpSource
 
 if TYPE_CHECKING:
     from flask import Flask
 
     from mockserver.backend import Backend
+    from pytest_plugin.handle import MarketapMock
 
 __all__ = ["marketap", "marketap_inprocess", "marketap_respx", "marketap_server"]
 
@@ -69,6 +70,8 @@ def _check_shared_fake(config: pytest.Config) -> None:
         return
     if is_vendor_host(urlsplit(where.url).hostname):
         return
+    from pytest_plugin.sources import ControlPlaneMissing, HttpSource
+
     try:
         settings = HttpSource(where.url, where.control_token).settings()
     except ControlPlaneMissing:
@@ -136,6 +139,9 @@ def marketap_server(pytestconfig: pytest.Config) -> Iterator[MarketapMock]:
 
     Not reset between tests: use it inside ``@given`` tests and call ``reset()`` per example.
     """
+    from pytest_plugin.handle import MarketapMock
+    from pytest_plugin.sources import BackendSource, HttpSource
+
     where = target(pytestconfig)
     if where.url is not None:
         worker = _xdist_worker(pytestconfig)
@@ -165,6 +171,8 @@ def marketap(marketap_server: MarketapMock, request: pytest.FixtureRequest) -> I
 
     For code that talks HTTP with any client (requests, httpx, urllib, a subprocess).
     """
+    from pytest_plugin.sources import ControlPlaneMissing
+
     settings = _marker_settings(request)
     try:
         marketap_server.reset()
@@ -200,7 +208,9 @@ def _in_process(
     request: pytest.FixtureRequest, backend: Backend, app: Flask, clients: tuple[str, ...], name: str
 ) -> Iterator[MarketapMock]:
     """A fresh fake in process for ``clients``, the guard up, and everything put back after."""
+    from pytest_plugin.handle import MarketapMock
     from pytest_plugin.inprocess import InProcess
+    from pytest_plugin.sources import BackendSource
 
     where = target(request.config)
     backend.reset()
