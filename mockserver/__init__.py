@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+__marketap_mock__ = True  # see mockserver.conflict: tells this package from another `mockserver`
+
 if TYPE_CHECKING:
     from mockserver.app import create_app
     from mockserver.backend import Backend

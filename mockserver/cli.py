@@ -225,6 +225,12 @@ def _is_loopback(host: str) -> bool:
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    from mockserver.conflict import conflict
+
+    problem = conflict()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     parser = build_parser()
     ns = parser.parse_args(argv)
     if ns.command == "contract":

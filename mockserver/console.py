@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -60,7 +61,8 @@ def console_listener(
 ) -> Callable[[JournalEntry], None]:
     """A journal listener that prints each request; ``quiet`` keeps only the rejected ones."""
     out = stream or sys.stdout
-    colour = log_format == "text" and out.isatty()
+    # NO_COLOR (no-color.org): set and not empty, no colour even on a terminal
+    colour = log_format == "text" and out.isatty() and not os.environ.get("NO_COLOR")
 
     def listen(entry: JournalEntry) -> None:
         if quiet and 200 <= entry.status < 300:

@@ -197,19 +197,32 @@ def _body(request: IncomingRequest, settings: Settings) -> bytes:
         return request.body
     if encoding != "gzip":
         raise ApiError.one(415, "Content-Encoding", f"must be gzip or identity, not {encoding[:100]!r}")
-    # The limit applies to the inflated size, so a small bomb is refused without inflating it all.
-    inflater = zlib.decompressobj(wbits=31)
-    try:
-        raw = inflater.decompress(request.body, limit + 1)
-    except zlib.error as exc:
-        raise ApiError.one(400, "body", f"not valid gzip data: {exc}") from None
-    if len(raw) > limit or inflater.unconsumed_tail:
-        raise ApiError.one(
-            413, "body", f"larger than {limit} bytes once decompressed (setting max_body_bytes)"
-        )
-    if not inflater.eof:
-        raise ApiError.one(400, "body", "not valid gzip data: the stream is truncated")
-    return raw
+    return _gunzip(request.body, limit)
+
+
+def _gunzip(data: bytes, limit: int) -> bytes:
+    """Every member of a gzip stream (RFC 1952 §2.2: a stream is members one after another),
+    inflated. The limit applies to the inflated size, so a small bomb is refused without
+    inflating it all."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            part = inflater.decompress(data, limit + 1 - size)
+        except zlib.error as exc:
+            raise ApiError.one(400, "body", f"not valid gzip data: {exc}") from None
+        parts.append(part)
+        size += len(part)
+        if size > limit or inflater.unconsumed_tail:
+            raise ApiError.one(
+                413, "body", f"larger than {limit} bytes once decompressed (setting max_body_bytes)"
+            )
+        if not inflater.eof:
+            raise ApiError.one(400, "body", "not valid gzip data: the stream is truncated")
+        data = inflater.unused_data
+        if not data:
+            return b"".join(parts)
 
 
 # --- journal ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from mockserver import spec
+from mockserver.conflict import conflict
 from mockserver.errors import SettingsError
 from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID
 from pytest_plugin.guard import attempts, guarding, is_vendor_host
@@ -47,6 +48,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    problem = conflict()
+    if problem:
+        raise pytest.UsageError(problem)
     _check_shared_fake(config)
     config.addinivalue_line(
         "markers",

@@ -54,6 +54,18 @@ def test_colour_on_a_terminal() -> None:
     assert "\033[32m202\033[0m" in out.getvalue() and "\033[33m400\033[0m" in out.getvalue()
 
 
+def test_no_colour_when_no_color_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("NO_COLOR", "1")  # no-color.org
+    backend, out = Backend(), Tty()
+    backend.listeners.append(console_listener("text", stream=out))
+    _send(backend)
+    assert "\033[" not in out.getvalue() and " 202 " in out.getvalue()
+
+
 def test_json_lines() -> None:
     backend, out = Backend(), io.StringIO()
     backend.listeners.append(console_listener("json", stream=out))

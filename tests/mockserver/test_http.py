@@ -178,6 +178,23 @@ def test_gzip_body_is_inflated(post: Post, backend: Backend) -> None:
     assert backend.events(PROJECT) == [{"name": "a", "user_id": "u"}]
 
 
+def test_gzip_of_several_members_is_one_stream(post: Post, backend: Backend) -> None:
+    # RFC 1952: a gzip stream is members one after another, as `cat a.gz b.gz` makes
+    data = gzip.compress(b'{"events": [{"name": "a", ') + gzip.compress(b'"user_id": "u"}]}')
+    sent = post(spec.EVENTS.path, data=data, headers={**JSON, "Content-Encoding": "gzip"})
+    assert sent.status == 202
+    assert backend.events(PROJECT) == [{"name": "a", "user_id": "u"}]
+    garbage = gzip.compress(b'{"events": [{"name": "a", "user_id": "u"}]}') + b"trailing"
+    assert post(spec.EVENTS.path, data=garbage, headers={**JSON, "Content-Encoding": "gzip"}).status == 400
+
+
+def test_gzip_members_count_together_against_the_limit(post: Post, backend: Backend) -> None:
+    backend.update_settings({"max_body_bytes": 20_000})
+    member = gzip.compress(b" " * 15_000)
+    sent = post(spec.EVENTS.path, data=member + member, headers={**JSON, "Content-Encoding": "gzip"})
+    assert sent.status == 413
+
+
 def test_gzip_bomb_is_413_without_inflating_it_all(post: Post, backend: Backend) -> None:
     backend.update_settings({"max_body_bytes": 20_000})
     bomb = gzip.compress(b'{"events": [' + b" " * 10_000_000 + b"]}")

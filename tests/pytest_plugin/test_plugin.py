@@ -221,7 +221,9 @@ def test_environment_and_ini_configure_the_target(
     with LiveServer(Backend({"api_keys": {"env-key": ["ini-project"]}})) as server:
         monkeypatch.setenv("MARKETAP_URL", server.url)
         monkeypatch.setenv("MARKETAP_API_KEY", "env-key")
-        pytester.makeini("[pytest]\nmarketap_project_id = ini-project\nmarketap_api_key = ini-key\nasyncio_default_fixture_loop_scope = function\n")
+        pytester.makeini(
+            "[pytest]\nmarketap_project_id = ini-project\nmarketap_api_key = ini-key\nasyncio_default_fixture_loop_scope = function\n"
+        )
         pytester.runpytest().assert_outcomes(passed=1)
 
 
