@@ -33,9 +33,10 @@ def _cut(text: str, most: int = 70) -> str:
 def run_contract(ns: argparse.Namespace, out: TextIO) -> int:
     import pytest
 
-    import contract_tests
-
-    suite = Path(contract_tests.__file__).parent
+    # The suite ships beside this package. Found by path, not imported: a `contract_tests` of the
+    # user's own in the current folder would shadow it, and a module imported before pytest
+    # starts cannot have its asserts rewritten (pytest warns, on every installed copy).
+    suite = Path(__file__).resolve().parents[1] / "contract_tests"
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(ns.report) if ns.report else Path(tmp) / "report.json"
         ini = Path(tmp) / "pytest.ini"

@@ -90,3 +90,31 @@ def test_the_suite_only_creates_its_own_ids() -> None:
         "contract-test-a",
         "contract-test-u",
     ]
+
+
+def test_the_command_runs_its_own_suite_whatever_the_folder_holds(tmp_path: Path) -> None:
+    """A project with a `contract_tests` package of its own does not shadow the shipped suite."""
+    own = tmp_path / "contract_tests"
+    own.mkdir()
+    (own / "__init__.py").write_text("")
+    (own / "test_mine.py").write_text("def test_mine():\n    raise AssertionError('the wrong suite ran')\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "contract",
+            "--",
+            "-k",
+            "envelope",
+            "-W",
+            "error::pytest.PytestAssertRewriteWarning",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "the wrong suite ran" not in done.stdout
+    assert " pass, 0 fail" in done.stdout
