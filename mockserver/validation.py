@@ -81,10 +81,16 @@ def explain_timestamp(value: str, *, naive_ok: bool = False) -> str:
     if not shape.group(2) and not naive_ok:
         return f"{TIMESTAMP_REASON} (the zone is missing; add Z or an offset such as +09:00)"
     try:
-        datetime.fromisoformat(value.upper())
+        datetime.fromisoformat(_calendar_part(value))
     except ValueError as exc:
         return f"impossible date or time: {exc}"
     return "year must be 0001 to 9999"
+
+
+def _calendar_part(value: str) -> str:
+    """``value`` as every supported Python's ``fromisoformat`` reads it (3.10 takes neither
+    ``Z`` nor a fraction of other than 3 or 6 digits): the fraction cannot make a date impossible."""
+    return re.sub(r"\.[0-9]+", "", value.upper()).replace("Z", "+00:00")
 
 
 def explain_date(value: str) -> str:

@@ -142,7 +142,7 @@ def stop_serve(proc: subprocess.Popen[str]) -> tuple[str, str]:
         return proc.communicate(timeout=30)  # closes the pipes too
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.communicate()
+        proc.communicate(timeout=30)
         raise
 
 

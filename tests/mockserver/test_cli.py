@@ -143,7 +143,10 @@ def test_ctrl_c_right_after_start_stops_it(server: str) -> None:
 def test_granian_does_not_outlive_a_killed_command() -> None:
     proc, url, _lines = start_serve()
     proc.kill()  # no chance to stop its child politely
-    proc.communicate()
+    try:
+        proc.communicate(timeout=30)  # EOF on the pipes once granian, which shares them, is gone
+    except subprocess.TimeoutExpired:
+        pytest.fail("granian outlived the killed command (it still holds the output pipes)")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:

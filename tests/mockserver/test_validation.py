@@ -113,7 +113,8 @@ def _library_accepts(text: str) -> bool:
     if not re.fullmatch(shape, text, flags=re.ASCII):
         return False
     try:
-        parsed = datetime.fromisoformat(text.upper())
+        # as Python 3.10 reads it too: no `Z`, no fraction (which cannot make a date impossible)
+        parsed = datetime.fromisoformat(re.sub(r"\.\d+", "", text.upper()).replace("Z", "+00:00"))
     except ValueError:
         return False
     # RFC 3339 bounds the offset's fields (hour 00-23, minute 00-59); fromisoformat only its total.
