@@ -259,8 +259,10 @@ class LiveServer:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
-        if thread.is_alive():  # shutdown() waits for a loop that a failed thread never ran
-            server.shutdown()
+        if thread.is_alive():
+            # shutdown() waits for a serve loop to end, and a thread failing at its start never
+            # runs one: ask from a helper thread and wait for the server's thread itself
+            threading.Thread(target=server.shutdown, name="marketap-mock:stop", daemon=True).start()
         thread.join(timeout=10)
         server.server_close()
         self._server = self._thread = None
