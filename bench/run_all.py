@@ -8,7 +8,14 @@ import sys
 
 from bench.report import MARK
 
-BENCHMARKS = ["bench.inprocess", "bench.plugin_overhead", "bench.strategies", "bench.soak", "bench.live"]
+BENCHMARKS = [
+    "bench.inprocess",
+    "bench.plugin_overhead",
+    "bench.startup",
+    "bench.strategies",
+    "bench.soak",
+    "bench.live",
+]
 
 
 def main() -> int:
