@@ -35,7 +35,7 @@ from mockserver.settings import Settings
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["BODY_ERROR_KEY", "DEFER_KEY", "DROP_HEADER", "create_app", "incomplete_body"]
+__all__ = ["BODY_ERROR_KEY", "DEFER_KEY", "DROP_HEADER", "create_app", "declared_length", "incomplete_body"]
 
 log = logging.getLogger("mockserver")
 
@@ -150,7 +150,8 @@ def _drop(environ: WSGIEnvironment) -> pipeline.Reply:
     return pipeline.Reply(503, headers={DROP_HEADER: "1"})
 
 
-def _declared_length(environ: WSGIEnvironment) -> int | None:
+def declared_length(environ: WSGIEnvironment) -> int | None:
+    """The request's ``Content-Length``, None without one; a 400 for anything but ASCII digits."""
     text = environ.get("CONTENT_LENGTH") or ""
     if not text:
         return None
@@ -221,7 +222,7 @@ def _incoming(backend: Backend, environ: WSGIEnvironment, path: str) -> pipeline
     body = b""
     too_large = False
     try:
-        declared = _declared_length(environ)
+        declared = declared_length(environ)
         if declared is not None and declared > limit:
             # Refused unread: no 100 Continue is sent, and a body that is on its way anyway is
             # discarded up to a bound, so the client sees the 413 rather than a reset.

@@ -21,8 +21,9 @@ import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from mockserver.app import BODY_ERROR_KEY, DEFER_KEY, incomplete_body
+from mockserver.app import BODY_ERROR_KEY, DEFER_KEY, declared_length, incomplete_body
 from mockserver.backend import Backend
+from mockserver.errors import ApiError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -102,8 +103,10 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 
 
 def _declared(environ: dict[str, Any]) -> int | None:
-    text = environ.get("CONTENT_LENGTH", "")
-    return int(text) if text.isascii() and text.isdigit() else None
+    try:
+        return declared_length(environ)
+    except ApiError:
+        return None  # read what comes; the WSGI app answers the bad header with its 400
 
 
 async def _read_body(receive: Receive, declared: int | None, limit: int, timeout: float) -> tuple[bytes, Any]:

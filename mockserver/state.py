@@ -111,10 +111,6 @@ class Store:
         # pending jobs by due time: each request asks what is due, and must not walk every job
         self._due: list[tuple[float, int, DeletionJob]] = []
 
-    @property
-    def dropped_events(self) -> int:
-        return self.dropped["events"]
-
     def project(self, project_id: str) -> ProjectState:
         state = self.projects.get(project_id)
         if state is None:

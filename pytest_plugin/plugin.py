@@ -70,9 +70,7 @@ def _check_shared_fake(config: pytest.Config) -> None:
     needs a fake that accepts any project. Checked once, before any test runs."""
     where = target(config)
     workers = getattr(config.option, "numprocesses", None)
-    if not workers or where.url is None or _xdist_worker(config) is not None:
-        return
-    if is_vendor_host(urlsplit(where.url).hostname):
+    if not workers or where.url is None or where.is_real_service or _xdist_worker(config) is not None:
         return
     from pytest_plugin.sources import ControlPlaneMissing, HttpSource
 
@@ -97,6 +95,11 @@ class Target:
     api_key: str
     project_id: str
     control_token: str | None
+
+    @property
+    def is_real_service(self) -> bool:
+        """Pointed at the vendor's own host on purpose: no guard, nothing to share or reset."""
+        return self.url is not None and is_vendor_host(urlsplit(self.url).hostname)
 
 
 def _setting(config: pytest.Config, name: str) -> str | None:
@@ -149,7 +152,7 @@ def marketap_server(pytestconfig: pytest.Config) -> Iterator[MarketapMock]:
     where = target(pytestconfig)
     if where.url is not None:
         worker = _xdist_worker(pytestconfig)
-        shared = worker is not None and not is_vendor_host(urlsplit(where.url).hostname)
+        shared = worker is not None and not where.is_real_service
         project = f"{where.project_id}-{worker}" if shared else where.project_id
         source = HttpSource(where.url, where.control_token, project_scope=project if shared else None)
         yield MarketapMock(
@@ -242,7 +245,7 @@ def _guard(request: pytest.FixtureRequest, name: str) -> Iterator[None]:
     """The guard around a test; an attempt it blocked fails the test, even if the code under
     test swallowed the error."""
     where = target(request.config)
-    if where.url is not None and is_vendor_host(urlsplit(where.url).hostname):
+    if where.is_real_service:
         yield  # pointed at the real service on purpose
         return
     before = len(attempts())
