@@ -49,7 +49,7 @@ class AsgiFront:
             return
         if scope["type"] != "http":
             return
-        environ = _environ(scope)
+        environ = wsgi_environ(scope)
         settings = self.backend.settings
         body, error = await _read_body(
             receive, _declared(environ), settings.max_body_bytes, settings.read_timeout
@@ -165,7 +165,7 @@ class _Deadline310:
             raise TimeoutError from None
 
 
-def _environ(scope: Scope) -> dict[str, Any]:
+def wsgi_environ(scope: Scope) -> dict[str, Any]:
     """The WSGI environ of an ASGI request (PEP 3333 from the ASGI HTTP scope)."""
     server = scope.get("server") or ("127.0.0.1", 80)
     client = scope.get("client") or ("", 0)

@@ -108,7 +108,18 @@ def _setting(config: pytest.Config, name: str) -> str | None:
     return value or (str(config.getini(f"marketap_{name}")) or None)
 
 
+_TARGET = pytest.StashKey[Target]()
+
+
 def target(config: pytest.Config) -> Target:
+    """Where the tests send their requests: read once a session (every fixture asks)."""
+    found = config.stash.get(_TARGET, None)
+    if found is None:
+        found = config.stash[_TARGET] = _read_target(config)
+    return found
+
+
+def _read_target(config: pytest.Config) -> Target:
     return Target(
         url=_setting(config, "url"),
         api_key=_setting(config, "api_key") or DEFAULT_API_KEY,
@@ -126,6 +137,8 @@ def _marker_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
         if marker.args:
             pytest.fail("@pytest.mark.marketap takes settings as keywords only", pytrace=False)
         settings.update(marker.kwargs)
+    if not settings:
+        return settings
     try:
         Settings.from_mapping(settings)
     except SettingsError as exc:
@@ -197,22 +210,24 @@ def marketap(marketap_server: MarketapMock, request: pytest.FixtureRequest) -> I
         marketap_server.restore()  # settings, fault rules and clock: nothing leaks to the next test
 
 
-@pytest.fixture(scope="session")
-def _marketap_inprocess_backend(pytestconfig: pytest.Config) -> Backend:
-    """One in-process backend and app per session: building a Flask app per test costs more
-    than the test. The in-process fixtures reset it before each test."""
-    return _backend_for(target(pytestconfig))
+_IN_PROCESS = pytest.StashKey["tuple[Backend, Flask]"]()
 
 
-@pytest.fixture(scope="session")
-def _marketap_inprocess_app(_marketap_inprocess_backend: Backend) -> Flask:
-    from mockserver.app import create_app
+def _in_process_fake(config: pytest.Config) -> tuple[Backend, Flask]:
+    """One in-process backend and app per session, made at first use: building a Flask app per
+    test costs more than the test. The in-process fixtures reset it before each test. Kept on
+    the config, not in a session fixture: each fixture a test requests costs pytest 20 µs."""
+    fake = config.stash.get(_IN_PROCESS, None)
+    if fake is None:
+        from mockserver.app import create_app
 
-    return create_app(backend=_marketap_inprocess_backend)
+        backend = _backend_for(target(config))
+        fake = config.stash[_IN_PROCESS] = (backend, create_app(backend=backend))
+    return fake
 
 
 def _in_process(
-    request: pytest.FixtureRequest, backend: Backend, app: Flask, clients: tuple[str, ...], name: str
+    request: pytest.FixtureRequest, clients: tuple[str, ...], name: str
 ) -> Iterator[MarketapMock]:
     """A fresh fake in process for ``clients``, the guard up, and everything put back after."""
     from pytest_plugin.handle import MarketapMock
@@ -220,6 +235,7 @@ def _in_process(
     from pytest_plugin.sources import BackendSource
 
     where = target(request.config)
+    backend, app = _in_process_fake(request.config)
     backend.reset()
     settings = _marker_settings(request)
     handle = MarketapMock(
@@ -257,25 +273,17 @@ def _guard(request: pytest.FixtureRequest, name: str) -> Iterator[None]:
 
 
 @pytest.fixture
-def marketap_inprocess(
-    request: pytest.FixtureRequest, _marketap_inprocess_backend: Backend, _marketap_inprocess_app: Flask
-) -> Iterator[MarketapMock]:
+def marketap_inprocess(request: pytest.FixtureRequest) -> Iterator[MarketapMock]:
     """Function: a fresh fake in process; requests for https://event.marketap.io from httpx
     (sync and async), requests and aiohttp (when installed) go into it with no socket. Other
     hosts are not intercepted."""
     from pytest_plugin.inprocess import CLIENTS
 
-    yield from _in_process(
-        request, _marketap_inprocess_backend, _marketap_inprocess_app, CLIENTS, "marketap_inprocess"
-    )
+    yield from _in_process(request, CLIENTS, "marketap_inprocess")
 
 
 @pytest.fixture
-def marketap_respx(
-    request: pytest.FixtureRequest, _marketap_inprocess_backend: Backend, _marketap_inprocess_app: Flask
-) -> Iterator[MarketapMock]:
+def marketap_respx(request: pytest.FixtureRequest) -> Iterator[MarketapMock]:
     """Function: a fresh fake in process; httpx requests (sync and async) for
     https://event.marketap.io go into it with no socket. Other hosts are not intercepted."""
-    yield from _in_process(
-        request, _marketap_inprocess_backend, _marketap_inprocess_app, ("httpx",), "marketap_respx"
-    )
+    yield from _in_process(request, ("httpx",), "marketap_respx")

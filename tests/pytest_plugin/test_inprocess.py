@@ -121,6 +121,44 @@ def test_other_hosts_are_left_alone(pytester: pytest.Pytester) -> None:
         pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+def test_the_tests_own_mocks_of_other_hosts_still_answer(pytester: pytest.Pytester) -> None:
+    """A test that mocks its own services with respx or responses inside the fixture gets its
+    mocks' answers, and the vendor's host still goes to the fake."""
+    pytester.makepyfile(
+        """
+        import httpx, pytest, requests, respx, responses
+
+        VENDOR = "https://event.marketap.io/v1/api/events?project_id=test-project"
+        AUTH = {"Authorization": "Bearer test-api-key"}
+        BODY = {"events": [{"name": "mkt_login", "user_id": "u-1"}]}
+
+        def test_respx_default_mocker(marketap_inprocess):
+            with respx.mock:
+                respx.get("https://payments.test/ok").respond(200, json={"paid": True})
+                assert httpx.get("https://payments.test/ok").json() == {"paid": True}
+                assert httpx.post(VENDOR, json=BODY, headers=AUTH).status_code == 202
+            marketap_inprocess.assert_event_sent("mkt_login", count=1)
+
+        @pytest.mark.asyncio
+        async def test_respx_async(marketap_inprocess):
+            # a router at the fake's own layer lets the vendor's host through, as for any host
+            with respx.mock(using="httpx") as mock:
+                mock.route(host="event.marketap.io").pass_through()
+                mock.get("https://payments.test/ok").respond(200, json={"paid": True})
+                async with httpx.AsyncClient() as client:
+                    assert (await client.get("https://payments.test/ok")).json() == {"paid": True}
+                    assert (await client.post(VENDOR, json=BODY, headers=AUTH)).status_code == 202
+            marketap_inprocess.assert_event_sent("mkt_login", count=1)
+
+        def test_responses_with_passthru_to_the_fake(marketap_inprocess):
+            with responses.RequestsMock() as mock:
+                mock.get("https://payments.test/ok", json={"paid": True})
+                assert requests.get("https://payments.test/ok").json() == {"paid": True}
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
+
+
 def test_faults_act_as_a_real_server_would_for_each_client(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
