@@ -33,10 +33,23 @@ def test_bad_authorization_is_401(
 
 
 @pytest.mark.evidence("CHOSEN")
-def test_lower_case_scheme_is_401(contract: Contract) -> None:
-    headers = {"Authorization": f"bearer {contract.target.api_key}", "Content-Type": "application/json"}
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER"])
+def test_the_scheme_name_is_case_insensitive(contract: Contract, scheme: str) -> None:
+    """RFC 7235 §2.1: auth scheme names are case-insensitive, as common servers read them."""
+    headers = {"Authorization": f"{scheme} {contract.target.api_key}", "Content-Type": "application/json"}
     response = contract.post(spec.EVENTS.path, VALID[spec.EVENTS.path], headers=headers)
-    contract.expect(response, 401, case="'bearer' in lower case")
+    contract.expect(response, 202, case=f"'{scheme}' as the scheme name")
+
+
+@pytest.mark.evidence("CHOSEN")
+def test_a_401_names_the_bearer_scheme(contract: Contract) -> None:
+    """RFC 6750 §3: a 401 carries ``WWW-Authenticate: Bearer``."""
+    response = contract.post(
+        spec.EVENTS.path, VALID[spec.EVENTS.path], headers={"Content-Type": "application/json"}
+    )
+    contract.expect(response, 401, case="no Authorization header")
+    challenge = response.headers.get("WWW-Authenticate", "")
+    assert challenge.split(" ", 1)[0].lower() == "bearer", f"WWW-Authenticate: {challenge!r}"
 
 
 @pytest.mark.evidence("INFERRED")

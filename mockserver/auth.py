@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from mockserver.errors import ApiError
 from mockserver.settings import mask
 
-__all__ = ["authenticate", "authorize", "mask", "mask_authorization"]
+__all__ = ["CHALLENGE", "authenticate", "authorize", "mask", "mask_authorization"]
 
-_SCHEME = "Bearer "
+#: RFC 6750 §3: a 401 names the scheme it wants
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 def _find_key(presented: str, keys: Mapping[str, tuple[str, ...]]) -> str | None:
@@ -23,19 +24,26 @@ def _find_key(presented: str, keys: Mapping[str, tuple[str, ...]]) -> str | None
     return found
 
 
+def _refuse(reason: str) -> ApiError:
+    return ApiError.one(401, "Authorization", reason, headers=dict(CHALLENGE))
+
+
 def authenticate(authorization: str | None, keys: Mapping[str, tuple[str, ...]]) -> str:
-    """The API key of a well-formed, known ``Authorization`` header; else a 401."""
+    """The API key of a well-formed, known ``Authorization`` header; else a 401.
+
+    The scheme name is case-insensitive (RFC 7235 §2.1): ``bearer KEY`` passes."""
     if authorization is None:
-        raise ApiError.one(401, "Authorization", "required: send 'Authorization: Bearer <api_key>'")
-    if not authorization.startswith(_SCHEME):
-        scheme = authorization.split(" ", 1)[0][:20]
-        raise ApiError.one(401, "Authorization", f"scheme must be 'Bearer', not {scheme!r}")
-    presented = authorization[len(_SCHEME) :].strip()
+        raise _refuse("required: send 'Authorization: Bearer <api_key>'")
+    scheme, _, presented = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        shown = scheme[:20] or authorization[:20]
+        raise _refuse(f"scheme must be 'Bearer', not {shown!r}: send 'Authorization: Bearer <api_key>'")
+    presented = presented.strip()
     if not presented:
-        raise ApiError.one(401, "Authorization", "the API key is empty")
+        raise _refuse("the API key is missing after 'Bearer': send 'Authorization: Bearer <api_key>'")
     key = _find_key(presented, keys)
     if key is None:
-        raise ApiError.one(401, "Authorization", f"unknown API key {mask(presented)}")
+        raise _refuse(f"unknown API key {mask(presented)}")
     return key
 
 
@@ -43,9 +51,7 @@ def authorize(
     key: str, project_id: str, keys: Mapping[str, tuple[str, ...]], *, any_project: bool = False
 ) -> None:
     if not any_project and project_id not in keys[key]:
-        raise ApiError.one(
-            401, "Authorization", f"API key {mask(key)} is not valid for project {project_id[:100]!r}"
-        )
+        raise _refuse(f"API key {mask(key)} is not valid for project {project_id[:100]!r}")
 
 
 def mask_authorization(value: str) -> str:

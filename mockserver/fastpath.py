@@ -103,8 +103,7 @@ class _Types:
         return msgspec.defstruct(name, fields)
 
     def timestamp_pattern(self) -> str:
-        naive = self.s.allow_naive_timestamps
-        return spec.TIMESTAMP_NAIVE_PATTERN if naive else spec.TIMESTAMP_PATTERN
+        return spec.timestamp_pattern(self.s.timestamp_format, naive=self.s.allow_naive_timestamps)
 
     def events(self) -> Any:
         """Every field but the reserved properties' types; no unknown field passes."""

@@ -90,9 +90,10 @@ def _string(s: Settings, **extra: Any) -> dict[str, Any]:
 
 
 def _timestamp(s: Settings) -> dict[str, Any]:
-    if s.allow_naive_timestamps:
-        return {"type": "string", "pattern": spec.TIMESTAMP_NAIVE_PATTERN}
-    return {"type": "string", "format": "date-time", "pattern": spec.TIMESTAMP_PATTERN}
+    pattern = spec.timestamp_pattern(s.timestamp_format, naive=s.allow_naive_timestamps)
+    if s.allow_naive_timestamps or s.timestamp_format != "rfc3339":
+        return {"type": "string", "pattern": pattern}
+    return {"type": "string", "format": "date-time", "pattern": pattern}
 
 
 def _property_schema(kind: spec.PropertyType, s: Settings) -> dict[str, Any]:

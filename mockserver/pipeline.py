@@ -99,6 +99,8 @@ def _ingest(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint)
         raw = _body(request, settings)
         validated = validate_body(endpoint, raw, settings)
     except ApiError as error:
+        if error.status == 400:  # each endpoint words its 400 its own way, whatever the cause
+            error.message = endpoint.bad_request_message
         _journal(backend, request, endpoint, project_id, raw, error)
         return error_reply(error)
     except Exception:  # a bug of ours must still answer in the envelope, never with a traceback

@@ -25,6 +25,7 @@ DEFAULT_PROJECT_ID = "test-project"
 #: The settings that change which bodies are valid: validators are built and cached per their values.
 BODY_SETTINGS = (
     "allow_naive_timestamps",
+    "timestamp_format",
     "allow_empty_batches",
     "require_event_user_id",
     "check_reserved_properties",
@@ -61,6 +62,18 @@ class Settings:
         metadata=_doc(
             "Accept timestamps without a time zone. The vendor asks for ISO 8601 with a zone; "
             "what it does without one is unknown."
+        ),
+    )
+    timestamp_format: Literal["rfc3339", "iso8601"] = field(
+        default="rfc3339",
+        metadata=_doc(
+            "Which timestamps are accepted. `rfc3339` (default): RFC 3339, the ISO 8601 extended "
+            "form of the vendor's examples (`2025-01-17T05:39:22Z`, `2025-01-17T05:39:22+09:00`). "
+            "`iso8601`: also ISO 8601's other complete forms an SDK could send: the basic form "
+            "`20250117T053922Z`, offsets `+0900` and `+09`, a comma before the fraction. The "
+            "vendor's page says \"ISO 8601\" and shows only the extended form (CONFIRMED); what it "
+            "does with the others is unknown.",
+            choices=spec.TIMESTAMP_FORMATS,
         ),
     )
     allow_empty_batches: bool = field(

@@ -31,13 +31,18 @@ __all__ = [
     "PATHS",
     "PROFILE_PROPERTY_TYPES",
     "PROPERTY_TYPES",
+    "ISO_TIMESTAMP_NAIVE_PATTERN",
+    "ISO_TIMESTAMP_PATTERN",
+    "TIMESTAMP_FORMATS",
     "TIMESTAMP_NAIVE_PATTERN",
     "TIMESTAMP_PATTERN",
+    "TIMESTAMP_PATTERNS",
     "Endpoint",
     "Evidence",
     "Field",
     "PropertyType",
     "endpoint_for",
+    "timestamp_pattern",
 ]
 
 Evidence = Literal["CONFIRMED", "INFERRED", "CHOSEN"]
@@ -154,19 +159,52 @@ GENDERS: Final = ("Male", "Female", "Other", "Unknown")  # INFERRED (Android SDK
 # a rejection in words. Digits are spelt [0-9]: `\d` is Unicode in Python's `re`, which the fast
 # path runs the same patterns in.
 _YEAR = r"(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
-_MONTH_DAY = (
-    r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
-    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
-    r"|02-(?:0[1-9]|1[0-9]|2[0-8]))"
-)
 _LEAP_YEAR = r"(?:[0-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
-DATE_PATTERN: Final = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
+
+
+def _date(sep: str) -> str:
+    """A calendar date, its fields separated by ``sep`` ("-", or "" for ISO 8601's basic form)."""
+    month_day = (
+        rf"(?:(?:0[13578]|1[02]){sep}(?:0[1-9]|[12][0-9]|3[01])"
+        rf"|(?:0[469]|11){sep}(?:0[1-9]|[12][0-9]|30)"
+        rf"|02{sep}(?:0[1-9]|1[0-9]|2[0-8]))"
+    )
+    return rf"(?:{_YEAR}{sep}{month_day}|{_LEAP_YEAR}{sep}02{sep}29)"
+
+
+DATE_PATTERN: Final = _date("-")
 _TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
 _ZONE = r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 #: A date-time with a time zone: what the vendor asks for (CONFIRMED: "ISO 8601", with examples).
 TIMESTAMP_PATTERN: Final = rf"^{DATE_PATTERN}[Tt]{_TIME}{_ZONE}$"
 #: The same with the zone optional, for the setting `allow_naive_timestamps`.
 TIMESTAMP_NAIVE_PATTERN: Final = rf"^{DATE_PATTERN}[Tt]{_TIME}{_ZONE}?$"
+
+# ISO 8601's other complete date-time forms (setting `timestamp_format: iso8601`): the basic
+# form (20250117T053922Z), a comma before the fraction, and the offsets +0900 and +09.
+_ISO_FRACTION = r"(?:[.,][0-9]+)?"
+_ISO_ZONE = r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3])(?::?[0-5][0-9])?)"
+_ISO_EXTENDED = rf"{DATE_PATTERN}[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]{_ISO_FRACTION}"
+_ISO_BASIC = rf"{_date('')}[Tt](?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]{_ISO_FRACTION}"
+ISO_TIMESTAMP_PATTERN: Final = rf"^(?:{_ISO_EXTENDED}|{_ISO_BASIC}){_ISO_ZONE}$"
+ISO_TIMESTAMP_NAIVE_PATTERN: Final = rf"^(?:{_ISO_EXTENDED}|{_ISO_BASIC}){_ISO_ZONE}?$"
+
+#: The forms the setting `timestamp_format` chooses between.
+TIMESTAMP_FORMATS: Final = ("rfc3339", "iso8601")
+
+
+def timestamp_pattern(timestamp_format: str = "rfc3339", *, naive: bool = False) -> str:
+    """The pattern a timestamp must match under the settings ``timestamp_format`` and
+    ``allow_naive_timestamps``."""
+    if timestamp_format == "iso8601":
+        return ISO_TIMESTAMP_NAIVE_PATTERN if naive else ISO_TIMESTAMP_PATTERN
+    return TIMESTAMP_NAIVE_PATTERN if naive else TIMESTAMP_PATTERN
+
+
+#: Every pattern :func:`timestamp_pattern` returns.
+TIMESTAMP_PATTERNS: Final = frozenset(
+    timestamp_pattern(f, naive=n) for f in TIMESTAMP_FORMATS for n in (False, True)
+)
 #: `mkt_birth` (INFERRED: the SDK zero-pads `YYYY-MM-DD`).
 BIRTH_DATE_PATTERN: Final = rf"^{DATE_PATTERN}$"
 

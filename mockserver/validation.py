@@ -6,8 +6,8 @@ violation (not just the first) with its location. What pydantic does not decide 
 contract wants is done here on top:
 
 * timestamps: pydantic's ``datetime`` accepts forms the contract rejects (a space separator,
-  digit strings), so they are strings checked by :data:`spec.TIMESTAMP_RE` for the RFC 3339
-  shape and by ``datetime.fromisoformat`` for the calendar;
+  digit strings), so they are strings matched by :func:`spec.timestamp_pattern`, a pattern
+  that knows the calendar; a refusal is explained in words by :func:`explain_timestamp`;
 * free-form values (custom properties, unknown fields) go through a depth-bounded JSON value
   schema that rejects non-finite numbers, over-long strings, control characters and nesting
   deeper than ``max_depth``.
@@ -20,7 +20,6 @@ import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from pydantic_core import PydanticCustomError, SchemaValidator, ValidationError
@@ -33,8 +32,10 @@ from mockserver.settings import BODY_SETTINGS, Settings
 
 __all__ = ["Validated", "field_path", "validate_body", "validate_body_fully", "validator_for"]
 
-TIMESTAMP_REASON = "not an ISO 8601 date-time with a time zone"
-TIMESTAMP_NAIVE_REASON = "not an ISO 8601 date-time"
+RFC3339 = "RFC 3339 (ISO 8601 extended form with a time zone, such as 2025-01-17T05:39:22Z)"
+TIMESTAMP_REASON = f"not a date-time in the required form: {RFC3339}"
+TIMESTAMP_NAIVE_REASON = "not a date-time in the required form: RFC 3339 (such as 2025-01-17T05:39:22)"
+ISO_TIMESTAMP_REASON = "not an ISO 8601 complete date-time with a time zone (such as 20250117T053922Z)"
 DATE_REASON = "not a date in the form YYYY-MM-DD"
 # C0 controls other than tab, LF and CR.
 _CONTROL_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
@@ -70,37 +71,75 @@ def field_path(loc: Sequence[str | int]) -> str:
 # --- checks pydantic cannot express -----------------------------------------------------------
 
 
-_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?")
+# Loose shapes, on the error path only: each finds what a refused timestamp was meant to be.
+_LOOSE = re.compile(
+    r"(?P<date>\d{4}-?\d{2}-?\d{2})(?P<sep>[Tt ]?)(?P<time>\d{2}:?\d{2}(?::?\d{2})?)"
+    r"(?P<fraction>[.,]\d+)?(?P<zone>[Zz]|[+-]\d{2}(?::?\d{2})?)?"
+)
+_ISO_ONLY = "ISO 8601, but not the form required"
 
 
-def explain_timestamp(value: str, *, naive_ok: bool = False) -> str:
+def explain_timestamp(value: str, *, naive_ok: bool = False, timestamp_format: str = "rfc3339") -> str:
     """Why ``value`` is not an acceptable timestamp, in words (error path only)."""
-    shape = _SHAPE.fullmatch(value)
+    iso = timestamp_format == "iso8601"
+    required = ISO_TIMESTAMP_REASON if iso else (TIMESTAMP_NAIVE_REASON if naive_ok else TIMESTAMP_REASON)
+    shape = _LOOSE.fullmatch(value)
     if not shape:
-        return TIMESTAMP_NAIVE_REASON if naive_ok else TIMESTAMP_REASON
-    if not shape.group(2) and not naive_ok:
-        return f"{TIMESTAMP_REASON} (the zone is missing; add Z or an offset such as +09:00)"
-    try:
-        datetime.fromisoformat(_calendar_part(value))
-    except ValueError as exc:
-        return f"impossible date or time: {exc}"
-    return "year must be 0001 to 9999"
+        return required
+    date_part, sep, time_part, zone = shape["date"], shape["sep"], shape["time"], shape["zone"]
+    impossible = _impossible(date_part.replace("-", ""), time_part.replace(":", ""), zone)
+    if impossible:
+        return impossible
+    if sep == " ":
+        return (
+            "a space separates the date and the time (as Python's str(datetime) prints); "
+            f"{RFC3339 if not iso else 'ISO 8601'} requires 'T': use datetime.isoformat()"
+        )
+    if not sep:
+        return required
+    if zone is None and not naive_ok:
+        return f"{required}: the time zone is missing; add Z or an offset such as +09:00"
+    extended = "-" in date_part and ":" in time_part
+    basic = "-" not in date_part and ":" not in time_part
+    if not (extended or basic) or len(time_part.replace(":", "")) != 6:
+        return required  # a mixed or reduced form
+    if iso:
+        return required
+    return f"{_ISO_ONLY}: {RFC3339} (setting timestamp_format: iso8601 accepts it)"
 
 
-def _calendar_part(value: str) -> str:
-    """``value`` as every supported Python's ``fromisoformat`` reads it (3.10 takes neither
-    ``Z`` nor a fraction of other than 3 or 6 digits): the fraction cannot make a date impossible."""
-    return re.sub(r"\.[0-9]+", "", value.upper()).replace("Z", "+00:00")
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _impossible(ymd: str, hms: str, zone: str | None) -> str | None:
+    """The calendar or clock field that cannot be, in words; None if all can."""
+    year, month, day = int(ymd[:4]), int(ymd[4:6]), int(ymd[6:8])
+    if year == 0:
+        return "year 0000 does not exist: years run from 0001 to 9999"
+    if not 1 <= month <= 12:
+        return f"month {ymd[4:6]} does not exist"
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    days = 28 if month == 2 and not leap else _MONTH_DAYS[month - 1]
+    if not 1 <= day <= days:
+        return f"day {ymd[6:8]} does not exist: {year:04d}-{month:02d} has {days} days"
+    hour, minute, second = hms[:2], hms[2:4], hms[4:6] or "00"
+    if int(hour) > 23:
+        return f"hour {hour} does not exist: hours run from 00 to 23 (midnight is 00:00 of the next day)"
+    if int(minute) > 59:
+        return f"minute {minute} does not exist: minutes run from 00 to 59"
+    if int(second) > 59:
+        return f"second {second} does not exist: seconds run from 00 to 59"
+    if zone and zone not in "Zz":
+        digits = zone[1:].replace(":", "")
+        if int(digits[:2]) > 23 or (len(digits) > 2 and int(digits[2:]) > 59):
+            return f"offset {zone} does not exist: offsets run from -23:59 to +23:59"
+    return None
 
 
 def explain_date(value: str) -> str:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         return DATE_REASON
-    try:
-        date.fromisoformat(value)
-    except ValueError as exc:
-        return f"impossible date: {exc}"
-    return "year must be 0001 to 9999"
+    return _impossible(value.replace("-", ""), "000000", None) or DATE_REASON
 
 
 # --- schema builders -------------------------------------------------------------------------
@@ -121,8 +160,7 @@ class _Schemas:
         )
 
     def timestamp(self) -> cs.CoreSchema:
-        naive = self.s.allow_naive_timestamps
-        pattern = spec.TIMESTAMP_NAIVE_PATTERN if naive else spec.TIMESTAMP_PATTERN
+        pattern = spec.timestamp_pattern(self.s.timestamp_format, naive=self.s.allow_naive_timestamps)
         return cs.str_schema(pattern=pattern, strict=True)
 
     def value(self, depth: int) -> cs.CoreSchema:
@@ -419,8 +457,10 @@ def _field_errors(
 def _explain_pattern(pattern: str, value: str, settings: Settings) -> str:
     if pattern == spec.BIRTH_DATE_PATTERN:
         return explain_date(value)
-    if pattern in (spec.TIMESTAMP_PATTERN, spec.TIMESTAMP_NAIVE_PATTERN):
-        return explain_timestamp(value, naive_ok=settings.allow_naive_timestamps)
+    if pattern in spec.TIMESTAMP_PATTERNS:
+        return explain_timestamp(
+            value, naive_ok=settings.allow_naive_timestamps, timestamp_format=settings.timestamp_format
+        )
     return "holds a control character"
 
 

@@ -89,10 +89,79 @@ def test_non_string_timestamps_are_400(tc_post: Post, value: Any) -> None:
     assert sent.fields() == ["events[0].timestamp"]
 
 
-def test_timestamp_errors_say_why() -> None:
-    assert "zone is missing" in explain_timestamp("2025-01-17T05:39:22")
-    assert "day is out of range" in explain_timestamp("2025-02-30T00:00:00Z")
-    assert explain_timestamp("2025/01/17") == "not an ISO 8601 date-time with a time zone"
+@pytest.mark.parametrize(
+    ("stamp", "says"),
+    [
+        ("2025-01-17T05:39:22", "the time zone is missing; add Z or an offset such as +09:00"),
+        ("2025-02-30T00:00:00Z", "day 30 does not exist: 2025-02 has 28 days"),
+        ("2024-02-30T00:00:00Z", "day 30 does not exist: 2024-02 has 29 days"),
+        ("2025-13-01T00:00:00Z", "month 13 does not exist"),
+        ("2025-01-17T24:00:00Z", "hour 24 does not exist"),
+        ("2025-01-17T05:60:00Z", "minute 60 does not exist"),
+        ("2025-01-17T05:39:22+25:00", "offset +25:00 does not exist: offsets run from -23:59 to +23:59"),
+        ("0000-01-01T00:00:00Z", "year 0000 does not exist"),
+        # exactly what Python's str(datetime) prints
+        ("2025-01-17 05:39:22+00:00", "a space separates the date and the time (as Python's str(datetime)"),
+        # ISO 8601 all the same: never called "not ISO 8601"
+        ("20250117T053922Z", "ISO 8601, but not the form required: RFC 3339"),
+        ("2025-01-17T05:39:22+0900", "ISO 8601, but not the form required: RFC 3339"),
+        ("2025-01-17T05:39:22+09", "ISO 8601, but not the form required: RFC 3339"),
+        ("2025-01-17T05:39:22,5Z", "ISO 8601, but not the form required: RFC 3339"),
+        (
+            "2025/01/17",
+            "not a date-time in the required form: RFC 3339 (ISO 8601 extended form with a time zone",
+        ),
+    ],
+)
+def test_timestamp_errors_say_why(tc_post: Post, stamp: str, says: str) -> None:
+    sent = tc_post(spec.EVENTS.path, events_body(event(timestamp=stamp)))
+    assert sent.status == 400
+    (reason,) = [e["reason"] for e in sent.json["errors"]]
+    assert says in reason
+    assert "timedelta" not in reason and "fromisoformat" not in reason  # no Python internals
+
+
+ISO_ONLY = [
+    "20250117T053922Z",
+    "2025-01-17T05:39:22+0900",
+    "2025-01-17T05:39:22+09",
+    "2025-01-17T05:39:22,5Z",
+    "20250117T053922.123+0900",
+    "20240229T000000-05",
+]
+
+
+@pytest.mark.parametrize("stamp", ISO_ONLY)
+def test_timestamp_format_iso8601_accepts_the_other_iso_forms(
+    tc_post: Post, backend: Backend, stamp: str
+) -> None:
+    assert tc_post(spec.EVENTS.path, events_body(event(timestamp=stamp))).status == 400
+    assert tc_post(spec.PROFILES.path, {"profiles": [{"user_id": "u", "timestamp": stamp}]}).status == 400
+    backend.update_settings({"timestamp_format": "iso8601"})
+    assert tc_post(spec.EVENTS.path, events_body(event(timestamp=stamp))).status == 202
+    assert tc_post(spec.PROFILES.path, {"profiles": [{"user_id": "u", "timestamp": stamp}]}).status == 202
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2025-01-17 05:39:22Z",
+        "20250117T05:39:22Z",
+        "2025-01-17T053922Z",
+        "20250230T000000Z",
+        "20250117T053922",
+        "2025-01-17",
+        "20250117",
+        "2025-01-17T05:39Z",
+        "1700000000",
+    ],
+)
+def test_timestamp_format_iso8601_still_refuses(tc_post: Post, backend: Backend, stamp: str) -> None:
+    """A space, mixed basic and extended parts, impossible dates, no zone, reduced forms."""
+    backend.update_settings({"timestamp_format": "iso8601"})
+    sent = tc_post(spec.EVENTS.path, events_body(event(timestamp=stamp)))
+    assert sent.status == 400
+    assert sent.fields() == ["events[0].timestamp"]
 
 
 @pytest.mark.parametrize("stamp", NAIVE)
@@ -462,3 +531,51 @@ def test_fitted_validator_agrees_with_the_full_one(path: str, body: Any, fields:
 
     s = Settings()
     assert outcome(validator_for(endpoint, s, raw)) == outcome(validator_for(endpoint, s))
+
+
+_ISO = re.compile(spec.ISO_TIMESTAMP_PATTERN)
+
+
+def _iso_library_accepts(text: str) -> bool:
+    """The oracle for `timestamp_format: iso8601`: one of the two shapes, then Python's
+    `datetime` for the calendar."""
+    extended = r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})([.,]\d+)?"
+    basic = r"(\d{4})(\d{2})(\d{2})[Tt](\d{2})(\d{2})(\d{2})([.,]\d+)?"
+    zone = r"([Zz]|[+-]\d{2}(?::?\d{2})?)"
+    found = re.fullmatch(f"{extended}{zone}", text, flags=re.ASCII) or re.fullmatch(
+        f"{basic}{zone}", text, flags=re.ASCII
+    )
+    if not found:
+        return False
+    year, month, day, hour, minute, second = (int(found[i]) for i in range(1, 7))
+    offset = found[8]
+    if offset not in "Zz" and (int(offset[1:3]) > 23 or (len(offset) > 3 and int(offset[-2:]) > 59)):
+        return False
+    try:
+        datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return False
+    return True
+
+
+@st.composite
+def _near_iso_timestamps(draw: st.DrawFn) -> str:
+    year = draw(st.integers(0, 9999))
+    month, day, hour, minute, second = (draw(st.integers(0, 99)) for _ in range(5))
+    dash, colon = draw(st.sampled_from([("-", ":"), ("", ""), ("-", ""), ("", ":")]))
+    zone = draw(st.sampled_from(["Z", "z", "+", "-"]))
+    if zone in "+-":
+        zone += f"{draw(st.integers(0, 30)):02d}" + draw(
+            st.sampled_from(["", f":{draw(st.integers(0, 70)):02d}", f"{draw(st.integers(0, 70)):02d}"])
+        )
+    frac = draw(st.sampled_from(["", ".1", ",5", ".123456"]))
+    return (
+        f"{year:04d}{dash}{month:02d}{dash}{day:02d}T{hour:02d}{colon}{minute:02d}{colon}{second:02d}"
+        f"{frac}{zone}"
+    )
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(_near_iso_timestamps(), st.text(alphabet="0123456789-:TZ+.,", max_size=30)))
+def test_iso_timestamp_pattern_agrees_with_the_calendar(text: str) -> None:
+    assert bool(_ISO.fullmatch(text)) == _iso_library_accepts(text)

@@ -34,7 +34,9 @@ CASES = {
             "E     events[1] 'mkt_login' user_id='u-1': name is 'mkt_login', expected 'mkt_purchase';"
             " properties.mkt_revenue is missing, expected 39000.0",
             "E   Rejected requests that carried an event 'mkt_purchase':",
-            "E     #2 POST /v1/api/events -> 400: events[0].timestamp: not an ISO 8601 date-time with a time zone",
+            "E     #2 POST /v1/api/events -> 400: events[0].timestamp: a space separates the date and the time"
+            " (as Python's str(datetime) prints); RFC 3339 (ISO 8601 extended form with a time zone, such as"
+            " 2025-01-17T05:39:22Z) requires 'T': use datetime.isoformat()",
         ],
     ),
     "event_count": (
