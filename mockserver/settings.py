@@ -71,7 +71,7 @@ class Settings:
             "form of the vendor's examples (`2025-01-17T05:39:22Z`, `2025-01-17T05:39:22+09:00`). "
             "`iso8601`: also ISO 8601's other complete forms an SDK could send: the basic form "
             "`20250117T053922Z`, offsets `+0900` and `+09`, a comma before the fraction. The "
-            "vendor's page says \"ISO 8601\" and shows only the extended form (CONFIRMED); what it "
+            'vendor\'s page says "ISO 8601" and shows only the extended form (CONFIRMED); what it '
             "does with the others is unknown.",
             choices=spec.TIMESTAMP_FORMATS,
         ),

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockserver import Backend, Settings, spec
-from mockserver.validation import explain_timestamp, field_path
+from mockserver.validation import field_path
 from tests.conftest import Post
 
 
