@@ -30,6 +30,7 @@ BODY_SETTINGS = (
     "require_event_user_id",
     "check_reserved_properties",
     "reject_control_characters",
+    "reject_unknown_reserved",
     "max_batch_items",
     "max_string_length",
     "max_properties",
@@ -94,6 +95,14 @@ class Settings:
     reject_control_characters: bool = field(
         default=True,
         metadata=_doc("Reject strings holding C0 control characters other than tab, CR and LF."),
+    )
+    reject_unknown_reserved: bool = field(
+        default=False,
+        metadata=_doc(
+            "Reject unknown `mkt_*` keys (a top-level property, an item or coupon key) instead of "
+            "accepting them with a warning. What the vendor does with them is unknown; a misspelt "
+            "reserved key (`mkt_qty` for `mkt_quantity`) is otherwise a silent production bug."
+        ),
     )
     max_batch_items: int = field(
         default=spec.MAX_BATCH_ITEMS,
@@ -190,7 +199,10 @@ class Settings:
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
-            raise SettingsError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            from mockserver.names import did_you_mean
+
+            named = ", ".join(f"{name}{did_you_mean(name, known)}" for name in unknown)
+            raise SettingsError(f"unknown setting(s) {named}; known: {', '.join(sorted(known))}")
         converted = {name: _convert(known[name], value) for name, value in values.items()}
         return dataclasses.replace(base or cls(), **converted)
 

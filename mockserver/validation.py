@@ -25,7 +25,7 @@ from typing import Any
 from pydantic_core import PydanticCustomError, SchemaValidator, ValidationError
 from pydantic_core import core_schema as cs
 
-from mockserver import fastpath, spec
+from mockserver import fastpath, names, spec
 from mockserver.errors import ApiError, FieldError
 from mockserver.journal import parse_json
 from mockserver.settings import BODY_SETTINGS, Settings
@@ -386,15 +386,65 @@ def _scan(
             if isinstance(item, dict) and isinstance(p := item.get("properties"), dict) and len(p) > most
         ]
     reserved = _RESERVED[name]
+    unknown: list[tuple[str, str, list[str] | frozenset[str]]] = []  # path, key, what it could mean
     if any(k.startswith("mkt_") for k in set().union(*props) - reserved):
-        warnings += [
-            f"{name}[{i}].properties.{k}: unknown reserved property"
+        unknown += [
+            (f"{name}[{i}].properties.{k}", k, reserved)
             for i, item in enumerate(items)
             if isinstance(item, dict) and isinstance(p := item.get("properties"), dict)
             for k in p
             if k.startswith("mkt_") and k not in reserved
         ]
+    nested = _NESTED_KEYS[name]
+    if nested and not nested.keys().isdisjoint(set().union(*props)):
+        for at, entry, keys in _nested_entries(name, items, nested):
+            if len(entry) > settings.max_properties:
+                errors.append(FieldError(at, f"more than {settings.max_properties} keys ({len(entry)})"))
+            unknown += [(f"{at}.{k}", k, keys) for k in entry if k.startswith("mkt_") and k not in keys]
+    for path, key, meant in unknown:
+        why = f"unknown reserved key{names.did_you_mean(key, sorted(meant, key=_spec_order))}"
+        if settings.reject_unknown_reserved:
+            errors.append(FieldError(path, f"{why} (setting reject_unknown_reserved)"))
+        else:
+            warnings.append(f"{path}: {why}")
     return errors, warnings
+
+
+def _nested_entries(
+    name: str, items: list[Any], nested: dict[str, frozenset[str]]
+) -> Iterator[tuple[str, dict[str, Any], frozenset[str]]]:
+    """Each item or coupon object in the batch's properties: its path, itself, its reserved keys."""
+    for i, item in enumerate(items):
+        p = item.get("properties") if isinstance(item, dict) else None
+        if not isinstance(p, dict):
+            continue
+        for prop, keys in nested.items():
+            entries = p.get(prop)
+            for j, entry in enumerate(entries if isinstance(entries, list) else []):
+                if isinstance(entry, dict):
+                    yield f"{name}[{i}].properties.{prop}[{j}]", entry, keys
+
+
+#: Per batch, the reserved properties that hold objects with reserved keys of their own.
+_NESTED_KEYS: dict[str, dict[str, frozenset[str]]] = {
+    key: {
+        prop: frozenset(spec.ITEM_KEYS if kind == "items" else spec.COUPON_KEYS)
+        for prop, kind in types.items()
+        if kind in ("items", "coupons")
+    }
+    for key, types in spec.PROPERTY_TYPES.items()
+}
+_ORDER = {
+    k: n
+    for n, k in enumerate(
+        [*spec.PROFILE_PROPERTY_TYPES, *spec.EVENT_PROPERTY_TYPES, *spec.ITEM_KEYS, *spec.COUPON_KEYS]
+    )
+}
+
+
+def _spec_order(key: str) -> int:
+    """The spec lists the common keys first: a tie in a suggestion goes to them."""
+    return _ORDER.get(key, len(_ORDER))
 
 
 # --- errors ----------------------------------------------------------------------------------

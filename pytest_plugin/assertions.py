@@ -204,3 +204,19 @@ def rejected_failure(requests: Sequence[CapturedRequest]) -> str | None:
         if len(request.errors) > 5:
             lines.append(f"      (+{len(request.errors) - 5} more)")
     return "\n".join(lines)
+
+
+def warnings_failure(requests: Sequence[CapturedRequest]) -> str | None:
+    """Every warning the fake recorded (unknown fields ignored, unknown reserved keys with the
+    key most likely meant), request by request; None when there is none."""
+    warned = [r for r in requests if r.warnings]
+    if not warned:
+        return None
+    count = sum(len(r.warnings) for r in warned)
+    lines = [f"marketap: {_plural(count, 'warning')} on accepted or rejected requests:"]
+    for request in warned:
+        lines.append(f"  #{request.id} {request.method} {request.path} -> {request.status}")
+        lines += [f"      {w}" for w in request.warnings[:10]]
+        if len(request.warnings) > 10:
+            lines.append(f"      (+{len(request.warnings) - 10} more)")
+    return "\n".join(lines)

@@ -171,3 +171,11 @@ class MarketapMock:
         message = assertions.rejected_failure(self.requests)
         if message:
             raise AssertionError(message)
+
+    def assert_no_warnings(self) -> None:
+        """No captured request drew a warning: no unknown field ignored, no unknown ``mkt_*``
+        key (a misspelt reserved key, such as ``mkt_qty`` for ``mkt_quantity``)."""
+        __tracebackhide__ = True
+        message = assertions.warnings_failure(self.requests)
+        if message:
+            raise AssertionError(message)

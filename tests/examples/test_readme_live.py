@@ -18,4 +18,5 @@ def test_signup_is_reported(marketap):
 
     marketap.assert_event_sent("mkt_signup", user_id="u-1001", count=1)
     marketap.assert_no_rejected_requests()
+    marketap.assert_no_warnings()  # no unknown field, no misspelt mkt_* key
     assert marketap.requests[0].headers["authorization"] == "Bearer test****"  # keys are masked

@@ -112,6 +112,8 @@ LONG_WAY = {
     "unknown event field": body(event(colour="red")),
     "unknown reserved property": body(event(properties={"mkt_revenu": 1.0})),
     "float quantity": body(event(properties={"mkt_items": [{"mkt_quantity": 2.0}]})),
+    "misspelt item key": body(event(properties={"mkt_items": [{"mkt_qty": 2}]})),
+    "item with too many keys": body(event(properties={"mkt_items": [{f"k{i}": i for i in range(1001)}]})),
     "boolean revenue": body(event(properties={"mkt_revenue": True})),
     "empty order id": body(event(properties={"mkt_order_id": ""})),
     "overflowing number": b'{"events":[{"name":"a","user_id":"u","properties":{"n":1e999}}]}',

@@ -492,8 +492,64 @@ def test_unknown_fields_are_accepted_with_warnings(tc_post: Post, backend: Backe
     assert warnings == [
         "device: unknown field ignored",
         "events[0].extra: unknown field ignored",
-        "events[0].properties.mkt_not_a_thing: unknown reserved property",
+        "events[0].properties.mkt_not_a_thing: unknown reserved key",
     ]
+
+
+def test_misspelt_reserved_keys_are_warned_with_the_key_meant(tc_post: Post, backend: Backend) -> None:
+    """Top level, items and coupons: the silent production bugs a fake exists to catch."""
+    purchase = event(
+        properties={"mkt_revnue": 1.0, "mkt_items": [{"mkt_product_id": "p", "mkt_price": 1.0, "mkt_qty": 2}]}
+    )
+    assert tc_post(spec.EVENTS.path, events_body(purchase)).status == 202
+    profile = {
+        "user_id": "u",
+        "properties": {"mkt_coupons": [{"mkt_coupon_code": "c"}], "mkt_cart": [{"mkt_qty": 1}]},
+    }
+    assert tc_post(spec.PROFILES.path, {"profiles": [profile]}).status == 202
+    warnings = [w for entry in backend.requests() for w in entry.warnings]
+    assert warnings == [
+        "events[0].properties.mkt_revnue: unknown reserved key (did you mean mkt_revenue?)",
+        "events[0].properties.mkt_items[0].mkt_price: unknown reserved key"
+        " (did you mean mkt_product_price or mkt_option_price?)",
+        "events[0].properties.mkt_items[0].mkt_qty: unknown reserved key (did you mean mkt_quantity?)",
+        "profiles[0].properties.mkt_cart[0].mkt_qty: unknown reserved key (did you mean mkt_quantity?)",
+        "profiles[0].properties.mkt_coupons[0].mkt_coupon_code: unknown reserved key"
+        " (did you mean mkt_coupon_id?)",
+    ]
+
+
+def test_reject_unknown_reserved_makes_them_400(tc_post: Post, backend: Backend) -> None:
+    backend.update_settings({"reject_unknown_reserved": True})
+    body = events_body(event(properties={"mkt_items": [{"mkt_qty": 2}], "custom_key": 1}))
+    sent = tc_post(spec.EVENTS.path, body)
+    assert sent.status == 400
+    assert sent.json["errors"] == [
+        {
+            "field": "events[0].properties.mkt_items[0].mkt_qty",
+            "reason": "unknown reserved key (did you mean mkt_quantity?) (setting reject_unknown_reserved)",
+        }
+    ]
+    assert backend.events("test-project") == []  # nothing stored
+    # custom (non-mkt_) keys are never reserved
+    assert tc_post(spec.EVENTS.path, events_body(event(properties={"custom_key": 1}))).status == 202
+
+
+def test_item_and_coupon_objects_have_the_properties_limit(tc_post: Post, backend: Backend) -> None:
+    backend.update_settings({"max_properties": 3})
+    four = {f"k{i}": i for i in range(4)}
+    sent = tc_post(spec.EVENTS.path, events_body(event(properties={"mkt_items": [{"k": 1}, four]})))
+    assert sent.status == 400
+    assert sent.json["errors"] == [
+        {"field": "events[0].properties.mkt_items[1]", "reason": "more than 3 keys (4)"}
+    ]
+    sent = tc_post(
+        spec.PROFILES.path, {"profiles": [{"user_id": "u", "properties": {"mkt_coupons": [four]}}]}
+    )
+    assert sent.status == 400
+    assert sent.fields() == ["profiles[0].properties.mkt_coupons[0]"]
+    three = {f"k{i}": i for i in range(3)}
+    assert tc_post(spec.EVENTS.path, events_body(event(properties={"mkt_items": [three]}))).status == 202
 
 
 def test_field_path() -> None:

@@ -140,6 +140,23 @@ CASES = {
             "E         Authorization: required: send 'Authorization: Bearer <api_key>'",
         ],
     ),
+    "no_warnings": (
+        """
+        def test_it(marketap):
+            send(marketap, "/v1/api/events", {"events": [{"name": "ok", "user_id": "u"}]})
+            send(marketap, "/v1/api/events", {"events": [
+                {"name": "mkt_purchase", "user_id": "u", "properties": {"mkt_items": [{"mkt_qty": 1}]}}]})
+            send(marketap, "/v1/api/profile/user", {"profiles": [{"user_id": "u", "colour": "red"}]})
+            marketap.assert_no_warnings()
+        """,
+        [
+            "E   AssertionError: marketap: 2 warnings on accepted or rejected requests:",
+            "E     #2 POST /v1/api/events -> 202",
+            "E         events[0].properties.mkt_items[0].mkt_qty: unknown reserved key (did you mean mkt_quantity?)",
+            "E     #3 POST /v1/api/profile/user -> 202",
+            "E         profiles[0].colour: unknown field ignored",
+        ],
+    ),
 }
 
 
@@ -172,6 +189,7 @@ def test_it(marketap):
     marketap.assert_profile("u", mkt_name="x")
     marketap.assert_deletion_requested("a", "b")
     marketap.assert_no_rejected_requests()
+    marketap.assert_no_warnings()
 """
     )
     pytester.runpytest().assert_outcomes(passed=1)

@@ -178,7 +178,7 @@ def test_marker_with_a_bad_setting_fails_clearly(pytester: pytest.Pytester) -> N
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(
         [
-            "*@pytest.mark.marketap: unknown setting(s) allow_naive_timestamp; known:*",
+            "*@pytest.mark.marketap: unknown setting(s) allow_naive_timestamp (did you mean allow_naive_timestamps?); known:*",
             "*@pytest.mark.marketap: max_batch_items must be a whole number, not 'lots'*",
         ]
     )
