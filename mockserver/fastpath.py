@@ -6,8 +6,9 @@ typed structs in ~0.6 ms. The types here are built from the same spec and settin
 least as strict as the full validator, so a body they accept is one the full validator accepts
 with the same outcome: no warnings, the same item count and event ids. Anything else (any
 error, an unknown field, an unknown ``mkt_`` property, an escape that could spell a control
-character) gets ``None``, and the full validator decides and explains. ``tests/mockserver/
-test_fastpath.py`` checks that claim on generated valid, invalid and mutated bodies.
+character, a key that may be given twice) gets ``None``, and the full validator decides and
+explains. ``tests/mockserver/test_fastpath.py`` checks that claim on generated valid, invalid and
+mutated bodies.
 
 Events only: the other endpoints' bodies are stored as parsed values, which must be exactly
 the full validator's.
@@ -25,6 +26,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from mockserver import spec
+from mockserver.duplicates import may_have_duplicates
 from mockserver.settings import BODY_SETTINGS, Settings
 
 __all__ = ["accept_events"]
@@ -116,7 +118,9 @@ class _Types:
             if field.required is True or (field.required == "setting" and not optional_user):
                 fields.insert(0, (field.name, kind))  # required fields come first in a struct
             else:
-                fields.append((field.name, _either(kind, None), None))
+                # UNSET when absent, None when null: encoded again, each stays as it was sent
+                # (see mockserver.duplicates); both are falsy
+                fields.append((field.name, _either(kind, None, msgspec.UnsetType), msgspec.UNSET))
         # gc=False: a thousand structs that live for one request need no cycle tracking
         event = msgspec.defstruct("Event", fields, forbid_unknown_fields=True, gc=False)
         floor = 0 if self.s.allow_empty_batches else 1
@@ -162,8 +166,8 @@ def accept_events(raw: bytes, settings: Settings) -> tuple[list[str | None], lis
     except (msgspec.DecodeError, UnicodeDecodeError):  # a key that is not UTF-8 raises the latter
         return None
     stamps = list(map(_TIMESTAMP, events))  # map over attrgetter: a third cheaper than a loop
-    if None in stamps:
-        stamps = [stamp for stamp in stamps if stamp is not None]
+    if not all(stamps):  # absent or null (an empty string is refused by the pattern below)
+        stamps = [stamp for stamp in stamps if isinstance(stamp, str)]
     if stamps:
         joined = "\n".join(stamps) + "\n"
         if joined.count("\n") != len(stamps) or not decoders.timestamps.fullmatch(joined):
@@ -180,7 +184,9 @@ def accept_events(raw: bytes, settings: Settings) -> tuple[list[str | None], lis
                 msgspec.convert(props, decoders.typed)
             except msgspec.ValidationError:
                 return None
-    return list(map(_ID, events)), list(map(_USER, events))
+    if may_have_duplicates(raw, events, extra_colons=1):  # 1: the colon of "events":
+        return None  # the full validator names the duplicate keys
+    return _present(map(_ID, events)), _present(map(_USER, events))
 
 
 _ITEM_KEYS = frozenset(spec.ITEM_KEYS)
@@ -201,3 +207,7 @@ def _plain_items(props: list[dict[str, Any]], most: int) -> bool:
             if any(k.startswith("mkt_") for k in entry.keys() - _ITEM_KEYS):
                 return False
     return True
+
+
+def _present(values: Any) -> list[str | None]:
+    return [value or None for value in values]  # UNSET (absent) and null alike: None

@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError, SchemaValidator, ValidationError
 from pydantic_core import core_schema as cs
 
 from mockserver import fastpath, names, spec
+from mockserver.duplicates import duplicate_keys, may_have_duplicates
 from mockserver.errors import ApiError, FieldError
 from mockserver.journal import parse_json
 from mockserver.settings import BODY_SETTINGS, Settings
@@ -333,6 +334,8 @@ def validate_body_fully(endpoint: spec.Endpoint, raw: bytes, settings: Settings)
     errors, warnings = _scan(endpoint, body, settings)
     if errors:
         raise ApiError(400, errors, message=endpoint.bad_request_message)
+    if may_have_duplicates(raw, body):
+        warnings += [f"{path}: duplicate key; the last occurrence wins" for path in duplicate_keys(raw)]
     value = body[endpoint.key]
     if endpoint is spec.EVENTS:
         return Validated(

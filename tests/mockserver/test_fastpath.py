@@ -85,9 +85,38 @@ def test_plain_bodies_take_the_fast_path(raw: bytes) -> None:
     assert check(raw, Settings()) is not None
 
 
-def test_the_ids_are_the_last_of_duplicated_keys_as_json_reads_them() -> None:
-    raw = b'{"events":[{"name":"a","user_id":"u","id":"first","id":"second"}]}'
-    assert check(raw, Settings()) == ["second"]
+@pytest.mark.parametrize(
+    ("raw", "where"),
+    [
+        (b'{"events":[{"name":"a","user_id":"u","id":"first","id":"second"}]}', "events[0].id"),
+        (b'{"events":[{"name":"a","user_id":"u","properties":{"x":1,"x":"2:3"}}]}', "events[0].properties.x"),
+        (
+            b'{"events":[{"name":"a","user_id":"u","properties":{"x":{"y":1,"y":2}}}]}',
+            "events[0].properties.x.y",
+        ),
+        (
+            b'{"events":[{"name":"a","user_id":"u"}],"events":[{"name":"b","user_id":"u","id":"second"}]}',
+            "events",
+        ),
+    ],
+)
+def test_duplicate_keys_go_the_long_way_and_the_last_wins_with_a_warning(raw: bytes, where: str) -> None:
+    assert accept_events(raw, Settings()) is None
+    slow = full(raw, Settings())
+    assert slow is not None
+    assert slow.warnings == [f"{where}: duplicate key; the last occurrence wins"]
+    assert slow.event_ids == [json.loads(raw)["events"][0].get("id")]  # as json reads them: the last
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"events":[{"name":"a:b","user_id":"gaid:1","timestamp":"2025-01-17T05:39:22+09:00"}]}',
+        b'{"events" : [ {"name" : "a", "user_id" : "u", "properties" : {"url" : "https://x.test:8/"}} ] }',
+    ],
+)
+def test_colons_in_strings_and_spaces_are_no_duplicates(raw: bytes) -> None:
+    assert check(raw, Settings()) is not None
 
 
 def test_validate_body_answers_the_same_either_way() -> None:
