@@ -3,12 +3,14 @@ current settings: the limits it states are the limits the validator enforces."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from mockserver import spec
 from mockserver.settings import Settings
 
-__all__ = ["EXAMPLES", "openapi_document"]
+__all__ = ["EXAMPLES", "NO_CONTROL_PATTERN", "openapi_document"]
 
 #: One accepted body per endpoint (the evidence file's §5.1 examples); a test posts each one.
 EXAMPLES: dict[str, dict[str, Any]] = {
@@ -76,17 +78,26 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
 }
 
-_TYPES: dict[str, dict[str, Any]] = {
-    "string": {"type": "string"},
-    "boolean": {"type": "boolean"},
-    "integer": {"type": "integer"},
-    "number": {"type": "number"},
-    "gender": {"type": "string", "enum": list(spec.GENDERS)},
-}
+#: C0 control characters other than tab, LF and CR (setting ``reject_control_characters``), in
+#: JSON Schema's (ECMA-262) spelling.
+NO_CONTROL_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*$"
+
+_NULL = {"type": "null"}
+_FREE = {"$ref": "#/components/schemas/Value"}
 
 
-def _string(s: Settings, **extra: Any) -> dict[str, Any]:
-    return {"type": "string", "minLength": 1, "maxLength": s.max_string_length, **extra}
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional field: the fake takes ``null`` as absent."""
+    return {"anyOf": [schema, _NULL]}
+
+
+def _string(s: Settings, *, min_length: int = 1, **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "minLength": min_length, "maxLength": s.max_string_length}
+    if min_length == 0:
+        del schema["minLength"]
+    if s.reject_control_characters:
+        schema["pattern"] = NO_CONTROL_PATTERN
+    return {**schema, **extra}
 
 
 def _timestamp(s: Settings) -> dict[str, Any]:
@@ -96,26 +107,50 @@ def _timestamp(s: Settings) -> dict[str, Any]:
     return {"type": "string", "format": "date-time", "pattern": pattern}
 
 
+_INTEGER = {
+    "type": "integer",
+    "description": "Written as an integer: a fraction or an exponent (`1.0`, `1e2`) is refused.",
+}
+
+
 def _property_schema(kind: spec.PropertyType, s: Settings) -> dict[str, Any]:
+    if kind == "string":
+        return _string(s)
+    if kind == "boolean":
+        return {"type": "boolean"}
+    if kind == "integer":
+        return dict(_INTEGER)
+    if kind == "number":
+        return {"type": "number"}
+    if kind == "gender":
+        return {"type": "string", "enum": list(spec.GENDERS)}
     if kind == "date":
         return {"type": "string", "format": "date", "pattern": spec.BIRTH_DATE_PATTERN}
     if kind == "timestamp":
         return _timestamp(s)
-    if kind in ("items", "coupons"):
-        keys = spec.ITEM_KEYS if kind == "items" else spec.COUPON_KEYS
-        return {"type": "array", "items": _properties(keys, s)}
-    return dict(_TYPES[kind])
+    keys = spec.ITEM_KEYS if kind == "items" else spec.COUPON_KEYS
+    return {"type": "array", "items": _properties(keys, s)}
 
 
-def _properties(types: dict[str, spec.PropertyType], s: Settings) -> dict[str, Any]:
+def _properties(
+    types: dict[str, spec.PropertyType], s: Settings, untyped: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """A properties object (or an item or coupon): reserved keys typed, other keys free."""
     schema: dict[str, Any] = {"type": "object", "maxProperties": s.max_properties}
     if s.check_reserved_properties:
-        schema["properties"] = {k: _property_schema(t, s) for k, t in types.items()}
+        schema["properties"] = {k: _nullable(_property_schema(t, s)) for k, t in types.items()}
+    if s.reject_unknown_reserved:  # an unknown mkt_* key is refused
+        known = "|".join(re.escape(k[4:]) for k in sorted({*types, *untyped}) if k.startswith("mkt_"))
+        schema["patternProperties"] = {f"^mkt_(?!(?:{known})$)" if known else "^mkt_": {"not": {}}}
+    schema["additionalProperties"] = _FREE
     return schema
 
 
 def _object(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "required": required, "properties": properties}
+    """An object of known fields (optional ones may be null); unknown fields are
+    accepted with a warning, so they are free values."""
+    fields = {k: v if k in required else _nullable(v) for k, v in properties.items()}
+    return {"type": "object", "required": required, "properties": fields, "additionalProperties": _FREE}
 
 
 def _batch(key: str, item: dict[str, Any], s: Settings, *, min_items: int) -> dict[str, Any]:
@@ -140,7 +175,7 @@ def _bodies(s: Settings) -> dict[str, dict[str, Any]]:
             "user_id": _string(s),
             "id": _string(s, description="De-duplication key: a repeated id is stored once."),
             "timestamp": _timestamp(s),
-            "properties": _properties(spec.EVENT_PROPERTY_TYPES, s),
+            "properties": _properties(spec.EVENT_PROPERTY_TYPES, s, spec.EVENT_PROPERTY_NAMES_UNTYPED),
         },
     )
     device = _object(
@@ -148,25 +183,92 @@ def _bodies(s: Settings) -> dict[str, dict[str, Any]]:
         {
             "device_id": _string(s, examples=["gaid:...", "idfv:...", "app_local_id:..."]),
             "platform": {"type": "string", "enum": list(spec.DEVICE_PLATFORMS)},
-            "token": _string(s),
-            "user_id": _string(s),
-            "remove_user_id": {"type": "boolean"},
+            "token": _string(s, description="Push token."),
+            "user_id": _string(s, description="Maps the device to this user."),
+            "remove_user_id": {"type": "boolean", "description": "true unmaps the device from its user."},
             "properties": _properties(spec.DEVICE_PROPERTY_TYPES, s),
         },
     )
     return {
         spec.PROFILES.path: _batch("profiles", profile, s, min_items=min_items),
         spec.EVENTS.path: _batch("events", event, s, min_items=min_items),
-        spec.DELETION.path: _object(["user_id"], {"user_id": _string(s)}),
+        spec.DELETION.path: _object(["user_id"], {"user_id": _string(s, examples=["test-user-123"])}),
         spec.BULK_DELETION.path: _batch("user_ids", _string(s), s, min_items=1),
         spec.DEVICES.path: _batch("devices", device, s, min_items=min_items),
     }
 
 
-def _error_response(description: str) -> dict[str, Any]:
+def _value_schema(s: Settings) -> dict[str, Any]:
+    """A free value (a custom property, an unknown field). One schema with a list of types
+    (each keyword applies to its own type). JSON Schema cannot bound nesting: the description
+    does (a chain of one schema per level makes generators inline 2^depth copies)."""
+    text = _string(s, min_length=0)
+    del text["type"]
+    control = " holding no C0 control character but tab, LF and CR" if s.reject_control_characters else ""
     return {
+        "description": (
+            f"Any JSON value: finite numbers, true, false, null, strings of at most "
+            f"{s.max_string_length} characters{control}, and arrays and objects nested at most "
+            f"{s.max_depth} levels deep counting the body as the first (max_depth)."
+        ),
+        "type": ["string", "number", "boolean", "null", "array", "object"],
+        **text,
+        "items": _FREE,
+        "additionalProperties": _FREE,
+    }
+
+
+def _media(schema: dict[str, Any], endpoint: spec.Endpoint, s: Settings) -> dict[str, Any]:
+    """The body's schema, and its example where the current settings accept it (a small
+    ``max_properties`` refuses the purchase example, say)."""
+    from mockserver.errors import ApiError
+    from mockserver.validation import validate_body_fully
+
+    example = EXAMPLES[endpoint.path]
+    try:
+        validate_body_fully(endpoint, json.dumps(example).encode(), s)
+    except ApiError:
+        return {"schema": schema}
+    return {"schema": schema, "example": example}
+
+
+def _error_response(description: str, *, retry_after: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    if retry_after:
+        out["headers"] = {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again.",
+                "schema": {"type": "string"},
+            }
+        }
+    return out
+
+
+def _responses(endpoint: spec.Endpoint, s: Settings) -> dict[str, Any]:
+    unauthorized = _error_response(spec.MESSAGES[401])
+    unauthorized["headers"] = {
+        "WWW-Authenticate": {"description": "Always `Bearer` (RFC 6750).", "schema": {"type": "string"}}
+    }
+    return {
+        "202": {"description": "No content: the request has been accepted for processing."},
+        "400": _error_response(f'"{endpoint.bad_request_message}": every violation, each with its field.'),
+        "401": unauthorized,
+        "408": _error_response(
+            f"The body did not arrive in full within {s.read_timeout:g} s (read_timeout)."
+        ),
+        "413": _error_response(f"Body larger than {s.max_body_bytes} bytes, after decompression."),
+        "415": _error_response(
+            "Content-Type other than application/json, or Content-Encoding other than gzip."
+        ),
+        "429": _error_response(
+            "Over the setting rate_limit (off by default), or answered by a fault rule.", retry_after=True
+        ),
+        "503": _error_response("Answered by a fault rule.", retry_after=True),
+        "4XX": _error_response("Answered by a fault rule (the status it sets)."),
+        "5XX": _error_response("Answered by a fault rule (the status it sets).", retry_after=True),
     }
 
 
@@ -180,33 +282,24 @@ def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
             "post": {
                 "operationId": endpoint.name,
                 "summary": endpoint.summary,
-                "description": f"Body shape evidence: {endpoint.body_evidence}.",
+                "description": f"{endpoint.description}\n\nBody shape evidence: {endpoint.body_evidence}.",
                 "security": [{"bearerAuth": []}],
                 "parameters": [
                     {
                         "name": "project_id",
                         "in": "query",
                         "required": True,
-                        "schema": {"type": "string", "minLength": 1},
-                        "description": "The ID of the project.",
+                        # one non-blank value: empty, blank or repeated is a 400
+                        "schema": {"type": "string", "minLength": 1, "pattern": "\\S"},
+                        "description": endpoint.project_id_description,
+                        "example": "your_project_id",
                     }
                 ],
                 "requestBody": {
                     "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": bodies[endpoint.path],
-                            "example": EXAMPLES[endpoint.path],
-                        }
-                    },
+                    "content": {"application/json": _media(bodies[endpoint.path], endpoint, s)},
                 },
-                "responses": {
-                    "202": {"description": "The request has been accepted for processing."},
-                    "400": _error_response(endpoint.bad_request_message),
-                    "401": _error_response(spec.MESSAGES[401]),
-                    "413": _error_response(f"Body larger than {s.max_body_bytes} bytes."),
-                    "415": _error_response("Content type other than application/json."),
-                },
+                "responses": _responses(endpoint, s),
             }
         }
     return {
@@ -214,13 +307,19 @@ def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
         "info": {
             "title": "Marketap Open API (offline fake)",
             "version": "1",
-            "description": "The five server-side ingestion endpoints, as the fake enforces them.",
+            "description": (
+                "The five server-side ingestion endpoints, as the fake enforces them under its "
+                "current settings. Other methods on these paths get 405 with `Allow: POST`, other "
+                "paths 404, both in the error envelope. A JSON key given twice is accepted (the last "
+                "occurrence wins) with a warning in the fake's journal."
+            ),
         },
         "servers": [{"url": spec.BASE_URL, "description": "Production Server"}],
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             "schemas": {
+                "Value": _value_schema(s),
                 "Error": {
                     "type": "object",
                     "required": ["code", "message", "data", "errors"],
@@ -240,7 +339,7 @@ def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
                             },
                         },
                     },
-                }
+                },
             },
         },
     }

@@ -69,6 +69,10 @@ class Endpoint:
     bad_request_message: str
     #: evidence for the body's shape
     body_evidence: Evidence
+    #: the vendor's description of the operation (CONFIRMED wording)
+    description: str = ""
+    #: the vendor's description of ``project_id`` (CONFIRMED wording; one endpoint differs)
+    project_id_description: str = "The ID of the project."
     #: a CONFIRMED minimum of one item that no setting relaxes
     min_items_confirmed: bool = False
 
@@ -76,7 +80,8 @@ class Endpoint:
 PROFILES = Endpoint(
     path="/v1/api/profile/user",
     name="update_profiles",
-    summary="Update user profiles in bulk",
+    summary="Update bulk user profiles",
+    description="Updates user profile information in bulk.",
     key="profiles",
     bulk=True,
     bad_request_message="Invalid request parameters.",
@@ -85,7 +90,8 @@ PROFILES = Endpoint(
 EVENTS = Endpoint(
     path="/v1/api/events",
     name="collect_events",
-    summary="Collect user events in bulk (processed asynchronously)",
+    summary="Collect bulk user events",
+    description="Receives a list of events and processes them asynchronously.",
     key="events",
     bulk=True,
     bad_request_message="Invalid request parameters.",
@@ -94,7 +100,8 @@ EVENTS = Endpoint(
 DELETION = Endpoint(
     path="/v1/api/profile/user/deletion-job",
     name="request_deletion",
-    summary="Request one user's deletion (asynchronous job)",
+    summary="Request user profile deletion",
+    description="Creates an asynchronous deletion job for the specified user profile.",
     key="user_id",
     bulk=False,
     bad_request_message="Invalid request parameters.",
@@ -103,7 +110,9 @@ DELETION = Endpoint(
 BULK_DELETION = Endpoint(
     path="/v1/api/profile/user/deletion-job/bulk",
     name="request_bulk_deletion",
-    summary="Request many users' deletion (asynchronous job)",
+    summary="Request bulk user profile deletion",
+    description="Triggers asynchronous deletion of multiple user profiles.",
+    project_id_description="Project ID",
     key="user_ids",
     bulk=True,
     bad_request_message="Invalid request.",  # CONFIRMED, differs from the siblings
@@ -113,7 +122,8 @@ BULK_DELETION = Endpoint(
 DEVICES = Endpoint(
     path="/v1/api/profile/user/device/bulk",
     name="update_devices",
-    summary="Update device profiles and user-device mapping in bulk",
+    summary="Update bulk device profiles",
+    description="Updates device profile information and user-device mapping in bulk.",
     key="devices",
     bulk=True,
     bad_request_message="Invalid request parameters.",
