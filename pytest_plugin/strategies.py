@@ -7,7 +7,7 @@ at one explainable defect::
 
     @given(case=invalid_bodies("/v1/api/events"))
     def test_my_client_reports_rejections(case):
-        ...  # case.body, case.field == "events[0].timestamp", case.reason, case.status
+        ...  # send case.content(); case.field == "events[0].timestamp", case.reason, case.status
 
 Bulk batches draw a small pool of items and a size, then repeat the pool to that size, so
 1,000-item batches are cheap to generate and sizes 1 and 1,000 come up often.
@@ -31,6 +31,7 @@ from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID
 __all__ = [
     "InvalidCase",
     "InvalidRequest",
+    "RawBody",
     "device_batches",
     "devices",
     "event_batches",
@@ -51,9 +52,33 @@ __all__ = [
 _BATCH_KEYS = {"profiles": spec.PROFILES, "events": spec.EVENTS, "devices": spec.DEVICES}
 
 
+class RawBody:
+    """The ``body`` of a case whose defect only bytes can carry (not JSON, not UTF-8, truncated,
+    or the JSON ``null``, which ``requests.post(json=None)`` and ``httpx.post(json=None)``
+    would send as no body at all). No JSON encoder takes it, so ``json=case.body`` fails loudly
+    instead of sending something else: send ``case.content()``."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    def __repr__(self) -> str:
+        return f"RawBody({self.raw[:40]!r}): send case.content(), not json=case.body"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RawBody) and other.raw == self.raw
+
+    def __hash__(self) -> int:
+        return hash(self.raw)
+
+
 @dataclass(frozen=True)
 class InvalidCase:
-    """A body that breaks exactly one rule: the fake answers ``status`` naming ``field``."""
+    """A body that breaks exactly one rule: the fake answers ``status`` naming ``field``.
+
+    Send ``content()``: the exact bytes. ``body`` is the JSON value, or a :class:`RawBody` when
+    the defect cannot be a JSON value a client's ``json=`` would send as it is."""
 
     body: Any
     field: str
@@ -507,6 +532,10 @@ _KIND_WORDS = {
 
 
 def _case(body: Any, field: str, reason: str, status: int = 400, raw: bytes | None = None) -> InvalidCase:
+    if raw is None and body is None:  # json=None sends no body: the bytes must go as they are
+        raw = b"null"
+    if raw is not None:
+        body = RawBody(raw)
     return InvalidCase(body=body, field=field, reason=reason, status=status, raw=raw)
 
 

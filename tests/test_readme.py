@@ -33,3 +33,13 @@ def test_quick_start_commands_match_ci() -> None:
     test_command = re.search(r"Run the tests:\n\n```bash\n(.*?)\n```", README, flags=re.S)
     assert test_command is not None
     assert test_command.group(1).replace(" -q", "") in ci.replace(" -q", "")
+
+
+def test_the_field_reference_is_the_spec() -> None:
+    """Regenerate with ``python -m mockserver.reference --write README.md``."""
+    from mockserver.reference import BEGIN, END, field_reference
+
+    written = BEGIN + README.split(BEGIN, 1)[1].split(END, 1)[0] + END
+    assert written == field_reference(), (
+        "README.md's field reference is stale: python -m mockserver.reference --write README.md"
+    )

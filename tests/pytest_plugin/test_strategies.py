@@ -104,10 +104,12 @@ def test_fitted_validator_agrees_with_the_full_one(path: str, data: st.DataObjec
     """validator_for's raw-text shortcuts never change an answer, on valid or invalid data."""
     endpoint = spec.endpoint_for(path)
     assert endpoint is not None
-    body = data.draw(
-        st.one_of(ms.valid_bodies(path, max_size=20), ms.invalid_bodies(path).map(lambda c: c.body))
+    raw = data.draw(
+        st.one_of(
+            ms.valid_bodies(path, max_size=20).map(lambda body: json.dumps(body).encode()),
+            ms.invalid_bodies(path).map(lambda case: case.content()),
+        )
     )
-    raw = json.dumps(body).encode()
 
     def outcome(validator: Any) -> Any:
         try:
@@ -199,3 +201,36 @@ def test_korean_names_come_up() -> None:
 def test_arguments_are_checked_eagerly(build: Any, message: str) -> None:
     with pytest.raises(InvalidArgument, match=message):
         build()
+
+
+@pytest.mark.parametrize("path", spec.PATHS)
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_a_case_body_cannot_be_sent_as_something_else(path: str, data: st.DataObject) -> None:
+    """``json=case.body`` either sends exactly ``content()`` or fails loudly: a JSON ``null``
+    or a byte-level defect is never sent as no body at all (requests and httpx drop json=None)."""
+    import httpx
+    import requests
+
+    case = data.draw(ms.invalid_bodies(path))
+    if isinstance(case.body, ms.RawBody):
+        assert case.raw is not None and case.body.raw == case.raw
+        with pytest.raises(TypeError, match="RawBody"):
+            requests.Request("POST", "http://fake.test/", json=case.body).prepare()
+        with pytest.raises(TypeError, match="RawBody"):
+            httpx.Request("POST", "http://fake.test/", json=case.body)
+        return
+    assert case.raw is None and case.body is not None
+    try:
+        sent = requests.Request("POST", "http://fake.test/", json=case.body).prepare().body
+    except (ValueError, requests.exceptions.InvalidJSONError):
+        assert b"NaN" in case.content() or b"Infinity" in case.content()  # loud: no JSON for it
+        return
+    assert sent is not None
+    assert json.loads(sent) == json.loads(case.content())
+
+
+def test_the_null_body_case_is_raw() -> None:
+    cases = [ms._case(None, "body", "the body is null, not a JSON object")]
+    assert cases[0].content() == b"null" and isinstance(cases[0].body, ms.RawBody)
+    assert "case.content()" in repr(cases[0].body)
