@@ -16,6 +16,7 @@ contract wants is done here on top:
 from __future__ import annotations
 
 import functools
+import json
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -329,6 +330,7 @@ def validate_body_fully(endpoint: spec.Endpoint, raw: bytes, settings: Settings)
         errors = _field_errors(exc, settings)
         parsed = parse_json(raw)
         if isinstance(parsed, dict):
+            errors += _first_items_errors(endpoint, parsed, settings, errors)
             errors += _scan(endpoint, parsed, settings, valid=False)[0]
         raise ApiError(400, errors, message=endpoint.bad_request_message) from None
     errors, warnings = _scan(endpoint, body, settings)
@@ -342,6 +344,24 @@ def validate_body_fully(endpoint: spec.Endpoint, raw: bytes, settings: Settings)
             None, warnings, len(value), [e.get("id") for e in value], [e.get("user_id") for e in value]
         )
     return Validated(body, warnings, len(value) if isinstance(value, list) else 1)
+
+
+def _first_items_errors(
+    endpoint: spec.Endpoint, body: dict[str, Any], settings: Settings, errors: list[FieldError]
+) -> list[FieldError]:
+    """A batch over the limit is refused before its items are read (a body of a million items
+    must not cost a million errors): the errors of its first ``max_batch_items`` items, found
+    again on them alone."""
+    key, limit = endpoint.key, settings.max_batch_items
+    items = body.get(key)
+    if not isinstance(items, list) or len(items) <= limit or not any(e.field == key for e in errors):
+        return []
+    first = json.dumps({**body, key: items[:limit]}, allow_nan=False).encode()
+    try:
+        validator_for(endpoint, settings, first).validate_json(first)
+    except ValidationError as exc:
+        return [e for e in _field_errors(exc, settings) if e.field.startswith(f"{key}[")]
+    return []
 
 
 _KNOWN_FIELDS: dict[str, frozenset[str]] = {
@@ -459,7 +479,7 @@ _REASONS = {
     "string_too_long": "longer than {max_length} characters",
     "bool_type": "must be a boolean (true or false)",
     "int_type": "must be an integer",
-    "int_from_float": "must be an integer",
+    "int_from_float": "must be an integer, written without a fraction or exponent (1, not 1.0)",
     "float_type": "must be a number",
     "finite_number": "must be a finite number",
     "list_type": "must be an array",
@@ -499,6 +519,8 @@ def _field_errors(
             reason = f"must be one of {ctx.get('expected')}"
         elif kind == "string_pattern_mismatch":
             reason = _explain_pattern(ctx.get("pattern", ""), err["input"], settings)
+        elif kind == "int_type" and isinstance(err["input"], float) and err["input"].is_integer():
+            reason = _REASONS["int_from_float"]
         elif kind in _REASONS:
             reason = _REASONS[kind].format(**ctx)
         else:

@@ -635,3 +635,29 @@ def _near_iso_timestamps(draw: st.DrawFn) -> str:
 @given(st.one_of(_near_iso_timestamps(), st.text(alphabet="0123456789-:TZ+.,", max_size=30)))
 def test_iso_timestamp_pattern_agrees_with_the_calendar(text: str) -> None:
     assert bool(_ISO.fullmatch(text)) == _iso_library_accepts(text)
+
+
+@pytest.mark.parametrize("value", ["1.0", "1e2", "100.0E0"])
+def test_an_integral_float_is_not_an_integer(tc_post: Post, value: str) -> None:
+    """JSON Schema's integer admits 1.0; the contract's "an integer" does not (the document's
+    description says so)."""
+    raw = '{"profiles": [{"user_id": "u", "properties": {"mkt_available_points": ' + value + "}}]}"
+    sent = tc_post(spec.PROFILES.path, data=raw.encode())
+    assert sent.status == 400
+    assert sent.json["errors"] == [
+        {
+            "field": "profiles[0].properties.mkt_available_points",
+            "reason": "must be an integer, written without a fraction or exponent (1, not 1.0)",
+        }
+    ]
+
+
+def test_a_batch_over_the_limit_lists_its_first_items_errors(tc_post: Post, backend: Backend) -> None:
+    backend.update_settings({"max_batch_items": 3})
+    events = [event(), event(user_id=5), event(), event(name="")]  # the 4th is past the limit
+    sent = tc_post(spec.EVENTS.path, events_body(*events))
+    assert sent.status == 400
+    assert sent.json["errors"] == [
+        {"field": "events", "reason": "at most 3 items allowed, got 4"},
+        {"field": "events[1].user_id", "reason": "must be a string"},
+    ]
