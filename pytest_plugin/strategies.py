@@ -734,7 +734,7 @@ def invalid_requests(
     auth = st.one_of(
         st.just(None),
         # the scheme name is case-insensitive (RFC 7235): 'bearer KEY' is no defect
-        st.sampled_from(["Basic dTpw", f"Bearer{api_key}", f"Token {api_key}", "Bearer", "bearer ", api_key]),
+        st.sampled_from(["Basic dTpw", f"Bearer{api_key}", f"Token {api_key}", "Bearer", "bearer", api_key]),
         st.from_regex(r"[A-Za-z0-9._~+/-]{1,60}", fullmatch=True).map(
             lambda k: f"Bearer {k if k != api_key else k + 'x'}"
         ),
