@@ -6,6 +6,7 @@ import argparse
 import json
 import tempfile
 from collections import Counter
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -40,7 +41,9 @@ def run_contract(ns: argparse.Namespace, out: TextIO) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(ns.report) if ns.report else Path(tmp) / "report.json"
         ini = Path(tmp) / "pytest.ini"
-        ini.write_text("[pytest]\n")
+        # the suite's own settings: a plugin of the user's (pytest-asyncio) warns when unset
+        settings = "asyncio_default_fixture_loop_scope = function\n" if find_spec("pytest_asyncio") else ""
+        ini.write_text(f"[pytest]\n{settings}")
         args = [
             str(suite),
             "-c",
