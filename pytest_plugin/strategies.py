@@ -524,7 +524,7 @@ _KIND_WORDS = {
     "integer": "an integer",
     "number": "a number",
     "date": "a YYYY-MM-DD date",
-    "timestamp": "an ISO 8601 date-time with a zone",
+    "timestamp": "an RFC 3339 date-time with a zone",
     "gender": "Male, Female, Other or Unknown",
     "items": "an array of item objects",
     "coupons": "an array of coupon objects",
