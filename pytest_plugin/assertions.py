@@ -10,7 +10,7 @@ PYTEST_DONT_REWRITE: loaded on every pytest run; its asserts need no rewriting.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pytest_plugin.captured import CapturedRequest, DeletionJob
@@ -193,17 +193,26 @@ def deletion_failure(
     return "\n".join(lines)
 
 
+def _listing(
+    header: str, requests: list[CapturedRequest], items: Callable[[CapturedRequest], list[str]], most: int
+) -> str:
+    """``header``, then each request and its first ``most`` lines from ``items(request)``."""
+    lines = [header]
+    for request in requests:
+        lines.append(f"  #{request.id} {request.method} {request.path} -> {request.status}")
+        found = items(request)
+        lines += [f"      {line}" for line in found[:most]]
+        if len(found) > most:
+            lines.append(f"      (+{len(found) - most} more)")
+    return "\n".join(lines)
+
+
 def rejected_failure(requests: Sequence[CapturedRequest]) -> str | None:
     rejected = [r for r in requests if not r.accepted]
     if not rejected:
         return None
-    lines = [f"marketap: {_plural(len(rejected), 'request')} rejected:"]
-    for request in rejected:
-        lines.append(f"  #{request.id} {request.method} {request.path} -> {request.status}")
-        lines += [f"      {e['field']}: {e['reason']}" for e in request.errors[:5]]
-        if len(request.errors) > 5:
-            lines.append(f"      (+{len(request.errors) - 5} more)")
-    return "\n".join(lines)
+    header = f"marketap: {_plural(len(rejected), 'request')} rejected:"
+    return _listing(header, rejected, lambda r: [f"{e['field']}: {e['reason']}" for e in r.errors], 5)
 
 
 def warnings_failure(requests: Sequence[CapturedRequest]) -> str | None:
@@ -213,10 +222,5 @@ def warnings_failure(requests: Sequence[CapturedRequest]) -> str | None:
     if not warned:
         return None
     count = sum(len(r.warnings) for r in warned)
-    lines = [f"marketap: {_plural(count, 'warning')} on accepted or rejected requests:"]
-    for request in warned:
-        lines.append(f"  #{request.id} {request.method} {request.path} -> {request.status}")
-        lines += [f"      {w}" for w in request.warnings[:10]]
-        if len(request.warnings) > 10:
-            lines.append(f"      (+{len(request.warnings) - 10} more)")
-    return "\n".join(lines)
+    header = f"marketap: {_plural(count, 'warning')} on accepted or rejected requests:"
+    return _listing(header, warned, lambda r: r.warnings, 10)
