@@ -28,7 +28,7 @@ from mockserver.errors import ApiError
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-__all__ = ["AsgiFront"]
+__all__ = ["AsgiFront", "attach_body", "wsgi_environ"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -54,12 +54,10 @@ class AsgiFront:
         body, error = await _read_body(
             receive, _declared(environ), settings.max_body_bytes, settings.read_timeout
         )
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["wsgi.input_terminated"] = True  # the whole body (or its first limit + 1 bytes) is here
+        delays: list[float] = []
+        attach_body(environ, body, delays)
         if error is not None:
             environ[BODY_ERROR_KEY] = error
-        delays: list[float] = []
-        environ[DEFER_KEY] = delays.append
         started: list[Any] = []
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -163,6 +161,14 @@ class _Deadline310:
         self._handle.cancel()
         if self._fired and exc_type is asyncio.CancelledError:
             raise TimeoutError from None
+
+
+def attach_body(environ: dict[str, Any], body: bytes, delays: list[float]) -> None:
+    """The body, read whole before the app runs (or its first limit + 1 bytes), and where the
+    app's latency goes for the caller to wait the right way."""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["wsgi.input_terminated"] = True
+    environ[DEFER_KEY] = delays.append
 
 
 def wsgi_environ(scope: Scope) -> dict[str, Any]:

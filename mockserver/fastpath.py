@@ -177,7 +177,7 @@ def accept_events(raw: bytes, settings: Settings) -> tuple[list[str | None], lis
         names = set().union(*props)
         if any(name.startswith("mkt_") for name in names - _KNOWN):
             return None  # the full validator warns about an unknown reserved property
-        if "mkt_items" in names and not _plain_items(props, settings.max_properties):
+        if not _NESTED.keys().isdisjoint(names) and not _plain_nested(props, settings.max_properties):
             return None
         if settings.check_reserved_properties and not names.isdisjoint(_TYPED):
             try:  # from the decoded dicts: twice as fast as decoding the text again
@@ -189,23 +189,24 @@ def accept_events(raw: bytes, settings: Settings) -> tuple[list[str | None], lis
     return _present(map(_ID, events)), _present(map(_USER, events))
 
 
-_ITEM_KEYS = frozenset(spec.ITEM_KEYS)
+_NESTED = spec.NESTED_KEYS["events"]  # mkt_items: its entries' reserved keys
 
 
-def _plain_items(props: list[dict[str, Any]], most: int) -> bool:
-    """Every ``mkt_items`` entry an object of at most ``most`` keys and no unknown ``mkt_`` key
-    (the full validator refuses the first and warns about the second)."""
+def _plain_nested(props: list[dict[str, Any]], most: int) -> bool:
+    """Every item entry an object of at most ``most`` keys and no unknown ``mkt_`` key (the
+    full validator refuses the first and warns about the second)."""
     for p in props:
-        entries = p.get("mkt_items")
-        if entries is None:
-            continue
-        if not isinstance(entries, list):
-            return False
-        for entry in entries:
-            if not isinstance(entry, dict) or len(entry) > most:
+        for prop, keys in _NESTED.items():
+            entries = p.get(prop)
+            if entries is None:
+                continue
+            if not isinstance(entries, list):
                 return False
-            if any(k.startswith("mkt_") for k in entry.keys() - _ITEM_KEYS):
-                return False
+            for entry in entries:
+                if not isinstance(entry, dict) or len(entry) > most:
+                    return False
+                if any(k.startswith("mkt_") for k in entry.keys() - keys.keys()):
+                    return False
     return True
 
 

@@ -92,9 +92,9 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _string(s: Settings, *, min_length: int = 1, **extra: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string", "minLength": min_length, "maxLength": s.max_string_length}
-    if min_length == 0:
-        del schema["minLength"]
+    schema: dict[str, Any] = {"type": "string", "maxLength": s.max_string_length}
+    if min_length:
+        schema["minLength"] = min_length
     if s.reject_control_characters:
         schema["pattern"] = NO_CONTROL_PATTERN
     return {**schema, **extra}

@@ -30,6 +30,7 @@ __all__ = [
     "ITEM_FIELDS",
     "ITEM_KEYS",
     "MESSAGES",
+    "NESTED_KEYS",
     "PATHS",
     "PROFILE_PROPERTY_TYPES",
     "PROPERTY_TYPES",
@@ -275,6 +276,17 @@ PROPERTY_TYPES: Final[dict[str, dict[str, PropertyType]]] = {
     "profiles": PROFILE_PROPERTY_TYPES,
     "events": EVENT_PROPERTY_TYPES,
     "devices": DEVICE_PROPERTY_TYPES,
+}
+
+#: Per batch, the reserved properties that hold objects with reserved keys of their own (items,
+#: coupons), and those keys' types.
+NESTED_KEYS: Final[dict[str, dict[str, dict[str, PropertyType]]]] = {
+    batch: {
+        prop: ITEM_KEYS if kind == "items" else COUPON_KEYS
+        for prop, kind in types.items()
+        if kind in ("items", "coupons")
+    }
+    for batch, types in PROPERTY_TYPES.items()
 }
 
 FieldKind = Literal["string", "timestamp", "properties", "platform", "boolean"]

@@ -19,7 +19,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -367,8 +367,10 @@ def _first_items_errors(
 _KNOWN_FIELDS: dict[str, frozenset[str]] = {
     key: frozenset(f.name for f in fields) for key, fields in spec.ITEM_FIELDS.items()
 }
-_RESERVED: dict[str, frozenset[str]] = {
-    key: frozenset(types) | (spec.EVENT_PROPERTY_NAMES_UNTYPED if key == "events" else frozenset())
+#: Per batch, its reserved property names in the spec's order (common ones first: a tie in a
+#: suggestion goes to them); a dict, for that order and quick membership alike.
+_RESERVED: dict[str, dict[str, None]] = {
+    key: dict.fromkeys([*types, *(sorted(spec.EVENT_PROPERTY_NAMES_UNTYPED) if key == "events" else [])])
     for key, types in spec.PROPERTY_TYPES.items()
 }
 
@@ -409,8 +411,8 @@ def _scan(
             if isinstance(item, dict) and isinstance(p := item.get("properties"), dict) and len(p) > most
         ]
     reserved = _RESERVED[name]
-    unknown: list[tuple[str, str, list[str] | frozenset[str]]] = []  # path, key, what it could mean
-    if any(k.startswith("mkt_") for k in set().union(*props) - reserved):
+    unknown: list[tuple[str, str, Iterable[str]]] = []  # path, key, what it could mean
+    if any(k.startswith("mkt_") for k in set().union(*props) - reserved.keys()):
         unknown += [
             (f"{name}[{i}].properties.{k}", k, reserved)
             for i, item in enumerate(items)
@@ -418,14 +420,14 @@ def _scan(
             for k in p
             if k.startswith("mkt_") and k not in reserved
         ]
-    nested = _NESTED_KEYS[name]
+    nested = spec.NESTED_KEYS[name]
     if nested and not nested.keys().isdisjoint(set().union(*props)):
         for at, entry, keys in _nested_entries(name, items, nested):
             if len(entry) > settings.max_properties:
                 errors.append(FieldError(at, f"more than {settings.max_properties} keys ({len(entry)})"))
             unknown += [(f"{at}.{k}", k, keys) for k in entry if k.startswith("mkt_") and k not in keys]
     for path, key, meant in unknown:
-        why = f"unknown reserved key{names.did_you_mean(key, sorted(meant, key=_spec_order))}"
+        why = f"unknown reserved key{names.did_you_mean(key, meant)}"
         if settings.reject_unknown_reserved:
             errors.append(FieldError(path, f"{why} (setting reject_unknown_reserved)"))
         else:
@@ -434,8 +436,8 @@ def _scan(
 
 
 def _nested_entries(
-    name: str, items: list[Any], nested: dict[str, frozenset[str]]
-) -> Iterator[tuple[str, dict[str, Any], frozenset[str]]]:
+    name: str, items: list[Any], nested: dict[str, dict[str, spec.PropertyType]]
+) -> Iterator[tuple[str, dict[str, Any], dict[str, spec.PropertyType]]]:
     """Each item or coupon object in the batch's properties: its path, itself, its reserved keys."""
     for i, item in enumerate(items):
         p = item.get("properties") if isinstance(item, dict) else None
@@ -446,28 +448,6 @@ def _nested_entries(
             for j, entry in enumerate(entries if isinstance(entries, list) else []):
                 if isinstance(entry, dict):
                     yield f"{name}[{i}].properties.{prop}[{j}]", entry, keys
-
-
-#: Per batch, the reserved properties that hold objects with reserved keys of their own.
-_NESTED_KEYS: dict[str, dict[str, frozenset[str]]] = {
-    key: {
-        prop: frozenset(spec.ITEM_KEYS if kind == "items" else spec.COUPON_KEYS)
-        for prop, kind in types.items()
-        if kind in ("items", "coupons")
-    }
-    for key, types in spec.PROPERTY_TYPES.items()
-}
-_ORDER = {
-    k: n
-    for n, k in enumerate(
-        [*spec.PROFILE_PROPERTY_TYPES, *spec.EVENT_PROPERTY_TYPES, *spec.ITEM_KEYS, *spec.COUPON_KEYS]
-    )
-}
-
-
-def _spec_order(key: str) -> int:
-    """The spec lists the common keys first: a tie in a suggestion goes to them."""
-    return _ORDER.get(key, len(_ORDER))
 
 
 # --- errors ----------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib.util
-import io
 import json
 import re
 import sys
@@ -64,8 +63,8 @@ def call_app(app: Flask, method: str, url: str, headers: list[tuple[str, str]], 
 
     The environ is built as the live server builds it (werkzeug's test client costs 0.25 ms a
     request, as much as the rest of a test)."""
-    from mockserver.app import DEFER_KEY, DROP_HEADER
-    from mockserver.asgi import wsgi_environ
+    from mockserver.app import DROP_HEADER
+    from mockserver.asgi import attach_body, wsgi_environ
 
     parts = urlsplit(url)
     skip = ("host", "content-length", "transfer-encoding")  # the body is whole: its length is known
@@ -80,7 +79,7 @@ def call_app(app: Flask, method: str, url: str, headers: list[tuple[str, str]], 
     }
     environ = wsgi_environ(scope)
     delays: list[float] = []
-    environ.update({"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True, DEFER_KEY: delays.append})
+    attach_body(environ, body, delays)
     started: list[Any] = []
 
     def start_response(status: str, out: list[tuple[str, str]], exc_info: Any = None) -> Any:
