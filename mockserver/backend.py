@@ -22,7 +22,7 @@ from mockserver.clock import Clock, iso
 from mockserver.faults import Faults, RateLimiter
 from mockserver.journal import Journal, JournalEntry
 from mockserver.settings import Settings
-from mockserver.state import DeletionJob, EventBatch, Store
+from mockserver.state import DeletionJob, Store
 
 if TYPE_CHECKING:
     from mockserver.validation import Validated
@@ -204,16 +204,32 @@ class Backend:
     def events(self, project_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         return list(self.iter_events(project_id, limit))
 
-    def iter_events(self, project_id: str, limit: int | None = None) -> Iterator[dict[str, Any]]:
-        """The project's events, oldest first (the newest ``limit``), parsed one stored request
-        at a time as the caller reads on: a large read never holds every event at once."""
+    def iter_events(
+        self, project_id: str, limit: int | None = None, after: int | None = None, before: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The project's events, oldest first (those at positions between ``after`` and
+        ``before``, the newest ``limit`` of them), parsed one stored request at a time as the
+        caller reads on: a large read never holds every event at once."""
+        return self.event_page(project_id, limit, after, before)[1]
+
+    def event_page(
+        self, project_id: str, limit: int | None = None, after: int | None = None, before: int | None = None
+    ) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+        """What :meth:`iter_events` yields, and where it sits among the project's events:
+        ``total`` stored now, the positions of the ``first`` and ``last`` event of the page
+        (None when it is empty). A poller keeps ``last`` and asks ``after=`` it next time;
+        when ``total`` is not what it saw plus what came, events went (deletion, caps, reset)."""
         self.tick()
         with self.lock:  # a snapshot of which events are stored; their text never changes
-            batches = self.store.snapshot(project_id)
-        if limit is not None:
-            batches = _newest(batches, limit)
-        for batch, kept in batches:
-            yield from batch.events(kept)
+            batches = self.store.snapshot(project_id, limit, after, before)
+            state = self.store.projects.get(project_id)
+            total = state.event_count if state else 0
+        where = {
+            "total": total,
+            "first": batches[0][0].first + batches[0][1][0] if batches else None,
+            "last": batches[-1][0].first + batches[-1][1][-1] if batches else None,
+        }
+        return where, (event for batch, kept in batches for event in batch.events(kept))
 
     def deletion_jobs(self, project_id: str) -> list[dict[str, Any]]:
         self.tick()
@@ -236,16 +252,6 @@ class Backend:
                 "projects": sorted(self.store.projects),
                 "clock": {"now": iso(self.clock.now()), "frozen": self.clock.frozen},
             }
-
-
-def _newest(batches: list[tuple[EventBatch, list[int]]], limit: int) -> list[tuple[EventBatch, list[int]]]:
-    out: list[tuple[EventBatch, list[int]]] = []
-    for batch, kept in reversed(batches):
-        if limit <= 0:
-            break
-        out.append((batch, kept[-limit:]))
-        limit -= len(kept)
-    return out[::-1]
 
 
 def _job_dict(job: DeletionJob) -> dict[str, Any]:

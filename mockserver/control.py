@@ -134,9 +134,11 @@ def profiles() -> Response:
 
 @control.get("/events")
 def events() -> Response:
-    """The project's events, oldest first (the newest ``?limit=``). Streamed, one request's
-    events parsed at a time."""
-    return _json_array("events", _backend().iter_events(_project(), _limit()))
+    """The project's events, oldest first: those after position ``?after=`` and before
+    ``?before=``, the newest ``?limit=`` of them; with ``total``, ``first`` and ``last`` (the
+    page's positions) for a poller. Streamed, one request's events parsed at a time."""
+    where, events = _backend().event_page(_project(), _limit(), _whole("after"), _whole("before"))
+    return _json_array("events", events, **where)
 
 
 @control.get("/devices")

@@ -31,6 +31,7 @@ class ProjectState:
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
     event_ids: set[str] = field(default_factory=set)
+    event_count: int = 0
     jobs: list[DeletionJob] = field(default_factory=list)
     #: user id -> the batches holding that user's events, so deletion finds them without
     #: parsing. Built at the project's first deletion (None until then), then kept up to date:
@@ -55,6 +56,12 @@ class EventBatch:
     users: list[str | None]
     #: indexes into the request's ``events`` still stored, in order
     kept: list[int]
+    #: the position of the request's first event; its event ``i`` is at ``first + i``. Positions
+    #: count every event stored since the last reset, so a reader can ask for what came after
+    #: the last one it saw (``/_mock/events?after=``) without any event carrying a number.
+    first: int = 0
+    #: one past the position of its last event (kept when the text is freed)
+    end: int = 0
 
     @property
     def cost(self) -> int:
@@ -106,6 +113,7 @@ class Store:
         self._event_count = 0
         self.bytes = 0
         self._seq = 0
+        self._position = 1  # of the next event stored
         self.dropped = dict.fromkeys(KINDS, 0)
         self._job_seq = 0
         # pending jobs by due time: each request asks what is due, and must not walk every job
@@ -152,7 +160,11 @@ class Store:
                 kept.append(index)
         if kept:
             users = users if users is not None else [None] * len(ids)
-            batch = EventBatch(self._next_seq(), project_id, raw, ids, users, kept)
+            batch = EventBatch(
+                self._next_seq(), project_id, raw, ids, users, kept, self._position, self._position + len(ids)
+            )
+            self._position = batch.end
+            state.event_count += len(kept)
             if state.user_batches is not None:
                 _index(state.user_batches, batch)
             self._batches.append(batch)
@@ -262,6 +274,8 @@ class Store:
                         if not batches:
                             del state.user_batches[user]
         self._event_count -= len(indexes)
+        if state is not None:
+            state.event_count -= len(indexes)
         if not batch.kept:
             self.bytes -= batch.cost
             batch.raw, batch.ids, batch.users = b"", [], []
@@ -311,9 +325,34 @@ class Store:
 
     # --- reads --------------------------------------------------------------------------------
 
-    def snapshot(self, project_id: str) -> list[tuple[EventBatch, list[int]]]:
-        """The project's batches with the indexes stored now, to parse outside the lock."""
-        return [(b, list(b.kept)) for b in self._batches if b.project_id == project_id and b.kept]
+    def snapshot(
+        self, project_id: str, limit: int | None = None, after: int | None = None, before: int | None = None
+    ) -> list[tuple[EventBatch, list[int]]]:
+        """The project's batches with the indexes stored now, to parse outside the lock, oldest
+        first: the events at positions above ``after`` and below ``before``, the newest ``limit``
+        of them. Walks back from the newest batch and stops once it has them, so a poll for
+        what is new costs what is new, not what is stored."""
+        found: list[tuple[EventBatch, list[int]]] = []
+        wanted = -1 if limit is None else limit
+        for batch in reversed(self._batches):
+            if wanted == 0 or (after is not None and batch.end - 1 <= after):
+                break
+            if batch.project_id != project_id or not batch.kept:
+                continue
+            if before is not None and batch.first >= before:
+                continue
+            kept = [
+                i
+                for i in batch.kept
+                if (after is None or batch.first + i > after) and (before is None or batch.first + i < before)
+            ]
+            if wanted > 0:
+                kept = kept[-wanted:]
+                wanted -= len(kept)
+            if kept:
+                found.append((batch, kept))
+        found.reverse()
+        return found
 
     def events(self, project_id: str) -> list[dict[str, Any]]:
         return [e for batch, kept in self.snapshot(project_id) for e in batch.events(kept)]
@@ -340,4 +379,5 @@ class Store:
         self.bytes = 0
         self.dropped = dict.fromkeys(KINDS, 0)
         self._job_seq = 0
+        self._position = 1
         self._due.clear()

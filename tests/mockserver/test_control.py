@@ -57,10 +57,59 @@ def test_state_views(tc_post: Post, client: Any) -> None:
         "profiles": {"u": {"mkt_name": "홍길동"}}
     }
     assert client.get(f"/_mock/events?project_id={PROJECT}").json == {
-        "events": [{"name": "e", "user_id": "u"}]
+        "events": [{"name": "e", "user_id": "u"}],
+        "total": 1,
+        "first": 1,
+        "last": 1,
     }
     assert client.get("/_mock/devices").json["devices"]["d"]["user_id"] == "u"  # default project
     assert client.get("/_mock/profiles?project_id=nobody").json == {"profiles": {}}
+
+
+def test_events_are_paged_by_position_for_pollers(tc_post: Post, client: Any, backend: Backend) -> None:
+    def page(query: str) -> tuple[list[str], int, int | None, int | None]:
+        answer = client.get(f"/_mock/events?project_id={PROJECT}&{query}").json
+        return [e["name"] for e in answer["events"]], answer["total"], answer["first"], answer["last"]
+
+    backend.update_settings({"any_project": True})
+    tc_post(spec.EVENTS.path, {"events": [{"name": n, "user_id": "u"} for n in "abc"]})
+    tc_post(spec.EVENTS.path, {"events": [{"name": "d", "user_id": "v"}]}, query="project_id=shop-b")
+    tc_post(spec.EVENTS.path, {"events": [{"name": n, "user_id": "v"} for n in "ef"]})
+    # positions run across projects (a, b, c = 1..3; d = 4 in shop-b; e, f = 5, 6)
+    assert page("") == (["a", "b", "c", "e", "f"], 5, 1, 6)
+    assert page("after=2") == (["c", "e", "f"], 5, 3, 6)
+    assert page("after=6") == ([], 5, None, None)  # nothing new: the cheap, common poll
+    assert page("before=5&limit=2") == (["b", "c"], 5, 2, 3)  # the page before the oldest seen
+    assert page("after=1&before=6&limit=10") == (["b", "c", "e"], 5, 2, 5)
+    assert page("limit=1") == (["f"], 5, 6, 6)
+    assert client.get(f"/_mock/events?project_id={PROJECT}&after=-1").status_code == 400
+    # deletion takes events from the middle: the total tells a poller its copy is stale
+    tc_post(spec.DELETION.path, {"user_id": "u"})
+    assert page("after=6") == ([], 2, None, None)
+    assert page("") == (["e", "f"], 2, 5, 6)
+    # a reset starts positions again, and the total shows it
+    client.post("/_mock/reset", json={})
+    tc_post(spec.EVENTS.path, {"events": [{"name": "g", "user_id": "u"}]})
+    assert page("after=6") == ([], 1, None, None)
+    assert page("") == (["g"], 1, 1, 1)
+
+
+def test_an_events_poll_parses_only_what_is_new(tc_post: Post, client: Any, backend: Backend) -> None:
+    from mockserver.state import EventBatch
+
+    for _ in range(5):
+        tc_post(spec.EVENTS.path, {"events": [{"name": "e", "user_id": "u"}] * 3})
+    parsed: list[int] = []
+    original = EventBatch.events
+
+    def counting(self: EventBatch, kept: list[int] | None = None) -> list[dict[str, Any]]:
+        parsed.append(self.seq)
+        return original(self, kept)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(EventBatch, "events", counting)
+        assert client.get(f"/_mock/events?project_id={PROJECT}&after=12").json["last"] == 15
+        assert len(parsed) == 1  # the newest request's text, not all five
 
 
 def test_deletion_jobs_view_and_complete(tc_post: Post, client: Any, backend: Backend) -> None:
@@ -77,7 +126,7 @@ def test_deletion_jobs_view_and_complete(tc_post: Post, client: Any, backend: Ba
 def test_reset(tc_post: Post, client: Any) -> None:
     tc_post(spec.EVENTS.path, {"events": [{"name": "e", "user_id": "u"}]})
     assert client.post("/_mock/reset", json={}).json == {"status": "reset"}
-    assert client.get("/_mock/events").json == {"events": []}
+    assert client.get("/_mock/events").json["events"] == []
     assert client.get("/_mock/requests").json == {"requests": []}
 
 
