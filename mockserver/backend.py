@@ -48,6 +48,8 @@ class Backend:
         self.store = Store(settings.max_stored_events, settings.max_stored_bytes)
         self.faults = Faults()
         self.limiter = RateLimiter()
+        #: how many resets so far: a poller that sees it change reloads what it holds
+        self.resets = 0
         #: called with every journal entry as it is recorded (the console log uses it)
         self.listeners: list[Callable[[JournalEntry], None]] = []
 
@@ -131,6 +133,7 @@ class Backend:
         settings stay. With ``project_id``: only that project's data, journal entries and fault
         rules (one fake shared by parallel workers, each on its own project)."""
         with self.lock:
+            self.resets += 1
             if project_id is not None:
                 self.store.clear_project(project_id)
                 self.journal.remove_project(project_id)
@@ -248,6 +251,7 @@ class Backend:
                 "dropped": {"journal": self.journal.dropped, **self.store.dropped},
                 "stored_bytes": self.store.bytes,
                 "journal": {"entries": len(self.journal), "bytes": self.journal.bytes},
+                "resets": self.resets,
                 "events": self.store.event_count(),
                 "projects": sorted(self.store.projects),
                 "clock": {"now": iso(self.clock.now()), "frozen": self.clock.frozen},

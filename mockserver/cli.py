@@ -20,6 +20,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from mockserver.curl import first_request
 from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, Settings
 
 __all__ = ["build_parser", "credentials_from", "main"]
@@ -187,21 +188,16 @@ def settings_from(ns: argparse.Namespace) -> Settings:
     return Settings.from_mapping(values)
 
 
-_EXAMPLE_EVENT = {"name": "mkt_login", "user_id": "u-1", "timestamp": "2025-01-17T05:39:22Z"}
-
-
 def banner(url: str, settings: Settings, control_token: str | None, host: str) -> str:
-    key, projects = next(iter(settings.api_keys.items()))
     lines = [f"Marketap fake serving on {url}", ""]
     for api_key, project_ids in settings.api_keys.items():
         lines.append(f"  API key {api_key!r} for project(s): {', '.join(project_ids)}")
     lines += [
+        f"  dashboard: {url}/_mock/",
         f"  control plane: {url}/_mock/health, {url}/_mock/requests, {url}/_mock/openapi.json",
         "",
         "Try it:",
-        f"  curl -i -X POST '{url}/v1/api/events?project_id={projects[0]}' \\",
-        f"    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\",
-        "    -d '" + json.dumps({"events": [_EXAMPLE_EVENT]}) + "'",
+        *("  " + line for line in first_request(url, settings)),
         "",
     ]
     if not _is_loopback(host):

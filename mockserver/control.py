@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from mockserver import curl
 from mockserver.backend import Backend
 from mockserver.errors import ApiError, SettingsError
 from mockserver.guard import PAGE_HEADERS, check_control_write
@@ -102,6 +103,12 @@ def _json_object() -> dict[str, Any]:
 @control.get("/health")
 def health() -> Response:
     return jsonify(_backend().health())
+
+
+@control.get("/first-request")
+def first_request() -> Response:
+    """The banner's curl command for this server, as lines (the empty dashboard shows it)."""
+    return jsonify({"curl": curl.first_request(request.host_url.rstrip("/"), _backend().settings)})
 
 
 @control.get("/")

@@ -112,6 +112,22 @@ def test_an_events_poll_parses_only_what_is_new(tc_post: Post, client: Any, back
         assert len(parsed) == 1  # the newest request's text, not all five
 
 
+def test_first_request_is_the_banners_curl_for_this_server(client: Any, backend: Backend) -> None:
+    from mockserver.cli import banner
+
+    curl = client.get("/_mock/first-request", base_url="http://localhost:9000").json["curl"]
+    assert curl[0] == "curl -i -X POST 'http://localhost:9000/v1/api/events?project_id=test-project' \\"
+    printed = banner("http://localhost:9000", backend.settings, None, "127.0.0.1").splitlines()
+    assert ["  " + line for line in curl] == printed[printed.index("Try it:") + 1 :][: len(curl)]
+
+
+def test_health_counts_resets(client: Any) -> None:
+    assert client.get("/_mock/health").json["resets"] == 0
+    client.post("/_mock/reset", json={})
+    client.post(f"/_mock/reset?project_id={PROJECT}", json={})
+    assert client.get("/_mock/health").json["resets"] == 2
+
+
 def test_deletion_jobs_view_and_complete(tc_post: Post, client: Any, backend: Backend) -> None:
     backend.update_settings({"deletion_jobs": "manual"})
     tc_post(spec.DELETION.path, {"user_id": "u"})
