@@ -14,6 +14,7 @@ BENCHMARKS = [
     "bench.startup",
     "bench.strategies",
     "bench.soak",
+    "bench.dashboard_poll",
     "bench.live",
 ]
 
