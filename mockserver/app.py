@@ -30,6 +30,7 @@ from mockserver.backend import Backend
 from mockserver.control import control
 from mockserver.errors import ApiError
 from mockserver.guard import PAGE_HEADERS, HostGuard
+from mockserver.proxy import Upstream
 from mockserver.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,10 +51,12 @@ def create_app(
     backend: Backend | None = None,
     control_token: str | None = None,
     allowed_hosts: Iterable[str] = (),
+    upstream: Upstream | None = None,
 ) -> Flask:
     """The fake as a WSGI app. Pass ``backend`` to share state with other ways in.
 
     ``allowed_hosts``: ``Host`` names answered besides localhost and IP addresses (``"*"``: any).
+    ``upstream``: proxy mode; each ingestion request is judged, then sent there (:mod:`mockserver.proxy`).
     """
     if backend is None:
         backend = Backend(config)
@@ -61,11 +64,12 @@ def create_app(
         backend.update_settings(config.as_dict() if isinstance(config, Settings) else config)
     app = Flask("mockserver")
     app.extensions["mockserver"] = backend
+    app.extensions["mockserver.upstream"] = upstream
     app.config["MOCKSERVER_CONTROL_TOKEN"] = control_token
     app.config["MAX_CONTENT_LENGTH"] = _MAX_CONTROL_BODY  # control calls are small JSON objects
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(control)
-    app.wsgi_app = _Front(app.wsgi_app, backend, HostGuard(allowed_hosts))  # type: ignore[method-assign]
+    app.wsgi_app = _Front(app.wsgi_app, backend, HostGuard(allowed_hosts), upstream)  # type: ignore[method-assign]
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
@@ -105,10 +109,13 @@ class _Front:
     ``/_mock`` through the pipeline; hands the rest to Flask (whose blueprint refuses
     cross-site control writes)."""
 
-    def __init__(self, flask_app: WSGIApplication, backend: Backend, hosts: HostGuard) -> None:
+    def __init__(
+        self, flask_app: WSGIApplication, backend: Backend, hosts: HostGuard, upstream: Upstream | None = None
+    ) -> None:
         self.flask_app = flask_app
         self.backend = backend
         self.hosts = hosts
+        self.upstream = upstream
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # werkzeug's reading of PATH_INFO, as Flask's request.path would give it
@@ -118,7 +125,7 @@ class _Front:
             self.hosts.check(environ.get("HTTP_HOST"))
             if control_plane:  # its cross-site checks run after routing (control.py), so a
                 return self.flask_app(environ, start_response)  # wrong method is still a 405
-            reply = pipeline.handle(self.backend, _incoming(self.backend, environ, path))
+            reply = pipeline.handle(self.backend, _incoming(self.backend, environ, path), self.upstream)
         except ApiError as error:
             reply = pipeline.error_reply(error)
             if control_plane:
@@ -136,7 +143,8 @@ class _Front:
                 defer(reply.delay)
             else:
                 time.sleep(reply.delay)
-        headers = [*reply.headers.items(), ("Content-Length", str(len(reply.body)))]
+        sent = reply.upstream_headers if reply.upstream_headers is not None else list(reply.headers.items())
+        headers = [*sent, ("Content-Length", str(len(reply.body)))]
         start_response(f"{reply.status} {HTTP_STATUS_CODES.get(reply.status, 'UNKNOWN')}", headers)
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [reply.body]
 
@@ -241,7 +249,8 @@ def _incoming(backend: Backend, environ: WSGIEnvironment, path: str) -> pipeline
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
             headers[key.replace("_", "-").lower()] = environ[key]
-    query = environ.get("QUERY_STRING", "").encode("latin-1").decode(errors="replace")
+    raw_query = environ.get("QUERY_STRING", "")
+    query = raw_query.encode("latin-1").decode(errors="replace")
     return pipeline.IncomingRequest(
         method=environ.get("REQUEST_METHOD", "GET"),
         path=path,
@@ -250,4 +259,5 @@ def _incoming(backend: Backend, environ: WSGIEnvironment, path: str) -> pipeline
         body=body,
         too_large=too_large,
         body_error=body_error,
+        query_string=raw_query,
     )

@@ -19,6 +19,7 @@ import asyncio
 import io
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from mockserver.app import BODY_ERROR_KEY, DEFER_KEY, declared_length, incomplete_body
@@ -39,9 +40,12 @@ Send = Callable[[Message], Awaitable[None]]
 class AsgiFront:
     """Reads each request asynchronously, then answers it with the WSGI app."""
 
-    def __init__(self, wsgi_app: WSGIApplication, backend: Backend) -> None:
+    def __init__(self, wsgi_app: WSGIApplication, backend: Backend, *, threads: int = 0) -> None:
         self.wsgi_app = wsgi_app
         self.backend = backend
+        #: proxy mode: the app waits on the upstream, so it runs in a pool of threads, where a
+        #: slow upstream call holds one thread and not the event loop
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="marketap-proxy") if threads else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -64,7 +68,11 @@ class AsgiFront:
             started[:] = [status, headers]
             return lambda data: None  # the legacy write(): neither Flask nor the front uses it
 
-        result = self.wsgi_app(environ, start_response)
+        if self._pool is None:
+            result = self.wsgi_app(environ, start_response)
+        else:
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self._pool, self.wsgi_app, environ, start_response)
         try:
             chunks = iter(result)
             first = next(chunks, b"")  # a generator calls start_response on its first step

@@ -21,6 +21,7 @@ from mockserver import spec
 from mockserver.clock import Clock, iso
 from mockserver.faults import Faults, RateLimiter
 from mockserver.journal import Journal, JournalEntry
+from mockserver.parity import Parity
 from mockserver.settings import Settings
 from mockserver.state import DeletionJob, Store
 
@@ -48,6 +49,8 @@ class Backend:
         self.store = Store(settings.max_stored_events, settings.max_stored_bytes)
         self.faults = Faults()
         self.limiter = RateLimiter()
+        #: proxy mode's running account of the fake's verdicts against the upstream's answers
+        self.parity = Parity()
         #: how many resets so far: a poller that sees it change reloads what it holds
         self.resets = 0
         #: called with every journal entry as it is recorded (the console log uses it)
@@ -112,6 +115,7 @@ class Backend:
     def append(self, entry: JournalEntry) -> None:
         """Append ``entry`` to the journal and tell the listeners (lock held by the caller)."""
         self.journal.append(entry)
+        self.parity.record(entry)
         for listen in self.listeners:
             listen(entry)
 
@@ -134,6 +138,7 @@ class Backend:
         rules (one fake shared by parallel workers, each on its own project)."""
         with self.lock:
             self.resets += 1
+            self.parity.forget(project_id)
             if project_id is not None:
                 self.store.clear_project(project_id)
                 self.journal.remove_project(project_id)

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from mockserver.curl import first_request
+from mockserver.errors import SettingsError
+from mockserver.proxy import DEFAULT_UPSTREAM, Upstream, check_upstream_url
 from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, Settings
 
 __all__ = ["build_parser", "credentials_from", "main"]
@@ -58,10 +60,14 @@ def credentials_from(pairs: Sequence[tuple[str, str]]) -> dict[str, tuple[str, .
     return {k: tuple(dict.fromkeys(p or [DEFAULT_PROJECT_ID])) for k, p in keys.items()}
 
 
-def _add_settings(parser: argparse.ArgumentParser) -> None:
+#: settings a proxy has no use for: the upstream judges keys, projects and rates
+_NOT_FOR_PROXY = frozenset({"any_project", "rate_limit"})
+
+
+def _add_settings(parser: argparse.ArgumentParser, *, proxy: bool = False) -> None:
     group = parser.add_argument_group("settings (what the fake accepts; see the README)")
     for f in dataclasses.fields(Settings):
-        if f.metadata.get("cli") is False:
+        if f.metadata.get("cli") is False or (proxy and f.name in _NOT_FOR_PROXY):
             continue
         flag = "--" + f.name.replace("_", "-")
         default = f.default
@@ -77,6 +83,50 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
             group.add_argument(flag, dest=f.name, metavar=metavar, default=None, help=help_text)
 
 
+def _upstream_url(text: str) -> str:
+    try:
+        return check_upstream_url(text)
+    except SettingsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_server_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port to bind; 0 picks a free one (default: 8080)"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="one line per request (coloured on a terminal), or one JSON object per request",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print only startup and rejected requests")
+    parser.add_argument(
+        "--server",
+        choices=("granian", "werkzeug"),
+        default="granian",
+        help="HTTP server: granian (default; the fastest measured, one process, asyncio) or werkzeug "
+        "(pure Python, a thread per connection; the only one where a drop fault closes the socket)",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host is NAME (repeatable; '*' for any). By default only "
+        "localhost, IP addresses and the bound address are answered: a web page under another name "
+        "must not reach the fake (DNS rebinding)",
+    )
+    parser.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        help="require 'Authorization: Bearer TOKEN' on the control plane under /_mock/",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="marketap-mock",
@@ -89,12 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", help="serve the fake until Ctrl+C", description="Serve the fake until Ctrl+C."
     )
-    serve.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)"
-    )
-    serve.add_argument(
-        "--port", type=int, default=8080, help="port to bind; 0 picks a free one (default: 8080)"
-    )
+    _add_server_flags(serve)
     serve.add_argument(
         "--api-key",
         dest="api_key",
@@ -108,34 +153,6 @@ def build_parser() -> argparse.ArgumentParser:
         action=_Ordered,
         metavar="ID",
         help=f"a project the preceding --api-key is valid for (repeatable; default: {DEFAULT_PROJECT_ID})",
-    )
-    serve.add_argument(
-        "--log-format",
-        choices=("text", "json"),
-        default="text",
-        help="one line per request (coloured on a terminal), or one JSON object per request",
-    )
-    serve.add_argument("--quiet", action="store_true", help="print only startup and rejected requests")
-    serve.add_argument(
-        "--server",
-        choices=("granian", "werkzeug"),
-        default="granian",
-        help="HTTP server: granian (default; the fastest measured, one process, asyncio) or werkzeug "
-        "(pure Python, a thread per connection; the only one where a drop fault closes the socket)",
-    )
-    serve.add_argument(
-        "--allow-host",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="also answer requests whose Host is NAME (repeatable; '*' for any). By default only "
-        "localhost, IP addresses and the bound address are answered: a web page under another name "
-        "must not reach the fake (DNS rebinding)",
-    )
-    serve.add_argument(
-        "--control-token",
-        metavar="TOKEN",
-        help="require 'Authorization: Bearer TOKEN' on the control plane under /_mock/",
     )
     _add_settings(serve)
     chaos = serve.add_argument_group("chaos (fault rules from the start; change them at /_mock/faults)")
@@ -156,6 +173,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--latency", type=float, metavar="MS", help="add this many milliseconds to every request"
     )
     chaos.add_argument("--seed", type=int, help="seed for --fail-rate, so runs repeat")
+    proxy = commands.add_parser(
+        "proxy",
+        help="judge each request by the fake's rules, send it on to the real service, record both",
+        description="Serve a proxy until Ctrl+C: each request to the five paths is judged by the "
+        "fake's rules, then sent on to --upstream, whose answer goes back to the client unchanged. "
+        "Both verdicts are journaled; GET /_mock/parity counts where they agree. Production data "
+        "passes through it: keep it on 127.0.0.1, or set --control-token.",
+    )
+    proxy.add_argument(
+        "--upstream",
+        default=DEFAULT_UPSTREAM,
+        type=_upstream_url,
+        metavar="URL",
+        help=f"where requests are sent on (default: {DEFAULT_UPSTREAM})",
+    )
+    proxy.add_argument(
+        "--upstream-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="answer 504 when the upstream has not answered in this time (default: 10); never retried",
+    )
+    proxy.add_argument(
+        "--enforce",
+        action="store_true",
+        help="answer a request the fake refuses with the fake's 4xx and do not send it on (for staging)",
+    )
+    _add_server_flags(proxy)
+    _add_settings(proxy, proxy=True)
     commands.add_parser("openapi", help="print the OpenAPI document of the five endpoints")
     contract = commands.add_parser(
         "contract",
@@ -188,7 +234,11 @@ def settings_from(ns: argparse.Namespace) -> Settings:
     return Settings.from_mapping(values)
 
 
-def banner(url: str, settings: Settings, control_token: str | None, host: str) -> str:
+def banner(
+    url: str, settings: Settings, control_token: str | None, host: str, upstream: Upstream | None = None
+) -> str:
+    if upstream is not None:
+        return _proxy_banner(url, control_token, host, upstream)
     lines = [f"Marketap fake serving on {url}", ""]
     for api_key, project_ids in settings.api_keys.items():
         lines.append(f"  API key {api_key!r} for project(s): {', '.join(project_ids)}")
@@ -205,6 +255,33 @@ def banner(url: str, settings: Settings, control_token: str | None, host: str) -
             f"WARNING: bound to {host}: other machines can reach this fake, which accepts test "
             "credentials and exposes its control plane"
             + ("." if control_token else "; protect it with --control-token.")
+        )
+    lines.append("Press Ctrl+C to stop.")
+    return "\n".join(lines)
+
+
+def _proxy_banner(url: str, control_token: str | None, host: str, upstream: Upstream) -> str:
+    mode = (
+        "refused requests answered here, not sent on (--enforce)"
+        if upstream.enforce
+        else "every request sent on"
+    )
+    lines = [
+        f"Marketap proxy on {url} -> {upstream.url}",
+        "",
+        f"  each request to the five paths is judged by the fake's rules; {mode}",
+        f"  the client's own Authorization is sent on; upstream timeout {upstream.timeout:g} s, no retries",
+        f"  dashboard: {url}/_mock/",
+        f"  parity: {url}/_mock/parity (where the fake and the upstream disagree)",
+        "",
+        "Point your client's base URL at it.",
+        "",
+    ]
+    if not _is_loopback(host):
+        lines.append(
+            f"WARNING: bound to {host}: other machines can reach this proxy; the requests it "
+            "journals hold production data"
+            + ("." if control_token else "; protect its control plane with --control-token.")
         )
     lines.append("Press Ctrl+C to stop.")
     return "\n".join(lines)
@@ -240,16 +317,21 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return 0
     from mockserver.errors import SettingsError
 
+    upstream = None
     try:
         settings = settings_from(ns)
+        if ns.command == "proxy":
+            upstream = Upstream(ns.upstream, timeout=ns.upstream_timeout, enforce=ns.enforce)
     except SettingsError as exc:
         parser.error(str(exc))
-    return _serve(ns, settings, out)
+    return _serve(ns, settings, out, upstream)
 
 
 def chaos_rules(ns: argparse.Namespace) -> list[dict[str, Any]]:
     """The fault rules that --fail-rate, --fail-status, --latency and --seed ask for."""
     rules: list[dict[str, Any]] = []
+    if ns.command != "serve":
+        return rules
     if ns.fail_rate:
         rules.append({"status": ns.fail_status, "probability": ns.fail_rate, "seed": ns.seed})
     if ns.latency:
@@ -283,8 +365,7 @@ def _free_port(host: str) -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(ns: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from mockserver.errors import SettingsError
+def _serve(ns: argparse.Namespace, settings: Settings, out: TextIO, upstream: Upstream | None = None) -> int:
     from mockserver.faults import parse_rule
 
     rules = chaos_rules(ns)
@@ -295,12 +376,16 @@ def _serve(ns: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         print(f"marketap-mock: {exc}", file=sys.stderr)
         return 2
     if ns.server == "werkzeug":
-        return _serve_werkzeug(ns, settings, rules, out)
-    return _serve_granian(ns, settings, rules, out)
+        return _serve_werkzeug(ns, settings, rules, out, upstream)
+    return _serve_granian(ns, settings, rules, out, upstream)
 
 
 def _serve_granian(
-    ns: argparse.Namespace, settings: Settings, rules: list[dict[str, Any]], out: TextIO
+    ns: argparse.Namespace,
+    settings: Settings,
+    rules: list[dict[str, Any]],
+    out: TextIO,
+    upstream: Upstream | None,
 ) -> int:
     from mockserver.wsgi import ENVIRONMENT_VARIABLE, die_with_parent, environment_value
 
@@ -320,6 +405,7 @@ def _serve_granian(
         log_format=ns.log_format,
         quiet=ns.quiet,
         allowed_hosts=(ns.host, *ns.allow_host),
+        upstream=upstream,
     )
     # granian runs in a child process that this one supervises: a Ctrl+C that lands while
     # granian is still starting is otherwise lost, and the server would never stop.
@@ -353,7 +439,7 @@ def _serve_granian(
     # granian's worker opens its own listening socket after building the app: the URL is said
     # once a connection to it succeeds, not before it works
     if _wait_listening(ns.host, port, child, stop):
-        out.write(banner(f"http://{host}:{port}", settings, ns.control_token, ns.host) + "\n")
+        out.write(banner(f"http://{host}:{port}", settings, ns.control_token, ns.host, upstream) + "\n")
         out.flush()
     while child.poll() is None and not stop.wait(0.2):
         pass
@@ -388,7 +474,11 @@ def _stop_child(child: subprocess.Popen[bytes]) -> None:
 
 
 def _serve_werkzeug(
-    ns: argparse.Namespace, settings: Settings, rules: list[dict[str, Any]], out: TextIO
+    ns: argparse.Namespace,
+    settings: Settings,
+    rules: list[dict[str, Any]],
+    out: TextIO,
+    upstream: Upstream | None,
 ) -> int:
     from mockserver.backend import Backend
     from mockserver.console import console_listener
@@ -405,6 +495,7 @@ def _serve_werkzeug(
             port=ns.port,
             control_token=ns.control_token,
             allowed_hosts=tuple(ns.allow_host),
+            upstream=upstream,
         ).start()
     except OSError as exc:
         print(f"marketap-mock: cannot bind {ns.host}:{ns.port}: {exc.strerror or exc}", file=sys.stderr)
@@ -412,7 +503,7 @@ def _serve_werkzeug(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # a flag, not KeyboardInterrupt: no window to miss
         signal.signal(sig, lambda signum, frame: stop.set())
-    out.write(banner(server.url, settings, ns.control_token, ns.host) + "\n")
+    out.write(banner(server.url, settings, ns.control_token, ns.host, upstream) + "\n")
     out.flush()
     try:
         while server.running and not stop.wait(0.5):

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from mockserver.journal import JournalEntry
+from mockserver.parity import compared
 
 __all__ = ["console_listener", "format_json", "format_line"]
 
@@ -27,6 +28,13 @@ def format_line(entry: JournalEntry, *, colour: bool = False) -> str:
         parts.append(f"items={entry.items}")
     if entry.faulted:
         parts.append("[fault]")
+    if entry.proxied:
+        agreed = compared(entry)
+        parts.append(f"upstream={entry.upstream_status if entry.upstream_status is not None else '-'}")
+        if agreed is False:
+            parts.append("DISAGREE" if not colour else f"{_COLOURS[5]}DISAGREE{_RESET}")
+        if entry.upstream_error:
+            parts.append(f"({entry.upstream_error})")
     if entry.errors:
         first = entry.errors[0]
         more = f" (+{len(entry.errors) - 1} more)" if len(entry.errors) > 1 else ""
@@ -51,6 +59,15 @@ def format_json(entry: JournalEntry) -> str:
             "faulted": entry.faulted,
             "errors": entry.errors,
             "warnings": entry.warnings,
+            **(
+                {
+                    "upstream_status": entry.upstream_status,
+                    "upstream_error": entry.upstream_error,
+                    "agree": compared(entry),
+                }
+                if entry.proxied
+                else {}
+            ),
         },
         ensure_ascii=False,
     )
@@ -59,13 +76,15 @@ def format_json(entry: JournalEntry) -> str:
 def console_listener(
     log_format: str = "text", *, quiet: bool = False, stream: TextIO | None = None
 ) -> Callable[[JournalEntry], None]:
-    """A journal listener that prints each request; ``quiet`` keeps only the rejected ones."""
+    """A journal listener that prints each request; ``quiet`` keeps only the rejected ones
+    (by the fake, or in proxy mode by the upstream)."""
     out = stream or sys.stdout
     # NO_COLOR (no-color.org): set and not empty, no colour even on a terminal
     colour = log_format == "text" and out.isatty() and not os.environ.get("NO_COLOR")
 
     def listen(entry: JournalEntry) -> None:
-        if quiet and 200 <= entry.status < 300:
+        upstream_ok = not entry.proxied or 200 <= (entry.upstream_status or 0) < 300
+        if quiet and 200 <= entry.status < 300 and upstream_ok:
             return
         out.write((format_json(entry) if log_format == "json" else format_line(entry, colour=colour)) + "\n")
         out.flush()

@@ -241,6 +241,16 @@ def clear_faults() -> Response:
     return jsonify({"faults": []})
 
 
+@control.get("/parity")
+def parity() -> Response:
+    """Proxy mode's running account: requests compared, agreements, the latest disagreements."""
+    backend = _backend()
+    with backend.lock:
+        account = backend.parity.as_dict()
+    upstream = current_app.extensions.get("mockserver.upstream")
+    return jsonify({**account, "proxy": upstream.describe() if upstream is not None else None})
+
+
 @control.get("/openapi.json")
 def openapi() -> Response:
     return jsonify(openapi_document(_backend().settings))

@@ -34,6 +34,13 @@ class JournalEntry:
     project_id: str | None = None
     #: how many items the body carried (events, profiles, devices, user ids), if countable
     items: int | None = None
+    #: proxy mode: the request was judged here and sent on; ``status``, ``errors`` and
+    #: ``warnings`` are the fake's verdict, these two what the upstream did
+    proxied: bool = False
+    #: the upstream's status; None when it was not sent on or no answer came
+    upstream_status: int | None = None
+    #: why there is no upstream status, in words (a timeout, a refused connection, --enforce)
+    upstream_error: str | None = None
 
     @property
     def json(self) -> Any:
@@ -53,7 +60,7 @@ class JournalEntry:
 
     def summary(self) -> dict[str, Any]:
         """The entry without headers and body (and so without parsing it), for listings."""
-        return {
+        summary = {
             "id": self.id,
             "time": self.time,
             "method": self.method,
@@ -69,6 +76,10 @@ class JournalEntry:
             "items": self.items,
             "size": len(self.raw),
         }
+        if self.proxied:
+            summary["upstream_status"] = self.upstream_status
+            summary["upstream_error"] = self.upstream_error
+        return summary
 
     def as_dict(self) -> dict[str, Any]:
         """The whole entry: the summary, with every error and warning, headers and body."""

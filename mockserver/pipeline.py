@@ -21,8 +21,9 @@ from mockserver.backend import Backend
 from mockserver.errors import ApiError
 from mockserver.faults import retry_after_header
 from mockserver.journal import parse_json
+from mockserver.proxy import Upstream
 from mockserver.settings import Settings
-from mockserver.validation import validate_body
+from mockserver.validation import Validated, validate_body
 
 __all__ = ["IncomingRequest", "Reply", "error_reply", "handle"]
 
@@ -47,6 +48,8 @@ class IncomingRequest:
     #: why the body did not arrive whole (the client closed early, timed out, broke the
     #: chunked encoding): such a request is answered with this error and stores nothing
     body_error: ApiError | None = None
+    #: the query as received, for a proxy to send on byte for byte
+    query_string: str = ""
 
 
 @dataclass
@@ -59,14 +62,18 @@ class Reply:
     #: seconds the HTTP layer waits before answering (a fault rule's ``latency_ms``): it sleeps
     #: in the request's own thread or task, so only the requests a rule matches are delayed
     delay: float = 0.0
+    #: a proxied answer's headers as the upstream sent them, repeated names included; the HTTP
+    #: layer sends these rather than ``headers``
+    upstream_headers: list[tuple[str, str]] | None = None
 
 
 def error_reply(error: ApiError) -> Reply:
     return Reply(error.status, json.dumps(error.body()).encode(), {**_JSON_HEADERS, **error.headers})
 
 
-def handle(backend: Backend, request: IncomingRequest) -> Reply:
-    """Answer one request to a non-control path."""
+def handle(backend: Backend, request: IncomingRequest, upstream: Upstream | None = None) -> Reply:
+    """Answer one request to a non-control path; with ``upstream``, as a proxy (judged here,
+    then sent on)."""
     endpoint = spec.endpoint_for(request.path)
     if endpoint is None:
         error = ApiError.one(404, "path", f"no endpoint at {request.path[:200]}")
@@ -79,6 +86,8 @@ def handle(backend: Backend, request: IncomingRequest) -> Reply:
         )
         _journal(backend, request, endpoint, None, request.body, error)
         return error_reply(error)
+    if upstream is not None:
+        return _proxy(backend, request, endpoint, upstream)
 
     delay, fault = _fault(backend, request)
     reply = fault or _ingest(backend, request, endpoint)
@@ -86,36 +95,100 @@ def handle(backend: Backend, request: IncomingRequest) -> Reply:
     return reply
 
 
-def _ingest(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint) -> Reply:
+@dataclass
+class _Verdict:
+    """What the fake makes of a request: accepted (``validated``) or refused (``error``)."""
+
+    project_id: str | None
+    raw: bytes
+    validated: Validated | None = None
+    error: ApiError | None = None
+
+
+def _judge(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, *, proxy: bool) -> _Verdict:
+    """The fake's verdict. A proxy holds no keys: it checks that an API key is sent, and leaves
+    which key and which project to the upstream; rate limits are the upstream's too."""
     settings = backend.settings
-    project_id: str | None = None
-    raw = b"" if request.too_large else request.body
+    verdict = _Verdict(None, b"" if request.too_large else request.body)
     try:
-        key = authenticate(request.headers.get("authorization"), settings.api_keys)
-        project_id = _project_id(request.query)
-        authorize(key, project_id, settings.api_keys, any_project=settings.any_project)
-        if settings.rate_limit:
-            _rate_limit(backend, key, settings.rate_limit)
-        raw = _body(request, settings)
-        validated = validate_body(endpoint, raw, settings)
+        key = authenticate(request.headers.get("authorization"), None if proxy else settings.api_keys)
+        verdict.project_id = _project_id(request.query)
+        if not proxy:
+            authorize(key, verdict.project_id, settings.api_keys, any_project=settings.any_project)
+            if settings.rate_limit:
+                _rate_limit(backend, key, settings.rate_limit)
+        verdict.raw = _body(request, settings)
+        verdict.validated = validate_body(endpoint, verdict.raw, settings)
     except ApiError as error:
         if error.status == 400:  # each endpoint words its 400 its own way, whatever the cause
             error.message = endpoint.bad_request_message
-        _journal(backend, request, endpoint, project_id, raw, error)
-        return error_reply(error)
+        verdict.error = error
     except Exception:  # a bug of ours must still answer in the envelope, never with a traceback
         log.exception("unexpected error handling %s %s", request.method, request.path)
-        failure = ApiError.one(500, "body", "the fake failed on this request; please report it")
-        _journal(backend, request, endpoint, project_id, raw, failure)
-        return error_reply(failure)
+        verdict.error = ApiError.one(500, "body", "the fake failed on this request; please report it")
+    return verdict
 
-    fields = _entry_fields(request, project_id, raw)
+
+def _ingest(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint) -> Reply:
+    verdict = _judge(backend, request, endpoint, proxy=False)
+    if verdict.error is not None:
+        _journal(backend, request, endpoint, verdict.project_id, verdict.raw, verdict.error)
+        return error_reply(verdict.error)
+    validated, project_id = verdict.validated, verdict.project_id
+    assert validated is not None and project_id is not None
+    fields = _entry_fields(request, project_id, verdict.raw)
     with backend.lock:  # store and journal together, so a reset sees both or neither
         backend.tick()
         entry = backend.entry(**fields, items=validated.items, status=202, warnings=validated.warnings)
-        backend.apply(endpoint, project_id, validated, raw)  # the entry was built first: nothing
-        backend.append(entry)  # after the store can fail, so a stored body is always journaled
+        backend.apply(endpoint, project_id, validated, verdict.raw)  # the entry was built first:
+        backend.append(entry)  # nothing after the store can fail, so a stored body is journaled
     return Reply(202)
+
+
+def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, upstream: Upstream) -> Reply:
+    """Judge, send on (unless ``--enforce`` refuses, or the body never arrived whole), journal
+    both verdicts, and store what both accepted. The upstream's answer goes back unchanged."""
+    verdict = _judge(backend, request, endpoint, proxy=True)
+    error = verdict.error
+    unsendable = request.too_large or request.body_error is not None
+    if error is not None and (upstream.enforce or unsendable):
+        why = "the body did not arrive whole" if unsendable else "refused here (--enforce)"
+        _journal(
+            backend,
+            request,
+            endpoint,
+            verdict.project_id,
+            verdict.raw,
+            error,
+            upstream_error=f"not sent on: {why}",
+        )
+        return error_reply(error)
+    answer = upstream.forward(
+        request.method, request.path, request.query_string, dict(request.headers), request.body
+    )
+    fields = _entry_fields(request, verdict.project_id, verdict.raw)
+    validated = verdict.validated
+    if validated is not None:
+        fields.update(items=validated.items, warnings=validated.warnings)
+    else:
+        fields["items"] = _count_items(endpoint, parse_json(verdict.raw))
+    with backend.lock:
+        backend.tick()
+        entry = backend.entry(
+            **fields,
+            status=error.status if error is not None else 202,
+            errors=[e.as_dict() for e in error.errors] if error is not None else [],
+            proxied=True,
+            upstream_status=answer.status,
+            upstream_error=answer.reason,
+        )
+        if validated is not None and answer.status is not None and 200 <= answer.status < 300:
+            assert verdict.project_id is not None
+            backend.apply(endpoint, verdict.project_id, validated, verdict.raw)
+        backend.append(entry)
+    if answer.error is not None:
+        return error_reply(answer.error)
+    return Reply(answer.status or 502, answer.body, dict(answer.headers), upstream_headers=answer.headers)
 
 
 def _fault(backend: Backend, request: IncomingRequest) -> tuple[float, Reply | None]:
@@ -237,10 +310,14 @@ def _journal(
     project_id: str | None,
     raw: bytes,
     error: ApiError,
+    *,
+    upstream_error: str | None = None,
 ) -> None:
     fields = _entry_fields(request, project_id, raw)
     if endpoint is not None:
         fields["items"] = _count_items(endpoint, parse_json(raw))
+    if upstream_error is not None:
+        fields.update(proxied=True, upstream_error=upstream_error)
     with backend.lock:
         backend.record(**fields, status=error.status, errors=[e.as_dict() for e in error.errors])
 

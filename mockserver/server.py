@@ -23,6 +23,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from mockserver.app import create_app, incomplete_body
 from mockserver.backend import Backend
 from mockserver.errors import ApiError, ToolkitError
+from mockserver.proxy import Upstream
 
 __all__ = ["LiveServer"]
 
@@ -201,7 +202,8 @@ class _Handler(WSGIRequestHandler):
 class LiveServer:
     """Serve the fake on ``host:port`` (port 0 picks a free one) until :meth:`stop`.
 
-    Ready when :meth:`start` returns. Shares ``backend`` with any other way in.
+    Ready when :meth:`start` returns. Shares ``backend`` with any other way in. With
+    ``upstream``, a proxy: each ingestion request is judged, then sent there.
     """
 
     def __init__(
@@ -213,10 +215,13 @@ class LiveServer:
         control_token: str | None = None,
         allowed_hosts: tuple[str, ...] = (),
         app: Any = None,
+        upstream: Upstream | None = None,
     ) -> None:
         self.backend = backend or Backend()
         hosts = (host, *allowed_hosts)  # the bound address is a name the server is reachable by
-        self.app = app or create_app(backend=self.backend, control_token=control_token, allowed_hosts=hosts)
+        self.app = app or create_app(
+            backend=self.backend, control_token=control_token, allowed_hosts=hosts, upstream=upstream
+        )
         self.host = host
         self.port = port
         self._server: BaseWSGIServer | None = None

@@ -16,11 +16,14 @@ from mockserver.app import create_app
 from mockserver.asgi import AsgiFront
 from mockserver.backend import Backend
 from mockserver.console import console_listener
+from mockserver.proxy import Upstream
 from mockserver.settings import Settings
 
 __all__ = ["ENVIRONMENT_VARIABLE", "app_from_environment", "die_with_parent", "environment_value"]
 
 ENVIRONMENT_VARIABLE = "MARKETAP_MOCK_SERVE"
+#: proxy mode: requests waiting on the upstream at once (each holds a thread while it waits)
+_PROXY_THREADS = 64
 
 
 def environment_value(
@@ -31,6 +34,7 @@ def environment_value(
     log_format: str | None = None,
     quiet: bool = False,
     allowed_hosts: tuple[str, ...] = (),
+    upstream: Upstream | None = None,
 ) -> str:
     values = {name: getattr(settings, name) for name in Settings.names()}
     values["api_keys"] = {k: list(v) for k, v in settings.api_keys.items()}
@@ -42,6 +46,7 @@ def environment_value(
             "log_format": log_format,
             "quiet": quiet,
             "allowed_hosts": list(allowed_hosts),
+            "upstream": upstream.describe() if upstream is not None else None,
         }
     )
 
@@ -64,7 +69,14 @@ def app_from_environment() -> AsgiFront:
         backend.add_fault(rule)
     if config.get("log_format"):
         backend.listeners.append(console_listener(config["log_format"], quiet=config.get("quiet", False)))
-    app = create_app(
-        backend=backend, control_token=config["control_token"], allowed_hosts=config["allowed_hosts"]
+    proxy = config.get("upstream")
+    upstream = (
+        Upstream(proxy["upstream"], timeout=proxy["timeout"], enforce=proxy["enforce"]) if proxy else None
     )
-    return AsgiFront(app.wsgi_app, backend)
+    app = create_app(
+        backend=backend,
+        control_token=config["control_token"],
+        allowed_hosts=config["allowed_hosts"],
+        upstream=upstream,
+    )
+    return AsgiFront(app.wsgi_app, backend, threads=_PROXY_THREADS if upstream is not None else 0)

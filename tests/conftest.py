@@ -112,11 +112,11 @@ def tc_post(client: Any) -> Post:
     return _test_client_post(client)
 
 
-def start_serve(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
-    """``marketap-mock serve --port 0 ARGS`` in a subprocess, read up to the end of its banner:
-    the process, its URL and the banner's lines."""
+def start_serve(*args: str, command: str = "serve") -> tuple[subprocess.Popen[str], str, list[str]]:
+    """``marketap-mock serve --port 0 ARGS`` (or ``command``) in a subprocess, read up to the end
+    of its banner: the process, its URL and the banner's lines."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", *args],
+        [sys.executable, "-m", "mockserver", command, "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -147,9 +147,9 @@ def stop_serve(proc: subprocess.Popen[str]) -> tuple[str, str]:
 
 
 @contextmanager
-def serving(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def serving(*args: str, command: str = "serve") -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """:func:`start_serve` as a context: yields the URL and the process, then stops it."""
-    proc, url, _lines = start_serve(*args)
+    proc, url, _lines = start_serve(*args, command=command)
     try:
         yield url, proc
     finally:

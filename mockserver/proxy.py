@@ -1,0 +1,145 @@
+"""Proxy mode: each ingestion request is judged by the fake's rules, then sent on to the real
+service (the *upstream*) and its answer returned to the client unchanged.
+
+Plain Python over httpx (already a dependency, thread-safe, with separate connect and read
+timeouts); no Flask. The pipeline calls :meth:`Upstream.forward` outside every lock, so one slow
+upstream call holds only its own request. The proxy never retries: the client's own retry logic
+is what is under test.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+
+from mockserver.errors import ApiError, SettingsError
+
+__all__ = ["DEFAULT_UPSTREAM", "HOP_BY_HOP", "Forwarded", "Upstream", "check_upstream_url"]
+
+DEFAULT_UPSTREAM = "https://event.marketap.io"
+
+#: RFC 9110 §7.6.1: headers meant for one connection, never forwarded (with those a
+#: ``Connection`` header names). ``host`` and ``content-length`` are the upstream's own.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
+
+#: the largest upstream answer relayed; the vendor's answers are a few hundred bytes
+_MAX_ANSWER = 16 << 20
+
+
+def check_upstream_url(url: str) -> str:
+    """``url`` without a trailing slash, when it is an absolute http(s) URL with no query."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"upstream must be an http:// or https:// URL with a host, not {url!r}")
+    if parts.query or parts.fragment:
+        raise SettingsError(f"upstream must not carry a query or a fragment: {url!r}")
+    return url.rstrip("/")
+
+
+def _hop_by_hop(headers: httpx.Headers | dict[str, str]) -> frozenset[str]:
+    named = {token.strip().lower() for token in headers.get("connection", "").split(",") if token.strip()}
+    return HOP_BY_HOP | named
+
+
+@dataclass
+class Forwarded:
+    """What came back: the upstream's answer, or why there is none (``error``, in words, with the
+    envelope to answer instead: 502 or 504)."""
+
+    status: int | None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    error: ApiError | None = None
+
+    @property
+    def reason(self) -> str | None:
+        return self.error.errors[0].reason if self.error is not None else None
+
+
+class Upstream:
+    """Where a proxy sends requests on. ``enforce``: a request the fake refuses is answered with
+    the fake's 4xx and not sent on (a guard for staging)."""
+
+    def __init__(self, url: str = DEFAULT_UPSTREAM, *, timeout: float = 10.0, enforce: bool = False) -> None:
+        self.url = check_upstream_url(url)
+        if not 0 < timeout <= 3600:
+            raise SettingsError(f"upstream timeout must be between 0 and 3600 seconds, not {timeout}")
+        self.timeout = timeout
+        self.enforce = enforce
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    def describe(self) -> dict[str, object]:
+        return {"upstream": self.url, "timeout": self.timeout, "enforce": self.enforce}
+
+    def _http(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(
+                    timeout=self.timeout,
+                    follow_redirects=False,  # a redirect is the upstream's answer, for the client
+                    limits=httpx.Limits(max_connections=256, max_keepalive_connections=32),
+                )
+            return self._client
+
+    def forward(
+        self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes
+    ) -> Forwarded:
+        """Send one request on, as received less hop-by-hop headers; never retried."""
+        drop = _hop_by_hop(headers)
+        sent = {name: value for name, value in headers.items() if name.lower() not in drop}
+        url = self.url + path + (f"?{query_string}" if query_string else "")
+        client = self._http()
+        try:
+            request = client.build_request(method, url, headers=sent, content=body)
+            response = client.send(request, stream=True)
+            try:
+                parts: list[bytes] = []
+                size = 0
+                for chunk in response.iter_raw():  # as sent: a gzip answer stays gzip
+                    parts.append(chunk)
+                    size += len(chunk)
+                    if size > _MAX_ANSWER:
+                        raise httpx.DecodingError(f"its answer is larger than {_MAX_ANSWER} bytes")
+            finally:
+                response.close()
+        except httpx.TimeoutException:
+            reason = (
+                f"no answer from {self.url} within {self.timeout:g} s (--upstream-timeout); "
+                "it may have processed the request"
+            )
+            return Forwarded(None, error=_failure(504, reason))
+        except httpx.HTTPError as exc:
+            reason = f"could not reach {self.url}: {str(exc) or type(exc).__name__}"
+            return Forwarded(None, error=_failure(502, reason))
+        back_drop = _hop_by_hop(response.headers)
+        kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in back_drop]
+        return Forwarded(response.status_code, kept, b"".join(parts))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+def _failure(status: int, reason: str) -> ApiError:
+    message = "Bad Gateway." if status == 502 else "Gateway Timeout."
+    return ApiError.one(status, "upstream", reason, message=message)
