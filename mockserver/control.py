@@ -228,6 +228,10 @@ def list_faults() -> Response:
 
 @control.post("/faults")
 def add_fault() -> tuple[Response, int]:
+    if current_app.extensions.get("mockserver.upstream") is not None:
+        raise ApiError.one(
+            409, "fault", "a proxy injects no faults: the answers its clients get are the upstream's"
+        )
     try:
         rule = _backend().add_fault(_json_object())
     except SettingsError as exc:

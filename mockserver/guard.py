@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from mockserver.errors import ApiError
 
-__all__ = ["PAGE_HEADERS", "HostGuard", "check_control_write"]
+__all__ = ["PAGE_HEADERS", "HostGuard", "check_control_write", "check_proxy_origin"]
 
 #: Sent with every control-plane answer: the page loads only its own files and is never framed.
 PAGE_HEADERS = {
@@ -101,6 +101,17 @@ def check_control_write(method: str, content_type: str | None, origin: str | Non
             "Content-Type",
             "control calls that change state need 'Content-Type: application/json' (a cross-site "
             "form cannot send it)",
+        )
+
+
+def check_proxy_origin(origin: str | None, host: str | None) -> None:
+    """A proxy sends on only what a server, or its own page, sends: a web page on another site
+    must not use it to reach the real service (servers send no ``Origin``)."""
+    if origin is not None and not _same_origin(origin, host):
+        raise ApiError.one(
+            403,
+            "Origin",
+            f"a request from a web page on another origin ({origin[:100]!r}) is not sent on by this proxy",
         )
 
 

@@ -20,6 +20,7 @@ from mockserver.auth import authenticate, authorize, mask_authorization
 from mockserver.backend import Backend
 from mockserver.errors import ApiError
 from mockserver.faults import retry_after_header
+from mockserver.guard import check_proxy_origin
 from mockserver.journal import parse_json
 from mockserver.proxy import Upstream
 from mockserver.settings import Settings
@@ -148,6 +149,13 @@ def _ingest(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint)
 def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, upstream: Upstream) -> Reply:
     """Judge, send on (unless ``--enforce`` refuses, or the body never arrived whole), journal
     both verdicts, and store what both accepted. The upstream's answer goes back unchanged."""
+    try:
+        check_proxy_origin(request.headers.get("origin"), request.headers.get("host"))
+    except ApiError as foreign:
+        _journal(
+            backend, request, endpoint, None, request.body, foreign, upstream_error="not sent on: cross-site"
+        )
+        return error_reply(foreign)
     verdict = _judge(backend, request, endpoint, proxy=True)
     error = verdict.error
     unsendable = request.too_large or request.body_error is not None

@@ -126,9 +126,10 @@ class Upstream:
                 "it may have processed the request"
             )
             return Forwarded(None, error=_failure(504, reason))
-        except httpx.HTTPError as exc:
-            reason = f"could not reach {self.url}: {str(exc) or type(exc).__name__}"
-            return Forwarded(None, error=_failure(502, reason))
+        except httpx.ConnectError as exc:
+            return Forwarded(None, error=_failure(502, f"could not reach {self.url}: {_words(exc)}"))
+        except httpx.HTTPError as exc:  # a broken answer, or one too large to relay
+            return Forwarded(None, error=_failure(502, f"no usable answer from {self.url}: {_words(exc)}"))
         back_drop = _hop_by_hop(response.headers)
         kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in back_drop]
         return Forwarded(response.status_code, kept, b"".join(parts))
@@ -138,6 +139,10 @@ class Upstream:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+def _words(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
 
 
 def _failure(status: int, reason: str) -> ApiError:

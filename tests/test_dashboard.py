@@ -453,3 +453,27 @@ def test_the_events_tab_polls_only_what_is_new_and_pages_the_rest(page: Any, fak
     send(fake, {"user_id": "u-new"}, path="/v1/api/profile/user/deletion-job")
     page.wait_for_selector("#state-count:has-text('450 events stored, 200 shown')")
     assert page.locator("#state-table td:has-text('u-new')").count() == 0
+
+
+def test_a_proxy_shows_the_upstreams_status_beside_the_fakes(browser: Any) -> None:
+    from mockserver.proxy import Upstream
+
+    with LiveServer(Backend({"allow_naive_timestamps": True})) as real:
+        upstream = Upstream(real.url)
+        with LiveServer(Backend(), upstream=upstream) as proxied:
+            page = open_page(browser, proxied)
+            page.wait_for_selector("#empty:not([hidden])")
+            send(proxied, {"events": [{"name": "a", "user_id": "u", "timestamp": "2025-01-17T05:39:22Z"}]})
+            send(proxied, {"events": [{"name": "b", "user_id": "u", "timestamp": "2025-01-17T05:39:22"}]})
+            page.wait_for_selector("#parity:has-text('2 compared, 1 agree, 1 disagree')")
+            assert real.url in page.locator("#parity").inner_text()
+            newest = page.locator("#journal tbody tr").first
+            assert newest.locator(".status").all_inner_texts() == ["400", "↑202"]
+            page.select_option("#filters select[name=status]", "disagree")
+            assert page.locator("#journal tbody tr").count() == 1
+            newest.click()
+            page.wait_for_selector("#detail:has-text('upstream: 202')")
+            assert page.evaluate(OVERFLOWING_CELLS) == []
+            assert page.problems == []
+            page.close()
+    upstream.close()

@@ -9,7 +9,7 @@ const JOURNAL_KEPT = 500; // requests the page holds
 const EVENTS_PAGE = 200; // events fetched at once, newest first; "show older" pages back
 
 const state = {
-  tab: "requests", selected: null, entries: [], lastId: 0, resets: null,
+  tab: "requests", selected: null, entries: [], lastId: 0, resets: null, proxy: undefined,
   search: "", detail: null, // the open request: {entry, marks, hits, open, current}
   project: "", stateKey: "", row: null,
   events: { project: null, items: [], last: 0, first: null, total: 0, loading: false },
@@ -111,6 +111,15 @@ function statusBadge(entry) {
     title: entry.upstream_error ? `upstream: ${entry.upstream_error}` : "the upstream's answer" }, `↑${upstream}`));
 }
 
+/** Proxy mode: the fake and the upstream gave opposite verdicts (as /_mock/parity counts). */
+function disagrees(entry) {
+  const up = entry.upstream_status;
+  if (up === undefined || up === null || up === 408 || up === 429) return false;
+  const upOk = up >= 200 && up < 300;
+  if (!upOk && !(up >= 400 && up < 500)) return false;
+  return upOk !== (entry.status >= 200 && entry.status < 300);
+}
+
 function firstProblem(entry) {
   const error = entry.errors[0];
   if (!error) return entry.warnings?.length ? `warning: ${entry.warnings[0]}` : "";
@@ -124,6 +133,7 @@ function matches(entry) {
   if (path && entry.path !== path) return false;
   if (project && entry.project_id !== project) return false;
   if (status === "faulted") return entry.faulted;
+  if (status === "disagree") return disagrees(entry);
   if (status && String(Math.floor(entry.status / 100)) !== status) return false;
   return true;
 }
@@ -501,6 +511,18 @@ async function pollJournal(health) {
   }
 }
 
+// Proxy mode: the running parity account beside the health line; learnt once, then polled.
+async function pollParity() {
+  const parity = await api("parity");
+  state.proxy = parity.proxy;
+  if (!parity.proxy) return;
+  const status = $("#filters").status;
+  if (![...status.options].some((o) => o.value === "disagree")) status.append(el("option", { value: "disagree" }, "disagreeing with upstream"));
+  const mode = parity.proxy.enforce ? " (enforce)" : "";
+  $("#parity").hidden = false;
+  $("#parity").textContent = `proxy to ${parity.proxy.upstream}${mode}: ${parity.requests} compared, ${parity.agree} agree, ${parity.requests - parity.agree} disagree, ${parity.not_compared} not compared`;
+}
+
 async function poll() {
   try {
     const [health, settings] = await Promise.all([api("health"), api("settings")]);
@@ -509,6 +531,7 @@ async function poll() {
     fillSelect($("#state-tools").project, projects, false);
     fillSelect($("#filters").project, projects);
     $("#health").textContent = `${health.journal.entries} requests · ${health.events} events stored · dropped: journal ${health.dropped.journal}, events ${health.dropped.events}`;
+    if (state.proxy !== null) await pollParity();
     await pollJournal(health);
     if (state.tab !== "requests") await renderState();
   } catch (error) { report(error); }

@@ -233,6 +233,23 @@ def test_a_body_that_never_arrived_whole_is_not_sent_on(server: str) -> None:
     assert all(e["upstream_error"] == "not sent on: the body did not arrive whole" for e in journal)
 
 
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_foreign_web_page_cannot_send_through_the_proxy(server: str) -> None:
+    with recorder() as up, proxy(server, up.url) as (url, _):
+        foreign = httpx.post(
+            f"{url}{EVENTS}",
+            content=json.dumps(events_body(1)),
+            headers={"Origin": "https://evil.example", "Content-Type": "text/plain"},
+            timeout=30,
+        )
+        own = httpx.post(f"{url}{EVENTS}", json=events_body(2), headers={**AUTH, "Origin": url}, timeout=30)
+        [refused, _sent] = httpx.get(f"{url}/_mock/requests?summary=1", timeout=10).json()["requests"]
+    assert foreign.status_code == 403 and foreign.json()["errors"][0]["field"] == "Origin"
+    assert own.status_code == 202
+    assert len(up.seen) == 1 and json.loads(up.seen[0]["body"]) == events_body(2)
+    assert refused["upstream_error"] == "not sent on: cross-site"
+
+
 # --- upstream failures ----------------------------------------------------------------------
 
 
@@ -333,6 +350,32 @@ def test_the_proxy_command_says_what_it_does_and_guards_its_control_plane() -> N
         finally:
             out, _err = stop_serve(proc)
     assert len(up.seen) == 1
+    assert f"POST {spec.EVENTS.path} project=test-project 202 items=1 upstream=202" in out  # the console line
+
+
+def test_a_broken_upstream_answer_is_a_502() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def garbage() -> None:
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            conn.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            conn.close()
+
+        threading.Thread(target=garbage, daemon=True).start()
+        with proxy("werkzeug", f"http://127.0.0.1:{port}") as (url, _):
+            response = httpx.post(f"{url}{EVENTS}", json=events_body(1), headers=AUTH, timeout=30)
+    assert response.status_code == 502
+    assert response.json()["errors"][0]["reason"].startswith(f"no usable answer from http://127.0.0.1:{port}")
+
+
+def test_a_proxy_refuses_fault_rules() -> None:
+    with recorder() as up, proxy("werkzeug", up.url) as (url, _):
+        answer = httpx.post(f"{url}/_mock/faults", json={"status": 503}, timeout=10)
+    assert answer.status_code == 409 and "upstream's" in answer.json()["errors"][0]["reason"]
 
 
 def test_upstream_urls_are_checked() -> None:
