@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mockserver.backend import Backend
     from mockserver.errors import ApiError, FieldError, SettingsError, ToolkitError
     from mockserver.journal import JournalEntry
+    from mockserver.proxy import Upstream
     from mockserver.server import LiveServer
     from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, Settings
 
@@ -35,6 +36,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "ToolkitError",
+    "Upstream",
     "__version__",
     "create_app",
 ]
@@ -49,6 +51,7 @@ _WHERE = {
     "ToolkitError": "mockserver.errors",
     "JournalEntry": "mockserver.journal",
     "LiveServer": "mockserver.server",
+    "Upstream": "mockserver.proxy",
     "DEFAULT_API_KEY": "mockserver.settings",
     "DEFAULT_PROJECT_ID": "mockserver.settings",
     "Settings": "mockserver.settings",

@@ -20,6 +20,11 @@ PURE = [
     "backend",
     "pipeline",
     "openapi",
+    "proxy",
+    "parity",
+    "curl",
+    "names",
+    "duplicates",
 ]
 
 

@@ -400,3 +400,23 @@ def test_a_plain_fake_has_an_empty_parity_account(client: Any) -> None:
         "not_compared": 0,
         "proxy": None,
     }
+
+
+def test_the_readmes_parity_example_has_the_answers_shape() -> None:
+    from pathlib import Path
+
+    readme = Path(__file__).parents[2].joinpath("README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Proxy mode") :]
+    example = json.loads(
+        section[section.index("```json") + 7 : section.index("```", section.index("```json") + 7)]
+    )
+    with (
+        LiveServer(Backend({"allow_naive_timestamps": True})) as upstream,
+        proxy("werkzeug", upstream.url) as (url, _),
+    ):
+        httpx.post(f"{url}{EVENTS}", json=events_body(1, naive=True), headers=AUTH, timeout=30)
+        answer = httpx.get(f"{url}/_mock/parity", timeout=10).json()
+    assert set(example) == set(answer)
+    assert set(example["disagree"][0]) == set(answer["disagree"][0])
+    assert set(example["proxy"]) == set(answer["proxy"])
+    assert example["disagree"][0]["errors"][0]["field"] == answer["disagree"][0]["errors"][0]["field"]
