@@ -22,9 +22,11 @@ __all__ = ["DEFAULT_UPSTREAM", "HOP_BY_HOP", "Forwarded", "Upstream", "check_ups
 DEFAULT_UPSTREAM = "https://event.marketap.io"
 
 #: RFC 9110 §7.6.1: headers meant for one connection, never forwarded (with those a
-#: ``Connection`` header names). ``host`` and ``content-length`` are the upstream's own.
+#: ``Connection`` header names). ``host`` and ``content-length`` are the upstream's own, and
+#: ``expect``: the body is already here, so there is nothing to wait for a 100 Continue about.
 HOP_BY_HOP = frozenset(
     {
+        "expect",
         "connection",
         "keep-alive",
         "proxy-authenticate",

@@ -173,6 +173,7 @@ def test_the_request_goes_up_as_sent_and_the_answer_comes_back_unchanged(server:
                 "X-Hop": "for the proxy only",
                 "Keep-Alive": "timeout=5",
                 "TE": "trailers",
+                "Expect": "100-continue",
             },
             timeout=30,
         )
@@ -186,7 +187,7 @@ def test_the_request_goes_up_as_sent_and_the_answer_comes_back_unchanged(server:
     assert sent["headers"]["authorization"] == "Bearer sk_live_REAL_KEY_123"  # the client's own key
     assert sent["headers"]["content-encoding"] == "gzip" and sent["headers"]["x-client"] == "mine"
     assert sent["headers"]["content-type"] == "application/json; charset=utf-8"
-    for hop in ("x-hop", "keep-alive", "te"):
+    for hop in ("x-hop", "keep-alive", "te", "expect"):
         assert hop not in sent["headers"]
     assert sent["headers"]["host"] == up.url.removeprefix("http://")
     [entry] = journal
@@ -370,6 +371,18 @@ def test_a_broken_upstream_answer_is_a_502() -> None:
             response = httpx.post(f"{url}{EVENTS}", json=events_body(1), headers=AUTH, timeout=30)
     assert response.status_code == 502
     assert response.json()["errors"][0]["reason"].startswith(f"no usable answer from http://127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_other_paths_and_methods_are_not_sent_on(server: str) -> None:
+    with recorder() as up, proxy(server, up.url) as (url, _):
+        assert httpx.get(f"{url}{EVENTS}", headers=AUTH, timeout=10).status_code == 405
+        assert (
+            httpx.post(f"{url}/v1/api/other?project_id=p", json={}, headers=AUTH, timeout=10).status_code
+            == 404
+        )
+        assert httpx.post(f"{url}/admin", json={}, timeout=10).status_code == 404
+    assert up.seen == []
 
 
 def test_a_proxy_refuses_fault_rules() -> None:
