@@ -186,6 +186,8 @@ def test_control_token_protects_the_control_plane() -> None:
     assert client.get("/_mock/health").status_code == 401
     assert client.get("/_mock/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.get("/_mock/health", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    for path in ("/_mock/first-request", "/_mock/parity", "/_mock/events?after=0"):  # it holds the API key
+        assert client.get(path).status_code == 401, path
     # the ingestion endpoints keep their own auth
     r = client.post(
         f"{spec.EVENTS.path}?project_id={PROJECT}",

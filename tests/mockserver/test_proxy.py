@@ -251,6 +251,28 @@ def test_a_foreign_web_page_cannot_send_through_the_proxy(server: str) -> None:
     assert refused["upstream_error"] == "not sent on: cross-site"
 
 
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_slow_client_or_a_foreign_host_name_is_answered_here(server: str) -> None:
+    with recorder() as up, proxy(server, up.url, read_timeout=1) as (url, _):
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:  # stalls mid-body
+            sock.sendall(
+                f"POST {EVENTS} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer k\r\n"
+                "Content-Type: application/json\r\nContent-Length: 90\r\n\r\n{".encode()
+            )
+            answer = sock.recv(4096)
+        rebound = httpx.post(
+            f"{url}{EVENTS}", json=events_body(1), headers={**AUTH, "Host": "evil.example"}, timeout=10
+        )
+        journal = httpx.get(f"{url}/_mock/requests?summary=1", timeout=10).json()["requests"]
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert rebound.status_code == 403 and rebound.json()["errors"][0]["field"] == "Host"
+    assert up.seen == []
+    assert [(e["status"], e["upstream_error"]) for e in journal] == [
+        (408, "not sent on: the body did not arrive whole")
+    ]
+
+
 # --- upstream failures ----------------------------------------------------------------------
 
 
