@@ -238,11 +238,27 @@ def banner(
     url: str, settings: Settings, control_token: str | None, host: str, upstream: Upstream | None = None
 ) -> str:
     if upstream is not None:
-        return _proxy_banner(url, control_token, host, upstream)
+        lines = _proxy_lines(url, upstream)
+        exposed = "other machines can reach this proxy; the requests it journals hold production data"
+        fix = "protect its control plane with --control-token."
+    else:
+        lines = _fake_lines(url, settings)
+        exposed = (
+            "other machines can reach this fake, which accepts test credentials and exposes its control plane"
+        )
+        fix = "protect it with --control-token."
+    if not _is_loopback(host):
+        lines.append(f"WARNING: bound to {host}: {exposed}" + ("." if control_token else f"; {fix}"))
+    lines.append("Press Ctrl+C to stop.")
+    return "\n".join(lines)
+
+
+def _fake_lines(url: str, settings: Settings) -> list[str]:
     lines = [f"Marketap fake serving on {url}", ""]
     for api_key, project_ids in settings.api_keys.items():
         lines.append(f"  API key {api_key!r} for project(s): {', '.join(project_ids)}")
-    lines += [
+    return [
+        *lines,
         f"  dashboard: {url}/_mock/",
         f"  control plane: {url}/_mock/health, {url}/_mock/requests, {url}/_mock/openapi.json",
         "",
@@ -250,23 +266,15 @@ def banner(
         *("  " + line for line in first_request(url, settings)),
         "",
     ]
-    if not _is_loopback(host):
-        lines.append(
-            f"WARNING: bound to {host}: other machines can reach this fake, which accepts test "
-            "credentials and exposes its control plane"
-            + ("." if control_token else "; protect it with --control-token.")
-        )
-    lines.append("Press Ctrl+C to stop.")
-    return "\n".join(lines)
 
 
-def _proxy_banner(url: str, control_token: str | None, host: str, upstream: Upstream) -> str:
+def _proxy_lines(url: str, upstream: Upstream) -> list[str]:
     mode = (
         "refused requests answered here, not sent on (--enforce)"
         if upstream.enforce
         else "every request sent on"
     )
-    lines = [
+    return [
         f"Marketap proxy on {url} -> {upstream.url}",
         "",
         f"  each request to the five paths is judged by the fake's rules; {mode}",
@@ -277,14 +285,6 @@ def _proxy_banner(url: str, control_token: str | None, host: str, upstream: Upst
         "Point your client's base URL at it.",
         "",
     ]
-    if not _is_loopback(host):
-        lines.append(
-            f"WARNING: bound to {host}: other machines can reach this proxy; the requests it "
-            "journals hold production data"
-            + ("." if control_token else "; protect its control plane with --control-token.")
-        )
-    lines.append("Press Ctrl+C to stop.")
-    return "\n".join(lines)
 
 
 def _is_loopback(host: str) -> bool:

@@ -143,27 +143,6 @@ def test_filters_and_reset(page: Any, fake: LiveServer) -> None:
     assert fake.backend.requests() == []
 
 
-def test_state_tabs_and_buttons(page: Any, fake: LiveServer) -> None:
-    fake.backend.update_settings({"deletion_jobs": "manual"})
-    send(
-        fake,
-        {"profiles": [{"user_id": "u-9", "properties": {"mkt_name": "홍길동"}}]},
-        path="/v1/api/profile/user",
-    )
-    send(fake, {"user_id": "u-9"}, path="/v1/api/profile/user/deletion-job")
-    page.click("[data-tab=profiles]")
-    page.wait_for_selector("#state:has-text('홍길동')")
-    page.click("[data-tab=deletion-jobs]")
-    page.wait_for_selector("#state:has-text('pending')")
-    page.click("#complete")
-    page.wait_for_selector("#state:has-text('completed')")
-    page.click("#fault-toggle")
-    page.fill("#fault-form input[name=times]", "2")
-    page.click("#fault-form button[type=submit]")
-    page.wait_for_selector("#fault-message:has-text('added rule #1')")
-    assert fake.backend.fault_rules()[0]["times"] == 2
-
-
 def test_a_thousand_event_request_stays_readable(page: Any, fake: LiveServer) -> None:
     events = [{"name": "page_view", "user_id": f"u-{i}"} for i in range(1000)]
     events[700]["timestamp"] = "2025-02-30T00:00:00Z"
@@ -391,6 +370,9 @@ def test_state_tabs_are_tables(page: Any, fake: LiveServer) -> None:
         path="/v1/api/profile/user/device/bulk",
     )
     send(fake, {"user_id": "u-9"}, path="/v1/api/profile/user/deletion-job")
+    page.click("[data-tab=profiles]")
+    page.wait_for_selector("#state-table td:has-text('홍길동')")
+    assert page.locator("#state-table thead th").all_inner_texts() == ["user id", "mkt name"]
     page.click("[data-tab=deletion-jobs]")
     page.wait_for_selector("#state-table")
     headers = page.locator("#state-table thead th").all_inner_texts()
@@ -410,9 +392,12 @@ def test_state_tabs_are_tables(page: Any, fake: LiveServer) -> None:
     page.click("[data-tab=faults]")
     page.wait_for_selector("#state:has-text('No fault rules.')")
     page.click("#fault-toggle")
+    page.fill("#fault-form input[name=times]", "2")
     page.click("#fault-form button[type=submit]")
+    page.wait_for_selector("#fault-message:has-text('added rule #1')")
     page.wait_for_selector("#state-table td:has-text('503')")
     assert page.locator("#state-count").inner_text() == "1 fault rule"
+    assert fake.backend.fault_rules()[0]["times"] == 2
 
 
 def test_an_empty_fake_says_how_to_send_a_first_request(page: Any, fake: LiveServer) -> None:

@@ -455,3 +455,17 @@ def test_the_readmes_parity_example_has_the_answers_shape() -> None:
     assert set(example["disagree"][0]) == set(answer["disagree"][0])
     assert set(example["proxy"]) == set(answer["proxy"])
     assert example["disagree"][0]["errors"][0]["field"] == answer["disagree"][0]["errors"][0]["field"]
+
+
+def test_a_proxy_bound_elsewhere_warns_of_production_data() -> None:
+    from mockserver.cli import banner
+    from mockserver.settings import Settings
+
+    up = Upstream("https://event.marketap.io", enforce=True)
+    open_text = banner("http://10.0.0.5:8080", Settings(), None, "10.0.0.5", up)
+    assert "WARNING: bound to 10.0.0.5" in open_text and "production data" in open_text
+    assert open_text.splitlines()[-2].endswith("protect its control plane with --control-token.")
+    guarded = banner("http://10.0.0.5:8080", Settings(), "tok", "10.0.0.5", up)
+    assert guarded.splitlines()[-2].endswith("production data.")
+    assert "not sent on (--enforce)" in guarded
+    assert "WARNING" not in banner("http://127.0.0.1:8080", Settings(), None, "127.0.0.1", up)
