@@ -8,6 +8,7 @@ path is journaled, whatever its answer.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import zlib
@@ -22,7 +23,7 @@ from mockserver.errors import ApiError
 from mockserver.faults import retry_after_header
 from mockserver.guard import check_proxy_origin
 from mockserver.journal import parse_json
-from mockserver.proxy import Upstream
+from mockserver.proxy import LENIENT, Upstream
 from mockserver.settings import Settings
 from mockserver.validation import Validated, validate_body
 
@@ -176,6 +177,9 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
     )
     fields = _entry_fields(request, verdict.project_id, verdict.raw)
     validated = verdict.validated
+    stored = None  # what goes into the state: what the upstream took, as far as the fake can read it
+    if answer.status is not None and 200 <= answer.status < 300 and verdict.project_id is not None:
+        stored = validated or _leniently(endpoint, verdict.raw, backend.settings, error)
     if validated is not None:
         fields.update(items=validated.items, warnings=validated.warnings)
     else:
@@ -190,13 +194,25 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
             upstream_status=answer.status,
             upstream_error=answer.reason,
         )
-        if validated is not None and answer.status is not None and 200 <= answer.status < 300:
+        if stored is not None:
             assert verdict.project_id is not None
-            backend.apply(endpoint, verdict.project_id, validated, verdict.raw)
+            backend.apply(endpoint, verdict.project_id, stored, verdict.raw)
         backend.append(entry)
     if answer.error is not None:
         return error_reply(answer.error)
     return Reply(answer.status or 502, answer.body, dict(answer.headers), upstream_headers=answer.headers)
+
+
+def _leniently(
+    endpoint: spec.Endpoint, raw: bytes, settings: Settings, error: ApiError | None
+) -> Validated | None:
+    """A body refused for what it holds, read by the most lenient rules (None if still refused)."""
+    if error is None or error.status != 400:
+        return None
+    try:
+        return validate_body(endpoint, raw, dataclasses.replace(settings, **LENIENT))
+    except ApiError:
+        return None
 
 
 def _fault(backend: Backend, request: IncomingRequest) -> tuple[float, Reply | None]:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from mockserver.errors import ApiError, SettingsError
 
-__all__ = ["DEFAULT_UPSTREAM", "HOP_BY_HOP", "Forwarded", "Upstream", "check_upstream_url"]
+__all__ = ["DEFAULT_UPSTREAM", "HOP_BY_HOP", "LENIENT", "Forwarded", "Upstream", "check_upstream_url"]
 
 DEFAULT_UPSTREAM = "https://event.marketap.io"
 
@@ -40,6 +41,19 @@ HOP_BY_HOP = frozenset(
         "content-length",
     }
 )
+
+#: A body the fake refused and the upstream accepted is stored if the fake's most lenient reading
+#: of the rules accepts it (a naive timestamp, a reserved property of another type, ...): the
+#: state then shows what the real service took. The limits stay: they bound the fake's memory.
+LENIENT: dict[str, Any] = {
+    "allow_naive_timestamps": True,
+    "timestamp_format": "iso8601",
+    "allow_empty_batches": True,
+    "require_event_user_id": False,
+    "check_reserved_properties": False,
+    "reject_control_characters": False,
+    "reject_unknown_reserved": False,
+}
 
 #: the largest upstream answer relayed; the vendor's answers are a few hundred bytes
 _MAX_ANSWER = 16 << 20

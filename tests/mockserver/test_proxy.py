@@ -120,6 +120,9 @@ def test_ten_requests_three_naive(server: str, enforce: bool) -> None:
         stored = upstream.backend.events("test-project")
         parity = client.get("/_mock/parity").json()
         journal = client.get("/_mock/requests?summary=1").json()["requests"]
+        here = client.get("/_mock/events?project_id=test-project").json()["events"]
+    # the proxy's state shows what the upstream took: naive timestamps too, read leniently
+    assert sorted(e["user_id"] for e in here) == sorted(e["user_id"] for e in stored)
     if enforce:
         assert statuses == [400 if i in naive else 202 for i in range(10)]
         assert len(stored) == 7 and {e["user_id"] for e in stored} == {
@@ -210,6 +213,22 @@ def test_what_the_upstream_refuses_is_not_stored(server: str) -> None:
     assert parity["requests"] == 1 and parity["agree"] == 0
     assert parity["disagree"][0]["status"] == 202 and parity["disagree"][0]["upstream_status"] == 401
     assert backend is None or backend.events("test-project") == []
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_what_only_the_upstream_accepted_is_stored_when_the_fake_can_read_it(server: str) -> None:
+    with recorder() as up, proxy(server, up.url) as (url, _):
+        typed = {"profiles": [{"user_id": "u-1", "properties": {"mkt_kakao_opt_in": "false"}}]}
+        unreadable = {"profiles": [{"properties": {"mkt_name": "no user id"}}]}
+        answers = [
+            httpx.post(f"{url}{spec.PROFILES.path}?project_id=p", json=body, headers=AUTH, timeout=30)
+            for body in (typed, unreadable)
+        ]
+        profiles = httpx.get(f"{url}/_mock/profiles?project_id=p", timeout=10).json()["profiles"]
+        parity = httpx.get(f"{url}/_mock/parity", timeout=10).json()
+    assert [a.status_code for a in answers] == [202, 202]  # the recorder accepts anything
+    assert profiles == {"u-1": {"mkt_kakao_opt_in": "false"}}  # as the real service was sent it
+    assert [d["status"] for d in parity["disagree"]] == [400, 400]
 
 
 @pytest.mark.parametrize("server", SERVERS)
