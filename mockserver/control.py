@@ -107,8 +107,11 @@ def health() -> Response:
 
 @control.get("/first-request")
 def first_request() -> Response:
-    """The banner's curl command for this server, as lines (the empty dashboard shows it)."""
-    return jsonify({"curl": curl.first_request(request.host_url.rstrip("/"), _backend().settings)})
+    """The banner's curl command for this server, as lines (the empty dashboard shows it); a
+    proxy's, with placeholders for the caller's own key and project."""
+    upstream = current_app.extensions.get("mockserver.upstream")
+    lines = curl.first_request(request.host_url.rstrip("/"), _backend().settings, proxy=upstream is not None)
+    return jsonify({"curl": lines, "upstream": upstream.url if upstream is not None else None})
 
 
 @control.get("/")

@@ -13,11 +13,15 @@ __all__ = ["EXAMPLE_EVENT", "first_request"]
 EXAMPLE_EVENT = {"name": "mkt_login", "user_id": "u-1", "timestamp": "2025-01-17T05:39:22Z"}
 
 
-def first_request(url: str, settings: Settings) -> list[str]:
+def first_request(url: str, settings: Settings, *, proxy: bool = False) -> list[str]:
     """A ``curl`` command, as lines, that posts one event to the fake at ``url`` with its first
-    API key and project."""
+    API key and project; for a proxy, which sends it on to the real service, with placeholders
+    for the caller's own."""
     key, projects = next(iter(settings.api_keys.items()))
-    target = shlex.quote(f"{url}/v1/api/events?project_id={projects[0]}")
+    project = projects[0]
+    if proxy:
+        key, project = "YOUR_API_KEY", "YOUR_PROJECT_ID"
+    target = shlex.quote(f"{url}/v1/api/events?project_id={project}")
     return [
         f"curl -i -X POST {target} \\",
         f"  -H {shlex.quote(f'Authorization: Bearer {key}')} -H 'Content-Type: application/json' \\",

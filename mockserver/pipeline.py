@@ -149,7 +149,7 @@ def _ingest(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint)
 
 def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, upstream: Upstream) -> Reply:
     """Judge, send on (unless ``--enforce`` refuses, or the body never arrived whole), journal
-    both verdicts, and store what both accepted. The upstream's answer goes back unchanged."""
+    both verdicts, and store what the upstream took. The upstream's answer goes back unchanged."""
     try:
         check_proxy_origin(request.headers.get("origin"), request.headers.get("host"))
     except ApiError as foreign:

@@ -447,7 +447,9 @@ def test_a_proxy_shows_the_upstreams_status_beside_the_fakes(browser: Any) -> No
         upstream = Upstream(real.url)
         with LiveServer(Backend(), upstream=upstream) as proxied:
             page = open_page(browser, proxied)
-            page.wait_for_selector("#empty:not([hidden])")
+            page.wait_for_selector("#first-request")
+            assert f"sends each request on to {real.url}" in page.locator("#empty").inner_text()
+            assert "Bearer YOUR_API_KEY" in page.locator("#first-request").inner_text()
             send(proxied, {"events": [{"name": "a", "user_id": "u", "timestamp": "2025-01-17T05:39:22Z"}]})
             send(proxied, {"events": [{"name": "b", "user_id": "u", "timestamp": "2025-01-17T05:39:22"}]})
             page.wait_for_selector("#parity:has-text('2 compared, 1 agree, 1 disagree')")

@@ -179,7 +179,8 @@ async function renderEmpty() {
   const box = $("#empty");
   box.replaceChildren(el("p", {}, "No requests yet. Send a first one:"));
   try {
-    const { curl } = await api("first-request");
+    const { curl, upstream } = await api("first-request");
+    if (upstream) box.replaceChildren(el("p", {}, `No requests yet. This proxy sends each request on to ${upstream}: point your client's base URL here, or send one with your own key and project:`));
     const text = curl.join("\n");
     const copy = el("button", { type: "button", onclick: async () => {
       try { await navigator.clipboard.writeText(text); copy.textContent = "Copied"; } catch { copy.textContent = "Select and copy"; }
