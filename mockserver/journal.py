@@ -41,6 +41,8 @@ class JournalEntry:
     upstream_status: int | None = None
     #: why there is no upstream status, in words (a timeout, a refused connection, --enforce)
     upstream_error: str | None = None
+    #: the upstream's answer, as text (cut short), for when it refused what the fake accepted
+    upstream_body: str | None = None
 
     @property
     def json(self) -> Any:
@@ -91,6 +93,7 @@ class JournalEntry:
             "body": self._text(parsed),
             "errors": self.errors,
             "warnings": self.warnings,
+            **({"upstream_body": self.upstream_body} if self.proxied else {}),
         }
 
 
@@ -100,7 +103,7 @@ _ENTRY_OVERHEAD = 512
 
 
 def _cost(entry: JournalEntry) -> int:
-    return len(entry.raw) + _ENTRY_OVERHEAD
+    return len(entry.raw) + _ENTRY_OVERHEAD + len(entry.upstream_body or "")
 
 
 def _project_of(entry: JournalEntry) -> Any:

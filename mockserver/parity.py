@@ -56,6 +56,7 @@ class Parity:
                 "project_id": entry.project_id,
                 "status": entry.status,
                 "upstream_status": entry.upstream_status,
+                "upstream_body": entry.upstream_body,
                 "errors": entry.errors,
                 "warnings": entry.warnings,
             }

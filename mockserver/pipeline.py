@@ -193,6 +193,7 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
             proxied=True,
             upstream_status=answer.status,
             upstream_error=answer.reason,
+            upstream_body=answer.text(),
         )
         if stored is not None:
             assert verdict.project_id is not None

@@ -10,6 +10,7 @@ is what is under test.
 from __future__ import annotations
 
 import threading
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -55,6 +56,9 @@ LENIENT: dict[str, Any] = {
     "reject_unknown_reserved": False,
 }
 
+#: how much of an upstream answer the journal keeps
+_MAX_JOURNALED = 2000
+
 #: the largest upstream answer relayed; the vendor's answers are a few hundred bytes
 _MAX_ANSWER = 16 << 20
 
@@ -87,6 +91,21 @@ class Forwarded:
     @property
     def reason(self) -> str | None:
         return self.error.errors[0].reason if self.error is not None else None
+
+    def text(self) -> str | None:
+        """The answer's body as text for the journal (inflated, cut at 2,000 characters): why the
+        upstream refused, where the fake did not."""
+        if self.status is None:
+            return None
+        data = self.body
+        encoding = next((v for k, v in self.headers if k.lower() == "content-encoding"), "").strip().lower()
+        if encoding in ("gzip", "deflate"):
+            try:  # wbits 47: gzip or zlib, told apart by the header; bounded by max_length
+                data = zlib.decompressobj(wbits=47).decompress(data, _MAX_JOURNALED)
+            except zlib.error:
+                return f"({len(self.body)} bytes of {encoding} that do not inflate)"
+        text = data.decode("utf-8", "replace")
+        return text if len(text) <= _MAX_JOURNALED else text[:_MAX_JOURNALED] + "…"
 
 
 class Upstream:

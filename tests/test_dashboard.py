@@ -460,6 +460,7 @@ def test_a_proxy_shows_the_upstreams_status_beside_the_fakes(browser: Any) -> No
             assert page.locator("#journal tbody tr").count() == 1
             newest.click()
             page.wait_for_selector("#detail:has-text('upstream: 202')")
+            assert page.locator("#upstream-body").count() == 0  # the fake answers 202 with no body
             assert page.evaluate(OVERFLOWING_CELLS) == []
             assert page.problems == []
             page.close()

@@ -211,8 +211,10 @@ async function select(id, write = true) {
   const search = el("input", { type: "search", placeholder: "find in body", "aria-label": "Find in body", value: state.search,
     oninput: () => { clearTimeout(search.timer); search.timer = setTimeout(() => findInBody(search.value), 120); },
     onkeydown: (e) => { if (e.key === "Enter") { e.preventDefault(); nextHit(e.shiftKey ? -1 : 1); } } });
-  const upstream = entry.upstream_status !== undefined
-    ? el("p", {}, `upstream: ${entry.upstream_status ?? "not forwarded"}${entry.upstream_error ? ` (${entry.upstream_error})` : ""}`) : "";
+  const upstream = entry.upstream_status !== undefined ? [
+    el("p", {}, `upstream: ${entry.upstream_status ?? "not sent on"}${entry.upstream_error ? ` (${entry.upstream_error})` : ""}`),
+    entry.upstream_body ? [el("h3", {}, "Upstream answer"), el("pre", { id: "upstream-body" }, entry.upstream_body)] : "",
+  ] : "";
   $("#detail").replaceChildren(...[
     el("h2", {}, `#${entry.id} ${entry.method} ${entry.path} `, statusBadge(entry)),
     el("p", {}, timeNode(entry.time), ` · project ${entry.project_id ?? "–"} · query ${JSON.stringify(entry.query)}`), upstream,

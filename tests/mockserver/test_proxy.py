@@ -204,11 +204,19 @@ def test_the_request_goes_up_as_sent_and_the_answer_comes_back_unchanged(server:
 @pytest.mark.parametrize("server", SERVERS)
 def test_what_the_upstream_refuses_is_not_stored(server: str) -> None:
     refusal = b'{"code":401,"message":"Unauthorized.","data":null}'
-    with recorder(status=401, body=refusal) as up, proxy(server, up.url) as (url, backend):
+    headers = [("Content-Type", "application/json"), ("Content-Encoding", "gzip")]
+    with (
+        recorder(status=401, body=gzip.compress(refusal), headers=headers) as up,
+        proxy(server, up.url) as (url, backend),
+    ):
         response = httpx.post(f"{url}{EVENTS}", json=events_body(1), headers=AUTH, timeout=30)
         parity = httpx.get(f"{url}/_mock/parity", timeout=10).json()
         events = httpx.get(f"{url}/_mock/events?project_id=test-project", timeout=10).json()
-    assert response.status_code == 401 and response.content == refusal
+        [entry] = httpx.get(f"{url}/_mock/requests", timeout=10).json()["requests"]
+    assert response.status_code == 401 and response.content == refusal  # relayed gzip, inflated by httpx
+    assert response.headers["content-encoding"] == "gzip"
+    assert entry["upstream_body"] == refusal.decode()  # why it refused, readable in the journal
+    assert parity["disagree"][0]["upstream_body"] == refusal.decode()
     assert events["total"] == 0
     assert parity["requests"] == 1 and parity["agree"] == 0
     assert parity["disagree"][0]["status"] == 202 and parity["disagree"][0]["upstream_status"] == 401
