@@ -250,6 +250,7 @@ class Backend:
             return sorted(self.store.projects)
 
     def health(self) -> dict[str, Any]:
+        self.tick()  # a job that fell due changes what is stored: the version says so
         with self.lock:
             return {
                 "status": "ok",
@@ -257,6 +258,7 @@ class Backend:
                 "stored_bytes": self.store.bytes,
                 "journal": {"entries": len(self.journal), "bytes": self.journal.bytes},
                 "resets": self.resets,
+                "version": self.store.version,
                 "events": self.store.event_count(),
                 "projects": sorted(self.store.projects),
                 "clock": {"now": iso(self.clock.now()), "frozen": self.clock.frozen},

@@ -113,6 +113,9 @@ class Store:
         self._event_count = 0
         self.bytes = 0
         self._seq = 0
+        #: moves on with every change to what is stored (never back, not even on a reset): a
+        #: reader that saw this version has nothing new to read
+        self.version = 0
         self._position = 1  # of the next event stored
         self.dropped = dict.fromkeys(KINDS, 0)
         self._job_seq = 0
@@ -127,6 +130,7 @@ class Store:
 
     def _next_seq(self) -> int:
         self._seq += 1
+        self.version += 1
         return self._seq
 
     # --- writes -------------------------------------------------------------------------------
@@ -236,6 +240,7 @@ class Store:
                 self.dropped[kind] += 1
 
     def _drop_item(self, kind: str, project_id: str, key: str) -> None:
+        self.version += 1
         self._uncharge(kind, project_id, key)
         state = self.project(project_id)
         if kind == "profiles":
@@ -251,6 +256,7 @@ class Store:
     def _remove_events(self, batch: EventBatch, indexes: list[int]) -> None:
         """Remove the events at ``indexes`` of ``batch``; an emptied batch frees its text at once
         and leaves the deque when it reaches the front."""
+        self.version += 1
         if not indexes:
             return
         state = self.projects.get(batch.project_id)
@@ -289,6 +295,7 @@ class Store:
         found through the user index, never by parsing stored text: after the project's first
         deletion (which builds the index from the stored user ids), a deletion costs what it
         removes."""
+        self.version += 1
         state = self.project(job.project_id)
         users = set(job.user_ids)
         profiles = 0
@@ -362,6 +369,7 @@ class Store:
 
     def clear_project(self, project_id: str) -> None:
         """Forget one project's data (its events, profiles, devices and jobs)."""
+        self.version += 1
         for batch in list(self._batches):
             if batch.project_id == project_id and batch.kept:
                 self._remove_events(batch, list(batch.kept))
@@ -372,6 +380,7 @@ class Store:
         self.projects.pop(project_id, None)
 
     def clear(self) -> None:
+        self.version += 1
         self.projects.clear()
         self._batches.clear()
         self._ledger.clear()

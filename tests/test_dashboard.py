@@ -414,6 +414,18 @@ def test_an_empty_fake_says_how_to_send_a_first_request(page: Any, fake: LiveSer
     assert fake.backend.requests()[0].status == 202
 
 
+def test_the_profiles_tab_fetches_again_only_after_a_change(page: Any, fake: LiveServer) -> None:
+    send(fake, {"profiles": [{"user_id": "u-1"}]}, path="/v1/api/profile/user")
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/_mock/profiles" in r.url else None)
+    page.click("[data-tab=profiles]")
+    page.wait_for_selector("#state-table td:has-text('u-1')")
+    page.wait_for_timeout(3000)  # three polls with nothing stored meanwhile
+    assert len(asked) <= 2, asked
+    send(fake, {"profiles": [{"user_id": "u-2"}]}, path="/v1/api/profile/user")
+    page.wait_for_selector("#state-table td:has-text('u-2')")
+
+
 def test_the_events_tab_polls_only_what_is_new_and_pages_the_rest(page: Any, fake: LiveServer) -> None:
     for start in range(0, 450, 150):
         send(fake, {"events": [{"name": "e", "user_id": f"u-{i}"} for i in range(start, start + 150)]})

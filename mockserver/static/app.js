@@ -412,11 +412,15 @@ function showRow(tab, row, key, tr) {
     el("div", { class: "json" }, renderValue(row, "", view)));
 }
 
-async function renderState() {
+async function renderState(version) {
   const tab = state.tab;
   const project = state.project;
   if (!project) return;
   if (tab === "events") return renderEvents(project);
+  // profiles and devices can be many: fetched again only when what is stored has changed
+  const seen = `${tab} ${project} ${version}`;
+  if ((tab === "profiles" || tab === "devices") && version !== undefined && state.stateSeen === seen && state.stateKey) return;
+  state.stateSeen = seen;
   const data = tab === "faults" ? (await api("faults")).faults
     : (await api(`${tab}?project_id=${encodeURIComponent(project)}`))[tab.replace("-", "_")];
   if (tab !== state.tab || project !== state.project) return;
@@ -536,7 +540,7 @@ async function poll() {
     $("#health").textContent = `${health.journal.entries} requests · ${health.events} events stored · dropped: journal ${health.dropped.journal}, events ${health.dropped.events}`;
     if (state.proxy !== null) await pollParity();
     await pollJournal(health);
-    if (state.tab !== "requests") await renderState();
+    if (state.tab !== "requests") await renderState(health.version);
   } catch (error) { report(error); }
 }
 

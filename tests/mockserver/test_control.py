@@ -121,6 +121,47 @@ def test_first_request_is_the_banners_curl_for_this_server(client: Any, backend:
     assert ["  " + line for line in curl] == printed[printed.index("Try it:") + 1 :][: len(curl)]
 
 
+def test_health_version_moves_with_every_change_to_what_is_stored(
+    tc_post: Post, client: Any, backend: Backend
+) -> None:
+    def version() -> int:
+        return int(client.get("/_mock/health").json["version"])
+
+    start = version()
+    client.get(f"/_mock/profiles?project_id={PROJECT}")
+    tc_post(spec.EVENTS.path, {"events": [{"name": "x"}]})  # refused: nothing stored
+    assert version() == start
+    steps = [
+        lambda: tc_post(spec.PROFILES.path, {"profiles": [{"user_id": "u"}]}),
+        lambda: tc_post(spec.EVENTS.path, {"events": [{"name": "e", "user_id": "u"}]}),
+        lambda: tc_post(
+            spec.DEVICES.path, {"devices": [{"device_id": "d", "platform": "android", "user_id": "u"}]}
+        ),
+        lambda: backend.update_settings({"deletion_jobs": "manual", "deletion_job_delay": 0}),
+        lambda: tc_post(spec.DELETION.path, {"user_id": "u"}),
+        lambda: client.post("/_mock/deletion-jobs/complete", json={}),
+        lambda: client.post("/_mock/reset", json={}),
+    ]
+    seen = [start]
+    for step in steps:
+        step()
+        seen.append(version())
+    # every change moves it on (the settings change stores nothing), and a reset never takes it back
+    assert seen == sorted(seen) and len(set(seen)) == len(steps)
+
+
+def test_a_deletion_falling_due_moves_the_version_when_health_is_read(
+    tc_post: Post, client: Any, backend: Backend
+) -> None:
+    backend.update_settings({"deletion_job_delay": 60})
+    tc_post(spec.PROFILES.path, {"profiles": [{"user_id": "u"}]})
+    tc_post(spec.DELETION.path, {"user_id": "u"})
+    before = client.get("/_mock/health").json["version"]
+    backend.advance_clock(61)
+    assert client.get("/_mock/health").json["version"] > before
+    assert backend.profiles(PROJECT) == {}
+
+
 def test_health_counts_resets(client: Any) -> None:
     assert client.get("/_mock/health").json["resets"] == 0
     client.post("/_mock/reset", json={})
