@@ -11,7 +11,7 @@ const EVENTS_PAGE = 200; // events fetched at once, newest first; "show older" p
 const state = {
   tab: "requests", selected: null, entries: [], lastId: 0, resets: null, proxy: undefined,
   search: "", detail: null, // the open request: {entry, marks, hits, open, current}
-  project: "", stateKey: "", row: null,
+  project: "", stateKey: "", stateSeen: "", row: null,
   events: { project: null, items: [], last: 0, first: null, total: 0, loading: false },
 };
 const $ = (selector) => document.querySelector(selector);
