@@ -11,7 +11,7 @@ const EVENTS_PAGE = 200; // events fetched at once, newest first; "show older" p
 const state = {
   tab: "requests", selected: null, entries: [], lastId: 0, resets: null, proxy: undefined,
   search: "", detail: null, // the open request: {entry, marks, hits, open, current}
-  project: "", stateKey: "", stateSeen: "", row: null,
+  project: "", stateKey: "", stateSeen: "", row: null, version: undefined, polling: false,
   events: { project: null, items: [], last: 0, first: null, total: 0, loading: false },
 };
 const $ = (selector) => document.querySelector(selector);
@@ -419,11 +419,11 @@ async function renderState(version) {
   if (tab === "events") return renderEvents(project);
   // profiles and devices can be many: fetched again only when what is stored has changed
   const seen = `${tab} ${project} ${version}`;
-  if ((tab === "profiles" || tab === "devices") && version !== undefined && state.stateSeen === seen && state.stateKey) return;
-  state.stateSeen = seen;
+  if ((tab === "profiles" || tab === "devices") && version !== undefined && state.stateSeen === seen) return;
   const data = tab === "faults" ? (await api("faults")).faults
     : (await api(`${tab}?project_id=${encodeURIComponent(project)}`))[tab.replace("-", "_")];
   if (tab !== state.tab || project !== state.project) return;
+  state.stateSeen = seen;
   const key = JSON.stringify(data);
   if (state.stateKey === key) return; // unchanged: keep what the reader opened
   state.stateKey = key;
@@ -479,7 +479,7 @@ function showTab(tab, write = true) {
   if (!["requests", "profiles", "events", "devices", "deletion-jobs", "faults"].includes(tab)) tab = "requests";
   if (tab !== "requests" && !state.project) state.project = $("#filters").project.value || $("#state-tools").project.value;
   state.tab = tab;
-  state.stateKey = ""; state.row = null; state.events.project = null;
+  state.stateKey = ""; state.stateSeen = ""; state.row = null; state.events.project = null;
   for (const b of document.querySelectorAll("[role=tab]")) b.setAttribute("aria-selected", String(b.dataset.tab === tab));
   $("#requests-view").hidden = tab !== "requests";
   $("#state-view").hidden = tab === "requests";
@@ -489,7 +489,7 @@ function showTab(tab, write = true) {
     $("#state").replaceChildren();
     $("#state-count").textContent = "";
     $("#state-detail").replaceChildren(el("p", { class: "hint" }, "Select a row to see all of it."));
-    renderState().catch(report);
+    renderState(state.version).catch(report);
   }
   if (write) writeHash();
 }
@@ -531,6 +531,8 @@ async function pollParity() {
 }
 
 async function poll() {
+  if (state.polling) return; // a slow answer must not stack polls up behind it
+  state.polling = true;
   try {
     const [health, settings] = await Promise.all([api("health"), api("settings")]);
     const projects = [...new Set([...Object.values(settings.settings.api_keys).flat(), ...health.projects])];
@@ -540,8 +542,9 @@ async function poll() {
     $("#health").textContent = `${health.journal.entries} requests · ${health.events} events stored · dropped: journal ${health.dropped.journal}, events ${health.dropped.events}`;
     if (state.proxy !== null) await pollParity();
     await pollJournal(health);
+    state.version = health.version;
     if (state.tab !== "requests") await renderState(health.version);
-  } catch (error) { report(error); }
+  } catch (error) { report(error); } finally { state.polling = false; }
 }
 
 function setup() {
