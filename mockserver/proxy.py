@@ -5,6 +5,10 @@ Plain Python over httpx (already a dependency, thread-safe, with separate connec
 timeouts); no Flask. The pipeline calls :meth:`Upstream.forward` outside every lock, so one slow
 upstream call holds only its own request. The proxy never retries: the client's own retry logic
 is what is under test.
+
+httpx is imported on first use, not with this module: ``marketap-mock contract`` loads the CLI
+(and so this module) before pytest starts, and httpx 0.27 brings anyio, whose pytest plugin
+pytest then cannot rewrite (a warning that ``-W error`` turns into a failure).
 """
 
 from __future__ import annotations
@@ -12,12 +16,13 @@ from __future__ import annotations
 import threading
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from mockserver.errors import ApiError, SettingsError
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["DEFAULT_UPSTREAM", "HOP_BY_HOP", "LENIENT", "Forwarded", "Upstream", "check_upstream_url"]
 
@@ -125,6 +130,8 @@ class Upstream:
         return {"upstream": self.url, "timeout": self.timeout, "enforce": self.enforce}
 
     def _http(self) -> httpx.Client:
+        import httpx  # on first use (see the module's docstring)
+
         with self._lock:
             if self._client is None:
                 self._client = httpx.Client(
@@ -138,6 +145,8 @@ class Upstream:
         self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes
     ) -> Forwarded:
         """Send one request on, as received less hop-by-hop headers; never retried."""
+        import httpx  # on first use (see the module's docstring)
+
         drop = _hop_by_hop(headers)
         sent = {name: value for name, value in headers.items() if name.lower() not in drop}
         url = self.url + path + (f"?{query_string}" if query_string else "")
