@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import TextIO
 
 from mockserver.journal import JournalEntry
-from mockserver.parity import compared
 
 __all__ = ["console_listener", "format_json", "format_line"]
 
@@ -29,9 +28,8 @@ def format_line(entry: JournalEntry, *, colour: bool = False) -> str:
     if entry.faulted:
         parts.append("[fault]")
     if entry.proxied:
-        agreed = compared(entry)
         parts.append(f"upstream={entry.upstream_status if entry.upstream_status is not None else '-'}")
-        if agreed is False:
+        if entry.agrees is False:
             parts.append("DISAGREE" if not colour else f"{_COLOURS[5]}DISAGREE{_RESET}")
         if entry.upstream_error:
             parts.append(f"({entry.upstream_error})")
@@ -63,7 +61,7 @@ def format_json(entry: JournalEntry) -> str:
                 {
                     "upstream_status": entry.upstream_status,
                     "upstream_error": entry.upstream_error,
-                    "agree": compared(entry),
+                    "agree": entry.agrees,
                 }
                 if entry.proxied
                 else {}

@@ -18,6 +18,7 @@ from mockserver.errors import ApiError, SettingsError
 from mockserver.guard import PAGE_HEADERS, check_control_write
 from mockserver.journal import JournalEntry
 from mockserver.openapi import openapi_document
+from mockserver.proxy import Upstream
 
 __all__ = ["control"]
 
@@ -33,6 +34,12 @@ _OPEN = {"mock_control.page", "mock_control.static"}
 def _backend() -> Backend:
     backend: Backend = current_app.extensions["mockserver"]
     return backend
+
+
+def _upstream() -> Upstream | None:
+    """Where a proxy sends requests on; None for a plain fake."""
+    upstream: Upstream | None = current_app.extensions.get("mockserver.upstream")
+    return upstream
 
 
 @control.after_request
@@ -109,7 +116,7 @@ def health() -> Response:
 def first_request() -> Response:
     """The banner's curl command for this server, as lines (the empty dashboard shows it); a
     proxy's, with placeholders for the caller's own key and project."""
-    upstream = current_app.extensions.get("mockserver.upstream")
+    upstream = _upstream()
     lines = curl.first_request(request.host_url.rstrip("/"), _backend().settings, proxy=upstream is not None)
     return jsonify({"curl": lines, "upstream": upstream.url if upstream is not None else None})
 
@@ -231,7 +238,7 @@ def list_faults() -> Response:
 
 @control.post("/faults")
 def add_fault() -> tuple[Response, int]:
-    if current_app.extensions.get("mockserver.upstream") is not None:
+    if _upstream() is not None:
         raise ApiError.one(
             409, "fault", "a proxy injects no faults: the answers its clients get are the upstream's"
         )
@@ -254,7 +261,7 @@ def parity() -> Response:
     backend = _backend()
     with backend.lock:
         account = backend.parity.as_dict()
-    upstream = current_app.extensions.get("mockserver.upstream")
+    upstream = _upstream()
     return jsonify({**account, "proxy": upstream.describe() if upstream is not None else None})
 
 

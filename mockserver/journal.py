@@ -45,6 +45,18 @@ class JournalEntry:
     upstream_body: str | None = None
 
     @property
+    def agrees(self) -> bool | None:
+        """Proxy mode: whether the fake and the upstream both accepted (2xx) or both refused
+        (4xx); None when there is nothing to compare (not proxied, not sent on, no answer, or an
+        upstream 5xx, 408 or 429, which say nothing about the request's content)."""
+        upstream = self.upstream_status
+        if not self.proxied or upstream is None or upstream in _NOT_VERDICTS:
+            return None
+        if not (200 <= upstream < 300 or 400 <= upstream < 500):
+            return None
+        return (200 <= self.status < 300) == (200 <= upstream < 300)
+
+    @property
     def json(self) -> Any:
         """The body as data, or None when it is not plain, finite JSON. Parsed on every read
         and never kept: a read must not grow the journal by a parsed copy of every body."""
@@ -81,6 +93,7 @@ class JournalEntry:
         if self.proxied:
             summary["upstream_status"] = self.upstream_status
             summary["upstream_error"] = self.upstream_error
+            summary["agree"] = self.agrees
         return summary
 
     def as_dict(self) -> dict[str, Any]:
@@ -98,6 +111,8 @@ class JournalEntry:
 
 
 _MAX_TEXT = 4096
+#: upstream answers that say nothing about the request's content
+_NOT_VERDICTS = frozenset({408, 429})
 #: what an entry costs the journal's byte budget beyond its body: headers, fields, the object
 _ENTRY_OVERHEAD = 512
 

@@ -1,9 +1,8 @@
 """The running parity account of proxy mode: on how many requests the fake's verdict and the
 upstream's answer agreed, and the requests where they did not.
 
-Agree: both accepted (2xx) or both refused (4xx). An upstream answer that is neither a verdict
-on the request nor about its content (5xx, 408, 429, no answer, not sent on) is not compared,
-only counted. Plain Python; the backend's lock guards it.
+Agreement is :attr:`JournalEntry.agrees`: both accepted or both refused; what cannot be compared
+is only counted. Plain Python; the backend's lock guards it.
 """
 
 from __future__ import annotations
@@ -13,20 +12,7 @@ from typing import Any
 
 from mockserver.journal import JournalEntry
 
-__all__ = ["Parity", "compared"]
-
-#: upstream answers that say nothing about the request's content
-_NOT_VERDICTS = frozenset({408, 429})
-
-
-def compared(entry: JournalEntry) -> bool | None:
-    """Whether the fake and the upstream agreed on ``entry``; None when there is nothing to compare."""
-    upstream = entry.upstream_status
-    if not entry.proxied or upstream is None or upstream in _NOT_VERDICTS:
-        return None
-    if not (200 <= upstream < 300 or 400 <= upstream < 500):
-        return None
-    return (200 <= entry.status < 300) == (200 <= upstream < 300)
+__all__ = ["Parity"]
 
 
 class Parity:
@@ -41,7 +27,7 @@ class Parity:
         if not entry.proxied:
             return
         counts = self._counts.setdefault(entry.project_id, [0, 0, 0])
-        verdict = compared(entry)
+        verdict = entry.agrees
         if verdict is None:
             counts[2] += 1
             return

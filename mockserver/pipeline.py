@@ -201,7 +201,8 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
         backend.append(entry)
     if answer.error is not None:
         return error_reply(answer.error)
-    return Reply(answer.status or 502, answer.body, dict(answer.headers), upstream_headers=answer.headers)
+    assert answer.status is not None  # a Forwarded without an error holds the upstream's answer
+    return Reply(answer.status, answer.body, upstream_headers=answer.headers)
 
 
 def _leniently(

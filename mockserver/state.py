@@ -256,9 +256,9 @@ class Store:
     def _remove_events(self, batch: EventBatch, indexes: list[int]) -> None:
         """Remove the events at ``indexes`` of ``batch``; an emptied batch frees its text at once
         and leaves the deque when it reaches the front."""
-        self.version += 1
         if not indexes:
             return
+        self.version += 1
         state = self.projects.get(batch.project_id)
         if len(indexes) == len(batch.kept):  # the whole batch: the common case under the caps
             batch.kept = []

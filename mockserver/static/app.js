@@ -111,15 +111,6 @@ function statusBadge(entry) {
     title: entry.upstream_error ? `upstream: ${entry.upstream_error}` : "the upstream's answer" }, `↑${upstream}`));
 }
 
-/** Proxy mode: the fake and the upstream gave opposite verdicts (as /_mock/parity counts). */
-function disagrees(entry) {
-  const up = entry.upstream_status;
-  if (up === undefined || up === null || up === 408 || up === 429) return false;
-  const upOk = up >= 200 && up < 300;
-  if (!upOk && !(up >= 400 && up < 500)) return false;
-  return upOk !== (entry.status >= 200 && entry.status < 300);
-}
-
 function firstProblem(entry) {
   const error = entry.errors[0];
   if (!error) return entry.warnings?.length ? `warning: ${entry.warnings[0]}` : "";
@@ -133,7 +124,7 @@ function matches(entry) {
   if (path && entry.path !== path) return false;
   if (project && entry.project_id !== project) return false;
   if (status === "faulted") return entry.faulted;
-  if (status === "disagree") return disagrees(entry);
+  if (status === "disagree") return entry.agree === false; // proxy mode: opposite verdicts
   if (status && String(Math.floor(entry.status / 100)) !== status) return false;
   return true;
 }

@@ -144,8 +144,8 @@ def test_ten_requests_three_naive(server: str, enforce: bool) -> None:
         [error] = disagreement["errors"]
         assert error["field"] == "events[0].timestamp" and "time zone" in error["reason"]
     assert parity["proxy"]["upstream"] == upstream.url
-    assert [(e["status"], e["upstream_status"]) for e in journal] == [
-        (400 if i in naive else 202, 202) for i in range(10)
+    assert [(e["status"], e["upstream_status"], e["agree"]) for e in journal] == [
+        (400 if i in naive else 202, 202, i not in naive) for i in range(10)
     ]
 
 
