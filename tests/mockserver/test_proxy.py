@@ -496,3 +496,20 @@ def test_a_proxy_bound_elsewhere_warns_of_production_data() -> None:
     assert guarded.splitlines()[-2].endswith("production data.")
     assert "not sent on (--enforce)" in guarded
     assert "WARNING" not in banner("http://127.0.0.1:8080", Settings(), None, "127.0.0.1", up)
+
+
+def test_in_process_through_flasks_test_client() -> None:
+    from mockserver import create_app
+
+    with recorder() as up:
+        upstream = Upstream(up.url)
+        client = create_app(upstream=upstream).test_client()
+        sent = client.post(EVENTS, json=events_body(1), headers=AUTH)
+        foreign = client.post(EVENTS, json=events_body(2), headers={**AUTH, "Origin": "https://evil.example"})
+        rebound = client.post(EVENTS, json=events_body(3), headers={**AUTH, "Host": "evil.example"})
+        parity = client.get("/_mock/parity").json
+        upstream.close()
+    assert sent.status_code == 202 and sent.data == Recorder().body
+    assert (foreign.status_code, rebound.status_code) == (403, 403)
+    assert len(up.seen) == 1 and json.loads(up.seen[0]["body"]) == events_body(1)
+    assert parity["requests"] == 1 and parity["agree"] == 1
