@@ -11,7 +11,7 @@ const EVENTS_PAGE = 200; // events fetched at once, newest first; "show older" p
 const state = {
   tab: "requests", selected: null, entries: [], lastId: 0, resets: null, proxy: undefined,
   search: "", detail: null, // the open request: {entry, marks, hits, open, current}
-  project: "", stateKey: "", stateSeen: "", row: null, version: undefined, polling: false,
+  project: "", stateKey: "", stateAsked: null, row: null, version: undefined, polling: false,
   events: { project: null, items: [], last: 0, first: null, total: 0, loading: false },
 };
 const $ = (selector) => document.querySelector(selector);
@@ -408,13 +408,25 @@ async function renderState(version) {
   const project = state.project;
   if (!project) return;
   if (tab === "events") return renderEvents(project);
-  // profiles and devices can be many: fetched again only when what is stored has changed
-  const seen = `${tab} ${project} ${version}`;
-  if ((tab === "profiles" || tab === "devices") && version !== undefined && state.stateSeen === seen) return;
-  const data = tab === "faults" ? (await api("faults")).faults
-    : (await api(`${tab}?project_id=${encodeURIComponent(project)}`))[tab.replace("-", "_")];
+  // Profiles and devices can be many: fetched once per version of what is stored. The version
+  // never goes back, so a poll that read an older one, or a second caller while a fetch for this
+  // one is on its way (a tab click during a poll), has nothing to fetch.
+  const cached = tab === "profiles" || tab === "devices";
+  const view = `${tab} ${project}`;
+  if (cached) {
+    if (version === undefined) return; // before the first poll: that poll brings it
+    if (state.stateAsked?.view === view && state.stateAsked.version >= version) return;
+    state.stateAsked = { view, version };
+  }
+  let data;
+  try {
+    data = tab === "faults" ? (await api("faults")).faults
+      : (await api(`${tab}?project_id=${encodeURIComponent(project)}`))[tab.replace("-", "_")];
+  } catch (error) {
+    if (cached && state.stateAsked?.view === view && state.stateAsked.version === version) state.stateAsked = null; // ask again
+    throw error;
+  }
   if (tab !== state.tab || project !== state.project) return;
-  state.stateSeen = seen;
   const key = JSON.stringify(data);
   if (state.stateKey === key) return; // unchanged: keep what the reader opened
   state.stateKey = key;
@@ -470,7 +482,7 @@ function showTab(tab, write = true) {
   if (!["requests", "profiles", "events", "devices", "deletion-jobs", "faults"].includes(tab)) tab = "requests";
   if (tab !== "requests" && !state.project) state.project = $("#filters").project.value || $("#state-tools").project.value;
   state.tab = tab;
-  state.stateKey = ""; state.stateSeen = ""; state.row = null; state.events.project = null;
+  state.stateKey = ""; state.stateAsked = null; state.row = null; state.events.project = null;
   for (const b of document.querySelectorAll("[role=tab]")) b.setAttribute("aria-selected", String(b.dataset.tab === tab));
   $("#requests-view").hidden = tab !== "requests";
   $("#state-view").hidden = tab === "requests";
