@@ -356,7 +356,7 @@ def test_one_slow_upstream_call_does_not_block_others(server: str) -> None:
         timed("fast", spec.EVENTS.path, events_body(1))
         for thread in slow:
             thread.join()
-    assert results["fast"] < 1.0, results
+    assert results["fast"] < 2.0, results  # queued behind the slow ones it would wait 2.2 s or more
     assert all(results[f"slow{i}"] >= 2.5 for i in range(3))
 
 
