@@ -1,6 +1,7 @@
 """What an open dashboard costs other clients: ``marketap-mock serve`` holding 100,000 events,
 a client posting one event at a time, and beside it, in turn, nothing, the Events tab's old
 poll (every event, each second) and its poll now (``?after=`` the last one seen, each second).
+Also one Profiles tab fetch of 100,000 profiles: every one (as before) and a page of the newest.
 
 Run: ``python -m bench.dashboard_poll [--events 100000 --seconds 6]``. Prints the client's
 median and 95th-percentile latency in each case and the ratios to the idle case, measured in one
@@ -95,6 +96,20 @@ def main() -> int:
             start = time.perf_counter()
             get(f"{base}/_mock/events?project_id=test-project{query}")
             print(f"  one poll, {label}: {(time.perf_counter() - start) * 1000:.1f} ms")
+        # the Profiles tab fetches again whenever anything stored changes: a page, not every one
+        for start_at in range(0, args.events, 1000):
+            users = range(start_at, start_at + 1000)
+            profiles = json.dumps(
+                {"profiles": [{"user_id": f"u-{i}", "properties": {"plan": "pro"}} for i in users]}
+            )
+            post(f"{base}/v1/api/profile/user?project_id=test-project", profiles.encode())
+        fetch = {}
+        for label, query in (("every profile", ""), ("the newest 200", "&limit=200")):
+            start = time.perf_counter()
+            total = get(f"{base}/_mock/profiles?project_id=test-project{query}")["total"]
+            fetch[label] = time.perf_counter() - start
+            print(f"  one profiles fetch of {total:,}, {label}: {fetch[label] * 1000:.1f} ms")
+        print(f"  a page costs {fetch['the newest 200'] / fetch['every profile']:.3f}x every profile")
         rows = {}
         for case, poll in (
             ("idle", None),

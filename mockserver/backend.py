@@ -14,8 +14,9 @@ client); nothing here imports Flask. Fidelity notes, each tied to a setting or t
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import islice
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mockserver import spec
 from mockserver.clock import Clock, iso
@@ -29,6 +30,15 @@ if TYPE_CHECKING:
     from mockserver.validation import Validated
 
 __all__ = ["Backend"]
+
+_V = TypeVar("_V")
+
+
+def _newest(items: dict[str, _V], limit: int | None) -> Iterable[tuple[str, _V]]:
+    """The last ``limit`` items of a dict (its newest keys), still in the dict's order."""
+    if limit is None or limit >= len(items):
+        return items.items()
+    return reversed(list(islice(reversed(items.items()), limit)))
 
 
 class Backend:
@@ -196,18 +206,33 @@ class Backend:
             return self.journal.entries(limit, after, project_id)
 
     def profiles(self, project_id: str) -> dict[str, dict[str, Any]]:
-        self.tick()
-        with self.lock:
-            state = self.store.projects.get(project_id)
-            return {u: dict(p) for u, p in state.profiles.items()} if state else {}
+        return self.profile_page(project_id)[1]
 
-    def devices(self, project_id: str) -> dict[str, dict[str, Any]]:
+    def profile_page(
+        self, project_id: str, limit: int | None = None
+    ) -> tuple[int, dict[str, dict[str, Any]]]:
+        """How many profiles the project stores, and the ``limit`` first stored most recently
+        (all by default), in the order they were first stored: a poller copies a page under
+        the lock, not every profile."""
         self.tick()
         with self.lock:
             state = self.store.projects.get(project_id)
             if not state:
-                return {}
-            return {d: {**v, "properties": dict(v["properties"])} for d, v in state.devices.items()}
+                return 0, {}
+            return len(state.profiles), {u: dict(p) for u, p in _newest(state.profiles, limit)}
+
+    def devices(self, project_id: str) -> dict[str, dict[str, Any]]:
+        return self.device_page(project_id)[1]
+
+    def device_page(self, project_id: str, limit: int | None = None) -> tuple[int, dict[str, dict[str, Any]]]:
+        """What :meth:`profile_page` is for profiles, for devices."""
+        self.tick()
+        with self.lock:
+            state = self.store.projects.get(project_id)
+            if not state:
+                return 0, {}
+            page = {d: {**v, "properties": dict(v["properties"])} for d, v in _newest(state.devices, limit)}
+            return len(state.devices), page
 
     def events(self, project_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         return list(self.iter_events(project_id, limit))

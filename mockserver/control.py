@@ -146,7 +146,10 @@ def one_request(entry_id: int) -> Response:
 
 @control.get("/profiles")
 def profiles() -> Response:
-    return jsonify({"profiles": _backend().profiles(_project())})
+    """The project's profiles keyed by user id, in the order first stored: the ``?limit=`` first
+    stored most recently, with ``total``, how many the project stores."""
+    total, page = _backend().profile_page(_project(), _limit())
+    return jsonify({"total": total, "profiles": page})
 
 
 @control.get("/events")
@@ -160,7 +163,9 @@ def events() -> Response:
 
 @control.get("/devices")
 def devices() -> Response:
-    return jsonify({"devices": _backend().devices(_project())})
+    """What ``/profiles`` is for profiles, for devices by device id."""
+    total, page = _backend().device_page(_project(), _limit())
+    return jsonify({"total": total, "devices": page})
 
 
 @control.get("/deletion-jobs")

@@ -414,16 +414,30 @@ def test_an_empty_fake_says_how_to_send_a_first_request(page: Any, fake: LiveSer
     assert fake.backend.requests()[0].status == 202
 
 
-def test_the_profiles_tab_fetches_again_only_after_a_change(page: Any, fake: LiveServer) -> None:
-    send(fake, {"profiles": [{"user_id": "u-1"}]}, path="/v1/api/profile/user")
+def test_the_profiles_tab_shows_a_page_of_the_newest_and_fetches_again_only_after_a_change(
+    page: Any, fake: LiveServer
+) -> None:
+    for start in range(0, 450, 150):
+        profiles = [{"user_id": f"u-{i}"} for i in range(start, start + 150)]
+        send(fake, {"profiles": profiles}, path="/v1/api/profile/user")
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if "/_mock/profiles" in r.url else None)
     page.click("[data-tab=profiles]")
-    page.wait_for_selector("#state-table td:has-text('u-1')")
+    page.wait_for_selector("#state-count:has-text('450 profiles stored, 200 shown (newest first)')")
+    assert page.locator("#state-table tbody tr").first.inner_text().split("\t")[0] == "u-449"
+    assert all("limit=200" in url for url in asked)  # a page, never every profile
     page.wait_for_timeout(3000)  # three polls with nothing stored meanwhile
-    assert len(asked) <= 2, asked
-    send(fake, {"profiles": [{"user_id": "u-2"}]}, path="/v1/api/profile/user")
-    page.wait_for_selector("#state-table td:has-text('u-2')")
+    assert len(asked) <= 2, asked  # at most the click's and a poll that saw the version move
+    page.click("#more")
+    page.wait_for_selector("#state-count:has-text('400 shown')")
+    assert "limit=400" in asked[-1]
+    page.click("#more")
+    page.wait_for_selector("#state-count:has-text('450 profiles')")
+    assert page.locator("#more").count() == 0 and page.locator("#state-table tbody tr").count() == 450
+    send(fake, {"profiles": [{"user_id": "u-new"}]}, path="/v1/api/profile/user")
+    page.wait_for_selector("#state-table td:has-text('u-new')")
+    assert page.locator("#state-table tbody tr").first.inner_text().split("\t")[0] == "u-new"
+    assert not page.problems
 
 
 def test_the_events_tab_polls_only_what_is_new_and_pages_the_rest(page: Any, fake: LiveServer) -> None:

@@ -7,11 +7,12 @@ const PATHS = ["/v1/api/profile/user", "/v1/api/events", "/v1/api/profile/user/d
 const PAGE_ITEMS = 50; // array items shown before "show more": a 1,000-event body stays readable
 const JOURNAL_KEPT = 500; // requests the page holds
 const EVENTS_PAGE = 200; // events fetched at once, newest first; "show older" pages back
+const STATE_PAGE = 200; // profiles or devices fetched at once, newest first; "show more" asks for more
 
 const state = {
   tab: "requests", selected: null, entries: [], lastId: 0, resets: null, proxy: undefined,
   search: "", detail: null, // the open request: {entry, marks, hits, open, current}
-  project: "", stateKey: "", stateAsked: null, row: null, version: undefined, polling: false,
+  project: "", stateKey: "", stateAsked: null, stateLimit: STATE_PAGE, row: null, version: undefined, polling: false,
   events: { project: null, items: [], last: 0, first: null, total: 0, loading: false },
 };
 const $ = (selector) => document.querySelector(selector);
@@ -408,32 +409,38 @@ async function renderState(version) {
   const project = state.project;
   if (!project) return;
   if (tab === "events") return renderEvents(project);
-  // Profiles and devices can be many: fetched once per version of what is stored. The version
-  // never goes back, so a poll that read an older one, or a second caller while a fetch for this
-  // one is on its way (a tab click during a poll), has nothing to fetch.
+  // Profiles and devices can be many: a page of the newest, fetched once per version of what is
+  // stored. The version never goes back, so a poll that read an older one, or a second caller
+  // while a fetch for this one is on its way (a tab click during a poll), has nothing to fetch.
   const cached = tab === "profiles" || tab === "devices";
-  const view = `${tab} ${project}`;
+  const limit = state.stateLimit;
+  const view = `${tab} ${project} ${limit}`;
   if (cached) {
     if (version === undefined) return; // before the first poll: that poll brings it
     if (state.stateAsked?.view === view && state.stateAsked.version >= version) return;
     state.stateAsked = { view, version };
   }
-  let data;
+  let answer;
   try {
-    data = tab === "faults" ? (await api("faults")).faults
-      : (await api(`${tab}?project_id=${encodeURIComponent(project)}`))[tab.replace("-", "_")];
+    answer = await api(tab === "faults" ? "faults" : `${tab}?project_id=${encodeURIComponent(project)}${cached ? `&limit=${limit}` : ""}`);
   } catch (error) {
     if (cached && state.stateAsked?.view === view && state.stateAsked.version === version) state.stateAsked = null; // ask again
     throw error;
   }
-  if (tab !== state.tab || project !== state.project) return;
-  const key = JSON.stringify(data);
+  if (tab !== state.tab || project !== state.project || limit !== state.stateLimit) return;
+  const data = answer[tab.replace("-", "_")];
+  const key = JSON.stringify(answer);
   if (state.stateKey === key) return; // unchanged: keep what the reader opened
   state.stateKey = key;
-  const { table, count } = renderTable(tab, data, tab === "deletion-jobs");
-  $("#state-count").textContent = `${count} ${NOUNS[tab][count === 1 ? 0 : 1]}`;
+  const { table, count } = renderTable(tab, data, tab !== "faults");
+  const total = answer.total ?? count;
+  const noun = NOUNS[tab][total === 1 ? 0 : 1];
+  $("#state-count").textContent = total > count ? `${total} ${noun} stored, ${count} shown (newest first)` : `${total} ${noun}`;
+  const more = total > count
+    ? el("button", { type: "button", class: "pager", id: "more", onclick: () => { state.stateLimit += STATE_PAGE; renderState(state.version).catch(report); } },
+      `show ${Math.min(STATE_PAGE, total - count)} more`) : "";
   const none = tab === "faults" ? "No fault rules." : `No ${tab.replace("-", " ")} in ${project} yet.`;
-  $("#state").replaceChildren(count ? table : el("p", { class: "hint" }, none));
+  $("#state").replaceChildren(count ? table : el("p", { class: "hint" }, none), more);
 }
 
 const NOUNS = { profiles: ["profile", "profiles"], devices: ["device", "devices"],
@@ -482,7 +489,7 @@ function showTab(tab, write = true) {
   if (!["requests", "profiles", "events", "devices", "deletion-jobs", "faults"].includes(tab)) tab = "requests";
   if (tab !== "requests" && !state.project) state.project = $("#filters").project.value || $("#state-tools").project.value;
   state.tab = tab;
-  state.stateKey = ""; state.stateAsked = null; state.row = null; state.events.project = null;
+  state.stateKey = ""; state.stateAsked = null; state.stateLimit = STATE_PAGE; state.row = null; state.events.project = null;
   for (const b of document.querySelectorAll("[role=tab]")) b.setAttribute("aria-selected", String(b.dataset.tab === tab));
   $("#requests-view").hidden = tab !== "requests";
   $("#state-view").hidden = tab === "requests";

@@ -54,7 +54,8 @@ def test_state_views(tc_post: Post, client: Any) -> None:
     tc_post(spec.EVENTS.path, {"events": [{"name": "e", "user_id": "u"}]})
     tc_post(spec.DEVICES.path, {"devices": [{"device_id": "d", "platform": "android", "user_id": "u"}]})
     assert client.get(f"/_mock/profiles?project_id={PROJECT}").json == {
-        "profiles": {"u": {"mkt_name": "홍길동"}}
+        "total": 1,
+        "profiles": {"u": {"mkt_name": "홍길동"}},
     }
     assert client.get(f"/_mock/events?project_id={PROJECT}").json == {
         "events": [{"name": "e", "user_id": "u"}],
@@ -63,7 +64,27 @@ def test_state_views(tc_post: Post, client: Any) -> None:
         "last": 1,
     }
     assert client.get("/_mock/devices").json["devices"]["d"]["user_id"] == "u"  # default project
-    assert client.get("/_mock/profiles?project_id=nobody").json == {"profiles": {}}
+    assert client.get("/_mock/profiles?project_id=nobody").json == {"total": 0, "profiles": {}}
+
+
+def test_profiles_and_devices_are_paged_newest_first_stored(
+    tc_post: Post, client: Any, backend: Backend
+) -> None:
+    """A dashboard on a store of 100,000 profiles asks for a page, not a copy of every one."""
+    tc_post(spec.PROFILES.path, {"profiles": [{"user_id": f"u{i}"} for i in range(5)]})
+    tc_post(spec.PROFILES.path, {"profiles": [{"user_id": "u1", "properties": {"plan": "pro"}}]})  # not new
+    tc_post(spec.DEVICES.path, {"devices": [{"device_id": f"d{i}", "platform": "web"} for i in range(3)]})
+
+    def page(kind: str, query: str) -> tuple[int, list[str]]:
+        answer = client.get(f"/_mock/{kind}?project_id={PROJECT}&{query}").json
+        return answer["total"], list(answer[kind])
+
+    assert page("profiles", "limit=2") == (5, ["u3", "u4"])  # the last two first stored, in that order
+    assert page("profiles", "limit=0") == (5, [])
+    assert page("profiles", "limit=9") == page("profiles", "") == (5, ["u0", "u1", "u2", "u3", "u4"])
+    assert page("devices", "limit=1") == (3, ["d2"])
+    assert client.get(f"/_mock/profiles?project_id={PROJECT}&limit=-1").json["errors"][0]["field"] == "limit"
+    assert backend.profiles(PROJECT)["u1"] == {"plan": "pro"}  # the Python view is still every profile
 
 
 def test_events_are_paged_by_position_for_pollers(tc_post: Post, client: Any, backend: Backend) -> None:
