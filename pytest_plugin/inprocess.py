@@ -332,34 +332,131 @@ class _RespxRoute:
 
 
 class _ResponsesRoute:
-    """A ``responses`` mock of the vendor's host; what matches no route goes out as usual."""
+    """A ``responses`` mock of the vendor's host; what matches no route goes out as usual.
+
+    A test's own ``RequestsMock`` may start before this one (a fixture) or after it
+    (``@responses.activate`` on the test), and the last started sees every request first:
+
+    * started before: what this mock passes through goes to the send in place when it started
+      (the test's mock), not to the one ``responses`` saw at import, which would put the test's
+      other services on the network;
+    * started after: the test's mock answers the vendor's requests it has a response for, and
+      hands the others to the fake rather than refusing them (see :func:`_vendor_first`).
+    """
 
     def __init__(self, pattern: re.Pattern[str], app: Callable[[], Flask]) -> None:
         import responses
 
+        self.pattern = pattern
         self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
         callback = _requests_route(app)
         for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
             self.mock.add_callback(method, pattern, callback=callback)
         self.mock.add_passthru(re.compile(".*"))
+        self._restore: Callable[[], None] | None = None
 
     def start(self) -> None:
+        from requests.adapters import HTTPAdapter
+
+        self.mock._real_send = HTTPAdapter.send
         self.mock.start()
+        self._restore = _vendor_first(self)
 
     def stop(self) -> None:
+        if self._restore is not None:
+            self._restore()
+            self._restore = None
         self.mock.stop()
         self.mock.calls.reset()  # the records of calls: none piles up over a session
 
 
+def _vendor_first(route: _ResponsesRoute) -> Callable[[], None]:
+    """Until the returned function is called, any other ``RequestsMock`` hands a request for
+    the vendor's host that none of its responses match to ``route`` (the fake), where it would
+    raise "Connection refused by Responses" or pass it to the network."""
+    from responses import RequestsMock
+
+    original = RequestsMock.__dict__["_on_request"]
+
+    def on_request(mock: Any, adapter: Any, request: Any, **kwargs: Any) -> Any:
+        if (
+            mock is not route.mock
+            and route.pattern.match(str(request.url))
+            and not _answers(mock, request, kwargs)
+        ):
+            return route.mock._on_request(adapter, request, **kwargs)
+        return original(mock, adapter, request, **kwargs)
+
+    RequestsMock._on_request = on_request  # type: ignore[method-assign,assignment]
+    return lambda: setattr(RequestsMock, "_on_request", original)
+
+
+def _answers(mock: Any, request: Any, kwargs: dict[str, Any]) -> bool:
+    """Whether one of ``mock``'s responses matches ``request``; asked of each response, as the
+    registry's own search would pop the one it finds."""
+    # what _on_request sets up before its search, so that query and body matchers work alike
+    request.params = mock._parse_request_params(request.path_url)
+    request.req_kwargs = {k: v for k, v in kwargs.items() if k != "retries"}
+    if hasattr(mock, "_read_filelike_body"):  # responses >= 0.25.1
+        request.body = mock._read_filelike_body(request.body)
+    return any(response.matches(request)[0] for response in mock.registered())
+
+
 def _start_aiohttp(pattern: re.Pattern[str], app: Callable[[], Flask]) -> Callable[[], None]:
+    """Puts a plain function in place of ``ClientSession._request``: the vendor's host to the
+    fake, anything else to the ``_request`` it found (aiohttp's, or a test's own aioresponses
+    started before). aioresponses builds the fake's answers, but its own patch is not used: it
+    patches with ``autospec``, which fails on a mock already in place, so a test's aioresponses
+    could start neither inside nor around the fake's."""
+    from aiohttp import ClientSession
     from aioresponses import aioresponses
 
     route = _aiohttp_route(app)
-    mock = aioresponses(passthrough_unmatched=True)
-    mock.start()
+    mock = aioresponses()
+    mock._responses, mock._matches = [], {}  # what its start() sets up, less the patch
     for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
         mock.add(pattern, method=method, callback=_bind(route, method), repeat=True)
-    return mock.stop
+    previous = ClientSession.__dict__["_request"]
+
+    async def _request(
+        session: ClientSession, method: str, str_or_url: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        if pattern.match(str(session._build_url(str_or_url))):  # joined to the session's base_url
+            return await mock._request_mock(session, method, str_or_url, *args, **kwargs)
+        return await previous(session, method, str_or_url, *args, **kwargs)
+
+    ClientSession._request = _request  # type: ignore[method-assign,assignment]
+    restore_match = _aiohttp_vendor_first(mock, pattern)
+
+    def stop() -> None:
+        restore_match()
+        ClientSession._request = previous  # type: ignore[method-assign]
+        for response in mock._responses:
+            response.close()
+        mock.clear()
+
+    return stop
+
+
+def _aiohttp_vendor_first(fake: Any, pattern: re.Pattern[str]) -> Callable[[], None]:
+    """Until the returned function is called, a test's own aioresponses started inside the
+    fake's (it sees every request first) hands a request for the vendor's host that none of
+    its responses match to the fake, where it would raise "Connection refused"."""
+    from aioresponses import aioresponses
+
+    original = aioresponses.__dict__["match"]
+
+    async def match(mock: Any, method: str, url: Any, allow_redirects: bool = True, **kwargs: Any) -> Any:
+        if (
+            mock is not fake
+            and pattern.match(str(url))
+            and not any(m.match(method, url) for m in mock._matches.values())
+        ):
+            mock = fake
+        return await original(mock, method, url, allow_redirects=allow_redirects, **kwargs)
+
+    aioresponses.match = match  # type: ignore[method-assign,assignment]
+    return lambda: setattr(aioresponses, "match", original)
 
 
 def _respx_mocker() -> str:

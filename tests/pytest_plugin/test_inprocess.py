@@ -122,8 +122,9 @@ def test_other_hosts_are_left_alone(pytester: pytest.Pytester) -> None:
 
 
 def test_the_tests_own_mocks_of_other_hosts_still_answer(pytester: pytest.Pytester) -> None:
-    """A test that mocks its own services with respx or responses inside the fixture gets its
-    mocks' answers, and the vendor's host still goes to the fake."""
+    """A test that mocks its own services with respx or responses, started inside the fixture or
+    before it, gets its mocks' answers, and the vendor's host still goes to the fake (unless the
+    test's own mock has an answer for it)."""
     pytester.makepyfile(
         """
         import httpx, pytest, requests, respx, responses
@@ -150,13 +151,109 @@ def test_the_tests_own_mocks_of_other_hosts_still_answer(pytester: pytest.Pytest
                     assert (await client.post(VENDOR, json=BODY, headers=AUTH)).status_code == 202
             marketap_inprocess.assert_event_sent("mkt_login", count=1)
 
-        def test_responses_with_passthru_to_the_fake(marketap_inprocess):
+        def test_responses_started_inside(marketap_inprocess):
             with responses.RequestsMock() as mock:
                 mock.get("https://payments.test/ok", json={"paid": True})
                 assert requests.get("https://payments.test/ok").json() == {"paid": True}
+                assert requests.post(VENDOR, json=BODY, headers=AUTH).status_code == 202
+            marketap_inprocess.assert_event_sent("mkt_login", count=1)
+
+        @responses.activate
+        def test_responses_activate(marketap_inprocess):
+            responses.add_passthru("https://")  # "everything else out": the vendor's still to the fake
+            responses.get("https://payments.test/ok", json={"paid": True})
+            assert requests.get("https://payments.test/ok").json() == {"paid": True}
+            with requests.Session() as session:
+                assert session.post(VENDOR, json=BODY, headers=AUTH).status_code == 202
+            marketap_inprocess.assert_event_sent("mkt_login", count=1)
+            assert len(responses.calls) == 1  # the vendor's request is not one of its calls
+
+        def test_responses_own_answer_for_the_vendor_wins(marketap_inprocess):
+            with responses.RequestsMock() as mock:
+                mock.post(VENDOR, status=503)
+                assert requests.post(VENDOR, json=BODY, headers=AUTH).status_code == 503
+                assert requests.post(VENDOR, json=BODY, headers=AUTH).status_code == 503
+            assert marketap_inprocess.requests == []
+
+        @pytest.fixture
+        def payments():
+            with responses.RequestsMock() as mock:
+                mock.get("https://payments.test/ok", json={"paid": True})
+                yield mock
+
+        def test_responses_started_before(payments, marketap_inprocess):
+            # what the fake's mock passes on goes to the test's mock, never to the network
+            assert requests.get("https://payments.test/ok").json() == {"paid": True}
+            assert requests.post(VENDOR, json=BODY, headers=AUTH).status_code == 202
+            marketap_inprocess.assert_event_sent("mkt_login", count=1)
         """
     )
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=6)
+
+
+def test_a_tests_own_aioresponses_works_inside_and_around_the_fake(pytester: pytest.Pytester) -> None:
+    """aioresponses patches with autospec, which fails on a mock already in place: the fake's
+    aiohttp route is a plain function, so a test's own aioresponses starts inside it or around
+    it, answers its hosts, and the vendor's host still goes to the fake."""
+    pytester.makepyfile(
+        """
+        import inspect
+        from types import SimpleNamespace
+
+        import aiohttp, pytest
+        from aioresponses import aioresponses
+
+        VENDOR = "https://event.marketap.io/v1/api/events?project_id=test-project"
+        AUTH = {"Authorization": "Bearer test-api-key"}
+        BODY = {"events": [{"name": "mkt_login", "user_id": "u-1"}]}
+
+        class Response(aiohttp.ClientResponse):  # aioresponses 0.7.9 cannot build aiohttp 3.14's
+            def __init__(self, method, url, **kwargs):
+                if "stream_writer" in inspect.signature(aiohttp.ClientResponse.__init__).parameters:
+                    kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
+                super().__init__(method, url, **kwargs)
+
+        async def payments_and_vendor():
+            async with aiohttp.ClientSession() as session:
+                async with session.get("https://payments.test/ok") as answer:
+                    assert await answer.json() == {"paid": True}
+                async with session.post(VENDOR, json=BODY, headers=AUTH) as answer:
+                    return answer.status
+
+        @pytest.mark.asyncio
+        async def test_started_inside(marketap_inprocess):
+            with aioresponses() as mock:
+                mock.get("https://payments.test/ok", payload={"paid": True}, response_class=Response)
+                assert await payments_and_vendor() == 202
+            marketap_inprocess.assert_event_sent("mkt_login", count=1)
+
+        @pytest.mark.asyncio
+        async def test_its_own_answer_for_the_vendor_wins(marketap_inprocess):
+            with aioresponses() as mock:
+                mock.get("https://payments.test/ok", payload={"paid": True}, response_class=Response)
+                mock.post(VENDOR, status=503, response_class=Response)
+                assert await payments_and_vendor() == 503
+            assert marketap_inprocess.requests == []
+
+        @pytest.fixture
+        def payments():
+            with aioresponses() as mock:
+                mock.get("https://payments.test/ok", payload={"paid": True}, response_class=Response)
+                yield mock
+
+        @pytest.mark.asyncio
+        async def test_started_before(payments, marketap_inprocess):
+            assert await payments_and_vendor() == 202
+            marketap_inprocess.assert_event_sent("mkt_login", count=1)
+
+        @pytest.mark.asyncio
+        async def test_the_fake_alone_after_them(marketap_inprocess):
+            async with aiohttp.ClientSession() as session:
+                async with session.post(VENDOR, json=BODY, headers=AUTH) as answer:
+                    assert answer.status == 202
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly").assert_outcomes(passed=4)
 
 
 def test_faults_act_as_a_real_server_would_for_each_client(pytester: pytest.Pytester) -> None:
