@@ -397,7 +397,7 @@ def _answers(mock: Any, request: Any, kwargs: dict[str, Any]) -> bool:
     # what _on_request sets up before its search, so that query and body matchers work alike
     request.params = mock._parse_request_params(request.path_url)
     request.req_kwargs = {k: v for k, v in kwargs.items() if k != "retries"}
-    if hasattr(mock, "_read_filelike_body"):  # responses >= 0.25.1
+    if hasattr(mock, "_read_filelike_body"):  # not in responses 0.25.0
         request.body = mock._read_filelike_body(request.body)
     return any(response.matches(request)[0] for response in mock.registered())
 
