@@ -126,12 +126,22 @@ def test_a_foreign_page_cannot_reset_by_form_or_fetch(
         ]).then(all => all.map(r => r.status));
       </script></body>"""
     page = browser.new_page()
+    forms: list[Any] = []  # the answers to the two forms, navigations of the sink frame
+    page.on(
+        "response",
+        lambda r: forms.append(r) if r.request.resource_type == "document" and "/_mock/" in r.url else None,
+    )
     page.goto(origin)
     statuses = page.evaluate("window.results")
     # the no-cors POST goes out (opaque) but is refused; the JSON one dies at its preflight; the
     # read is blocked by the same-origin policy
     assert statuses == ["fulfilled", "rejected", "rejected"]
-    page.wait_for_timeout(500)  # both forms have been submitted
+    for _ in range(200):  # both forms answered (the fixture then checks that nothing changed)
+        if len(forms) == 2:
+            break
+        page.wait_for_timeout(50)
+    assert sorted(r.url.split("/_mock/")[1] for r in forms) == ["deletion-jobs/complete", "reset"]
+    assert [r.status for r in forms] == [403, 403], [(r.url, r.status) for r in forms]
     page.close()
 
 
