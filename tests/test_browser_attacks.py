@@ -111,10 +111,10 @@ def test_a_foreign_page_cannot_reset_by_form_or_fetch(
 ) -> None:
     origin, handler = attacker
     handler.html = f"""<!doctype html><body>
-      <iframe name="sink"></iframe>
+      <iframe name="sink"></iframe><iframe name="sink2"></iframe>
       <form id="f" method="POST" action="{fake.url}/_mock/reset" enctype="text/plain" target="sink">
         <input name='{{"a":"' value='"}}'></form>
-      <form id="g" method="POST" action="{fake.url}/_mock/deletion-jobs/complete" target="sink"></form>
+      <form id="g" method="POST" action="{fake.url}/_mock/deletion-jobs/complete" target="sink2"></form>
       <script>
         document.getElementById('f').submit();
         setTimeout(() => document.getElementById('g').submit(), 100);
@@ -126,7 +126,7 @@ def test_a_foreign_page_cannot_reset_by_form_or_fetch(
         ]).then(all => all.map(r => r.status));
       </script></body>"""
     page = browser.new_page()
-    forms: list[Any] = []  # the answers to the two forms, navigations of the sink frame
+    forms: list[Any] = []  # the answers to the two forms, each the navigation of a frame of its own
     page.on(
         "response",
         lambda r: forms.append(r) if r.request.resource_type == "document" and "/_mock/" in r.url else None,
