@@ -482,6 +482,7 @@ def test_a_proxy_shows_the_upstreams_status_beside_the_fakes(browser: Any) -> No
             send(proxied, {"events": [{"name": "a", "user_id": "u", "timestamp": "2025-01-17T05:39:22Z"}]})
             send(proxied, {"events": [{"name": "b", "user_id": "u", "timestamp": "2025-01-17T05:39:22"}]})
             page.wait_for_selector("#parity:has-text('2 compared, 1 agree, 1 disagree')")
+            page.wait_for_selector("#journal tbody tr >> nth=1")  # a poll draws the parity line first
             assert real.url in page.locator("#parity").inner_text()
             newest = page.locator("#journal tbody tr").first
             assert newest.locator(".status").all_inner_texts() == ["400", "↑202"]
