@@ -24,7 +24,7 @@ from mockserver.faults import Faults, RateLimiter
 from mockserver.journal import Journal, JournalEntry
 from mockserver.parity import Parity
 from mockserver.settings import Settings
-from mockserver.state import DeletionJob, Store
+from mockserver.state import DeletionJob, ProjectState, Store
 
 if TYPE_CHECKING:
     from mockserver.validation import Validated
@@ -214,25 +214,35 @@ class Backend:
         """How many profiles the project stores, and the ``limit`` first stored most recently
         (all by default), in the order they were first stored: a poller copies a page under
         the lock, not every profile."""
-        self.tick()
-        with self.lock:
-            state = self.store.projects.get(project_id)
-            if not state:
-                return 0, {}
-            return len(state.profiles), {u: dict(p) for u, p in _newest(state.profiles, limit)}
+        return self._page(project_id, limit, lambda state: state.profiles, dict)
 
     def devices(self, project_id: str) -> dict[str, dict[str, Any]]:
         return self.device_page(project_id)[1]
 
     def device_page(self, project_id: str, limit: int | None = None) -> tuple[int, dict[str, dict[str, Any]]]:
         """What :meth:`profile_page` is for profiles, for devices."""
+        return self._page(
+            project_id,
+            limit,
+            lambda state: state.devices,
+            lambda d: {**d, "properties": dict(d["properties"])},
+        )
+
+    def _page(
+        self,
+        project_id: str,
+        limit: int | None,
+        kind: Callable[[ProjectState], dict[str, dict[str, Any]]],
+        copy: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> tuple[int, dict[str, dict[str, Any]]]:
+        """The count and a copied page of one kind of keyed state (see :meth:`profile_page`)."""
         self.tick()
         with self.lock:
             state = self.store.projects.get(project_id)
             if not state:
                 return 0, {}
-            page = {d: {**v, "properties": dict(v["properties"])} for d, v in _newest(state.devices, limit)}
-            return len(state.devices), page
+            stored = kind(state)
+            return len(stored), {key: copy(value) for key, value in _newest(stored, limit)}
 
     def events(self, project_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         return list(self.iter_events(project_id, limit))
