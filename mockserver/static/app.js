@@ -13,6 +13,7 @@ const state = {
   tab: "requests", selected: null, entries: [], lastId: 0, resets: null, proxy: undefined,
   search: "", detail: null, // the open request: {entry, marks, hits, open, current}
   project: "", stateKey: "", stateAsked: null, stateLimit: STATE_PAGE, row: null, version: undefined, polling: false,
+  view: "", // the tab (and project) on screen: showing it again keeps what is fetched and opened
   events: { project: null, items: [], last: 0, first: null, total: 0, loading: false },
 };
 const $ = (selector) => document.querySelector(selector);
@@ -488,6 +489,12 @@ async function olderEvents() {
 function showTab(tab, write = true) {
   if (!["requests", "profiles", "events", "devices", "deletion-jobs", "faults"].includes(tab)) tab = "requests";
   if (tab !== "requests" && !state.project) state.project = $("#filters").project.value || $("#state-tools").project.value;
+  const view = tab === "requests" ? tab : `${tab} ${state.project}`;
+  if (view === state.view) { // a second click, or the link applied after the first poll
+    if (write) writeHash();
+    return;
+  }
+  state.view = view;
   state.tab = tab;
   state.stateKey = ""; state.stateAsked = null; state.stateLimit = STATE_PAGE; state.row = null; state.events.project = null;
   for (const b of document.querySelectorAll("[role=tab]")) b.setAttribute("aria-selected", String(b.dataset.tab === tab));
@@ -549,10 +556,10 @@ async function poll() {
     if (!state.project) state.project = projects[0];
     fillSelect($("#state-tools").project, projects, false);
     fillSelect($("#filters").project, projects);
+    state.version = health.version; // before any await: a tab clicked meanwhile fetches this version
     $("#health").textContent = `${health.journal.entries} requests · ${health.events} events stored · dropped: journal ${health.dropped.journal}, events ${health.dropped.events}`;
     if (state.proxy !== null) await pollParity();
     await pollJournal(health);
-    state.version = health.version;
     if (state.tab !== "requests") await renderState(health.version);
   } catch (error) { report(error); } finally { state.polling = false; }
 }
