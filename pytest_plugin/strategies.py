@@ -208,14 +208,33 @@ def _format(moment: datetime, fraction: str, zone: str) -> str:
     )
 
 
-def timestamps(*, naive: bool = False) -> st.SearchStrategy[str]:
+def _iso8601(stamp: str, basic: bool, comma: bool, zone_form: str) -> str:
+    """``stamp`` (RFC 3339) in one of ISO 8601's other forms, the same instant."""
+    date, time, rest = stamp[:10], stamp[11:19], stamp[19:]
+    fraction = rest[: len(rest) - len(rest.lstrip(".0123456789"))]
+    zone = rest[len(fraction) :]
+    if basic:
+        date, time = date.replace("-", ""), time.replace(":", "")
+    if comma:
+        fraction = fraction.replace(".", ",")
+    if zone not in ("", "Z") and zone_form != "extended":
+        zone = zone[:3] if zone_form == "hours" and zone.endswith(":00") else zone.replace(":", "")
+    return f"{date}T{time}{fraction}{zone}"
+
+
+def timestamps(*, naive: bool = False, timestamp_format: str = "rfc3339") -> st.SearchStrategy[str]:
     """RFC 3339 date-times: ``Z`` or offsets such as ``+09:00`` and ``-03:30``, with and without
     fractional seconds, leap days included. ``naive=True`` also leaves the zone out sometimes
-    (for a fake with ``allow_naive_timestamps``).
+    (for a fake with ``allow_naive_timestamps``). ``timestamp_format="iso8601"`` also draws
+    ISO 8601's other forms, as a fake with that setting accepts them: the basic form
+    (``20250117T053922Z``), a comma before the fraction, and the offsets ``+0900`` and ``+09``.
 
     Shrinks towards ``2000-01-01T00:00:00Z``."""
     if not isinstance(naive, bool):
         raise InvalidArgument(f"naive={naive!r} must be True or False")
+    if timestamp_format not in spec.TIMESTAMP_FORMATS:
+        choices = " or ".join(map(repr, spec.TIMESTAMP_FORMATS))
+        raise InvalidArgument(f"timestamp_format={timestamp_format!r} must be {choices}")
     moments = st.one_of(
         st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2035, 12, 31)),
         _LEAP_DAYS,
@@ -225,7 +244,11 @@ def timestamps(*, naive: bool = False) -> st.SearchStrategy[str]:
         st.just(""), st.integers(1, 9).flatmap(lambda n: st.from_regex(rf"\.[0-9]{{{n}}}", fullmatch=True))
     )
     zones = st.one_of(_OFFSETS, st.just("")) if naive else _OFFSETS
-    return st.builds(_format, moments, fractions, zones)
+    rfc3339 = st.builds(_format, moments, fractions, zones)
+    if timestamp_format == "rfc3339":
+        return rfc3339
+    forms = st.sampled_from(["extended", "basic", "hours"])
+    return st.one_of(rfc3339, st.builds(_iso8601, rfc3339, st.booleans(), st.booleans(), forms))
 
 
 _BAD_TIMESTAMPS = [

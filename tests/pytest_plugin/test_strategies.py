@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from mockserver import Settings, spec
-from mockserver.validation import validate_body, validator_for
+from mockserver.validation import validate_body, validate_body_fully, validator_for
 from pytest_plugin import MarketapMock
 from pytest_plugin import strategies as ms
 
@@ -159,6 +159,39 @@ def test_timestamps_are_rfc3339(stamp: str) -> None:
     assert re.fullmatch(spec.TIMESTAMP_PATTERN, stamp)
 
 
+def test_iso8601_timestamps_cover_its_other_forms() -> None:
+    import re
+
+    for wanted in (
+        lambda t: re.match(r"[0-9]{8}T[0-9]{6}", t),  # the basic form
+        lambda t: "," in t,
+        lambda t: t.endswith("+0900"),
+        lambda t: re.search(r"[+-][0-9]{2}$", t),
+        lambda t: t.endswith("-03:30"),  # and RFC 3339's own forms
+    ):
+        find(ms.timestamps(timestamp_format="iso8601"), wanted, settings=settings(max_examples=2000))
+
+
+@settings(max_examples=300)
+@given(stamp=ms.timestamps(timestamp_format="iso8601", naive=True))
+def test_iso8601_timestamps_are_what_a_fake_with_that_setting_accepts(stamp: str) -> None:
+    import re
+
+    lenient = Settings(timestamp_format="iso8601", allow_naive_timestamps=True)
+    assert re.fullmatch(spec.timestamp_pattern("iso8601", naive=True), stamp)
+    body = json.dumps({"events": [{"name": "e", "user_id": "u", "timestamp": stamp}]}).encode()
+    validate_body(spec.EVENTS, body, lenient)
+    validate_body_fully(spec.EVENTS, body, lenient)
+
+
+@settings(max_examples=300)
+@given(stamp=ms.timestamps(timestamp_format="iso8601"))
+def test_iso8601_timestamps_keep_their_zone_unless_asked(stamp: str) -> None:
+    import re
+
+    assert re.fullmatch(spec.timestamp_pattern("iso8601"), stamp)
+
+
 @settings(max_examples=100)
 @given(value=ms.invalid_timestamps())
 def test_invalid_timestamps_never_match(value: tuple[Any, str]) -> None:
@@ -194,6 +227,7 @@ def test_korean_names_come_up() -> None:
         (lambda: ms.event_batches(max_size=1001), "over the API's limit"),
         (lambda: ms.user_id_batches(min_size=0), "at least one user id"),
         (lambda: ms.timestamps(naive="yes"), "naive='yes'"),
+        (lambda: ms.timestamps(timestamp_format="iso"), "timestamp_format='iso'"),
         (lambda: ms.properties(spec.DELETION.path), "has no properties"),
         (lambda: ms.oversized_bodies(spec.EVENTS.path, max_body_bytes=0), "max_body_bytes=0"),
     ],
