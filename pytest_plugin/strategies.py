@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -222,6 +223,14 @@ def _iso8601(stamp: str, basic: bool, comma: bool, zone_form: str) -> str:
     return f"{date}T{time}{fraction}{zone}"
 
 
+def _check_timestamp_settings(naive: object, timestamp_format: object) -> None:
+    if not isinstance(naive, bool):
+        raise InvalidArgument(f"naive={naive!r} must be True or False")
+    if timestamp_format not in spec.TIMESTAMP_FORMATS:
+        choices = " or ".join(map(repr, spec.TIMESTAMP_FORMATS))
+        raise InvalidArgument(f"timestamp_format={timestamp_format!r} must be {choices}")
+
+
 def timestamps(*, naive: bool = False, timestamp_format: str = "rfc3339") -> st.SearchStrategy[str]:
     """RFC 3339 date-times: ``Z`` or offsets such as ``+09:00`` and ``-03:30``, with and without
     fractional seconds, leap days included. ``naive=True`` also leaves the zone out sometimes
@@ -230,11 +239,7 @@ def timestamps(*, naive: bool = False, timestamp_format: str = "rfc3339") -> st.
     (``20250117T053922Z``), a comma before the fraction, and the offsets ``+0900`` and ``+09``.
 
     Shrinks towards ``2000-01-01T00:00:00Z``."""
-    if not isinstance(naive, bool):
-        raise InvalidArgument(f"naive={naive!r} must be True or False")
-    if timestamp_format not in spec.TIMESTAMP_FORMATS:
-        choices = " or ".join(map(repr, spec.TIMESTAMP_FORMATS))
-        raise InvalidArgument(f"timestamp_format={timestamp_format!r} must be {choices}")
+    _check_timestamp_settings(naive, timestamp_format)
     moments = st.one_of(
         st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2035, 12, 31)),
         _LEAP_DAYS,
@@ -276,11 +281,17 @@ _BAD_TIMESTAMPS = [
 ]
 
 
-def invalid_timestamps() -> st.SearchStrategy[tuple[Any, str]]:
+def invalid_timestamps(
+    *, naive: bool = False, timestamp_format: str = "rfc3339"
+) -> st.SearchStrategy[tuple[Any, str]]:
     """``(value, what is wrong with it)``: every timestamp defect the contract names, and
-    non-string values (numbers, objects). Shrinks towards the first listed defect."""
+    non-string values (numbers, objects). The settings are those of :func:`timestamps`: what a
+    fake with them accepts (the basic form under ``"iso8601"``, no zone with ``naive=True``) is
+    left out. Shrinks towards the first listed defect."""
+    _check_timestamp_settings(naive, timestamp_format)
+    accepted = re.compile(spec.timestamp_pattern(timestamp_format, naive=naive))
     return st.one_of(
-        st.sampled_from(_BAD_TIMESTAMPS),
+        st.sampled_from([case for case in _BAD_TIMESTAMPS if not accepted.fullmatch(case[0])]),
         st.integers(0, 2**40).map(lambda n: (n, "a number instead of a string")),
         st.just(({"at": "2025-01-17T05:39:22Z"}, "an object instead of a string")),
         st.just((True, "a boolean instead of a string")),

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from mockserver import Settings, spec
+from mockserver.errors import ApiError
 from mockserver.validation import validate_body, validate_body_fully, validator_for
 from pytest_plugin import MarketapMock
 from pytest_plugin import strategies as ms
@@ -201,6 +202,30 @@ def test_invalid_timestamps_never_match(value: tuple[Any, str]) -> None:
     assert not (isinstance(stamp, str) and re.fullmatch(spec.TIMESTAMP_PATTERN, stamp))
 
 
+@pytest.mark.parametrize("timestamp_format", spec.TIMESTAMP_FORMATS)
+@pytest.mark.parametrize("naive", [False, True])
+def test_invalid_timestamps_follow_the_settings(timestamp_format: str, naive: bool) -> None:
+    """Each is refused by a fake with those settings; what such a fake accepts is left out."""
+    chosen = Settings(timestamp_format=timestamp_format, allow_naive_timestamps=naive)  # type: ignore[arg-type]
+    seen: set[str] = set()
+
+    @settings(max_examples=300, derandomize=True, database=None)
+    @given(value=ms.invalid_timestamps(naive=naive, timestamp_format=timestamp_format))
+    def check(value: tuple[Any, str]) -> None:
+        stamp, why = value
+        seen.add(why)
+        body = json.dumps({"events": [{"name": "e", "user_id": "u", "timestamp": stamp}]}).encode()
+        with pytest.raises(ApiError) as refused:
+            validate_body_fully(spec.EVENTS, body, chosen)
+        assert [e.field for e in refused.value.errors] == ["events[0].timestamp"], why
+
+    check()
+    assert ("the basic form" in seen) is (timestamp_format == "rfc3339")
+    assert ("an offset without minutes" in seen) is (timestamp_format == "rfc3339")
+    assert ("no time zone" in seen) is not naive
+    assert "month 13" in seen
+
+
 @settings(max_examples=200)
 @given(props=ms.properties(spec.PROFILES.path))
 def test_profile_properties_are_realistic(props: dict[str, Any]) -> None:
@@ -228,6 +253,7 @@ def test_korean_names_come_up() -> None:
         (lambda: ms.user_id_batches(min_size=0), "at least one user id"),
         (lambda: ms.timestamps(naive="yes"), "naive='yes'"),
         (lambda: ms.timestamps(timestamp_format="iso"), "timestamp_format='iso'"),
+        (lambda: ms.invalid_timestamps(naive=1), "naive=1"),
         (lambda: ms.properties(spec.DELETION.path), "has no properties"),
         (lambda: ms.oversized_bodies(spec.EVENTS.path, max_body_bytes=0), "max_body_bytes=0"),
     ],
