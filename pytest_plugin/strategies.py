@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from mockserver import spec
-from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID
+from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, Settings
 
 __all__ = [
     "InvalidCase",
@@ -573,7 +573,7 @@ def _case(body: Any, field: str, reason: str, status: int = 400, raw: bytes | No
     return InvalidCase(body=body, field=field, reason=reason, status=status, raw=raw)
 
 
-def _body_cases(endpoint: spec.Endpoint) -> st.SearchStrategy[InvalidCase]:
+def _body_cases(endpoint: spec.Endpoint, s: Settings) -> st.SearchStrategy[InvalidCase]:
     """Defects of the body as a whole."""
     key = endpoint.key
     wrong_top: list[tuple[Any, str]] = (
@@ -597,21 +597,46 @@ def _body_cases(endpoint: spec.Endpoint) -> st.SearchStrategy[InvalidCase]:
         ).map(lambda v: _case(None, "body", v[1], raw=v[0])),
     ]
     if endpoint.bulk:
-        cases.append(st.just(_case({key: []}, key, f"{key} is empty")))
-        over = spec.MAX_BATCH_ITEMS + 1
+        if key == "user_ids" or not s.allow_empty_batches:
+            cases.append(st.just(_case({key: []}, key, f"{key} is empty")))
+        over = s.max_batch_items + 1
         cases.append(
             valid_bodies(endpoint.path, min_size=1, max_size=3).map(
                 lambda body: _case(
-                    {key: _repeat(body[key], over)}, key, f"{over} items, over the limit of 1000"
+                    {key: _repeat(body[key], over)}, key, f"{over} items, over the limit of {over - 1}"
                 )
             )
         )
     return st.one_of(cases)
 
 
-def _item_cases(endpoint: spec.Endpoint) -> st.SearchStrategy[InvalidCase]:
-    """One defect in one item of a valid batch."""
+#: an item's fields nest from the body: {body} [batch] {item} {properties}
+_PROPERTIES_DEPTH = 4
+#: the limit cases are drawn while a body breaking them stays this small (cheap to draw and send)
+_LIMIT_CASE_BYTES = 4 << 20
+
+
+def _limit_kinds(s: Settings) -> list[str]:
+    """The size limits a body can break while staying well inside ``max_body_bytes``."""
+    room = min(_LIMIT_CASE_BYTES, s.max_body_bytes // 2)
+    kinds = []
+    if s.max_string_length + 100 < room:
+        kinds.append("long")
+    if (s.max_properties + 1) * 16 < room:
+        kinds.append("many")
+    if s.max_depth > _PROPERTIES_DEPTH and 2 * s.max_depth < room:
+        kinds.append("deep")
+    return kinds
+
+
+def _item_cases(endpoint: spec.Endpoint, s: Settings, given: bool) -> st.SearchStrategy[InvalidCase]:
+    """One defect in one item of a valid batch, of the rules ``s`` enforces; when the caller
+    ``given`` the settings, also of the rules only a fake's settings define (limits, unknown keys)."""
     key = endpoint.key
+    kinds = ["missing", "wrong", "timestamp", "not_object", "nan", *(_limit_kinds(s) if given else [])]
+    kinds += ["reserved"] if s.check_reserved_properties else []
+    kinds += ["control"] if s.reject_control_characters else []
+    kinds += ["unknown"] if given and s.reject_unknown_reserved else []
 
     @st.composite
     def cases(draw: st.DrawFn) -> InvalidCase:
@@ -624,20 +649,20 @@ def _item_cases(endpoint: spec.Endpoint) -> st.SearchStrategy[InvalidCase]:
         item = dict(items[index])
         at = f"{key}[{index}]"
         fields = spec.ITEM_FIELDS[key]
-        kind = draw(
-            st.sampled_from(["missing", "wrong", "timestamp", "not_object", "reserved", "control", "nan"])
-        )
+        kind = draw(st.sampled_from(kinds))
         if kind == "not_object":
             items[index] = draw(st.sampled_from([None, "item", 7, []]))
             return _case({key: items}, at, "an item that is not an object")
         if kind == "missing":
-            required = [f for f in fields if f.required is not False]
+            required = [f for f in fields if f.required is True or (f.required and s.require_event_user_id)]
             f = draw(st.sampled_from(required))
             item.pop(f.name, None)
             items[index] = item
             return _case({key: items}, f"{at}.{f.name}", f"{f.name} is missing")
         if kind == "timestamp" and any(f.kind == "timestamp" for f in fields):
-            value, why = draw(invalid_timestamps())
+            value, why = draw(
+                invalid_timestamps(naive=s.allow_naive_timestamps, timestamp_format=s.timestamp_format)
+            )
             item["timestamp"] = value
             items[index] = item
             return _case({key: items}, f"{at}.timestamp", f"timestamp is {why}")
@@ -656,6 +681,27 @@ def _item_cases(endpoint: spec.Endpoint) -> st.SearchStrategy[InvalidCase]:
             item[name] = f"bad{char}value"
             items[index] = item
             return _case({key: items}, f"{at}.{name}", f"{name} holds the control character {char!r}")
+        if kind in ("long", "many", "deep", "unknown"):
+            props = dict(item.get("properties") or {})
+            if kind == "long":
+                props["note"] = "x" * (s.max_string_length + 1)
+                where, why = ".note", f"a string longer than {s.max_string_length} characters"
+            elif kind == "many":
+                props = {**{f"p{i}": i for i in range(s.max_properties + 1 - len(props))}, **props}
+                where, why = "", f"more than {s.max_properties} properties"
+            elif kind == "deep":  # the first container past the limit is the one named
+                levels = s.max_depth + 1 - _PROPERTIES_DEPTH
+                nested: list[Any] = []
+                for _ in range(levels - 1):
+                    nested = [nested]
+                props["deep"] = nested
+                where, why = ".deep" + "[0]" * (levels - 1), f"nested deeper than {s.max_depth} levels"
+            else:
+                props["mkt_qty"] = 1
+                where, why = ".mkt_qty", "an unknown reserved key (setting reject_unknown_reserved)"
+            item["properties"] = props
+            items[index] = item
+            return _case({key: items}, f"{at}.properties{where}", why)
         if kind == "nan":
             value = draw(st.sampled_from([math.nan, math.inf, -math.inf]))
             props = dict(item.get("properties") or {})
@@ -689,7 +735,9 @@ def _deletion_cases() -> st.SearchStrategy[InvalidCase]:
     )
 
 
-def invalid_bodies(path: str, *, max_body_bytes: int | None = None) -> st.SearchStrategy[InvalidCase]:
+def invalid_bodies(
+    path: str, *, max_body_bytes: int | None = None, settings: Settings | None = None
+) -> st.SearchStrategy[InvalidCase]:
     """Bodies that break exactly one rule of the endpoint at ``path``, each an
     :class:`InvalidCase` naming the field the fake's error will name and the rule in words.
 
@@ -697,10 +745,25 @@ def invalid_bodies(path: str, *, max_body_bytes: int | None = None) -> st.Search
     batches, 1,001 items, every timestamp defect, reserved properties of the wrong type, bad
     platforms, control characters and non-finite numbers. With ``max_body_bytes`` (the target's
     limit), bodies padded past it (413) are drawn too; they are left out by default, as the
-    default limit makes each one 16 MiB. Shrinks towards whole-body defects, then towards the
-    first item of a one-item batch."""
+    default limit makes each one 16 MiB.
+
+    ``settings`` (the fake's, as a :class:`mockserver.Settings`) chooses the rules: what a fake with
+    them accepts is left out (a naive timestamp with ``allow_naive_timestamps``, an empty batch
+    with ``allow_empty_batches``, ...) and the batch limit is theirs. It also adds a string, a
+    properties object and a nesting each one past the fake's limit (left out while such a body
+    would be over 4 MiB or half of ``max_body_bytes``), and with ``reject_unknown_reserved`` a
+    misspelt ``mkt_`` key. Without ``settings`` these are not drawn: the real service's limits
+    are unknown, and the contract suite draws from the default.
+
+    Shrinks towards whole-body defects, then towards the first item of a one-item batch."""
     endpoint = _endpoint(path)
-    cases = [_body_cases(endpoint), _deletion_cases() if endpoint is spec.DELETION else _item_cases(endpoint)]
+    if settings is not None and not isinstance(settings, Settings):
+        raise InvalidArgument(f"settings={settings!r} must be a mockserver.Settings")
+    s = settings or Settings()
+    cases = [
+        _body_cases(endpoint, s),
+        _deletion_cases() if endpoint is spec.DELETION else _item_cases(endpoint, s, settings is not None),
+    ]
     if max_body_bytes is not None:
         cases.append(oversized_bodies(path, max_body_bytes=max_body_bytes))
     return st.one_of(cases)

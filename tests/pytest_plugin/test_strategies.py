@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import requests
-from hypothesis import find, given, settings
+from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
@@ -61,6 +61,82 @@ def test_invalid_bodies_are_rejected_as_labelled(
     fields = [e["field"] for e in response.json()["errors"]]
     assert case.field in fields, f"{case}: the fake named {fields}"
     assert marketap_server.events == [] and marketap_server.profiles == {}  # stored nothing
+
+
+_CHOSEN = {
+    "lenient": {
+        "allow_naive_timestamps": True,
+        "timestamp_format": "iso8601",
+        "allow_empty_batches": True,
+        "require_event_user_id": False,
+        "check_reserved_properties": False,
+        "reject_control_characters": False,
+    },
+    "strict": {"reject_unknown_reserved": True, "max_batch_items": 7, "max_properties": 12, "max_depth": 9},
+    "default": {},
+}
+
+
+@pytest.mark.parametrize("chosen", sorted(_CHOSEN))
+@pytest.mark.parametrize("path", spec.PATHS)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_invalid_bodies_for_a_fakes_settings_are_rejected_as_labelled(
+    marketap_server: MarketapMock, chosen: str, path: str, data: st.DataObject
+) -> None:
+    marketap_server.reset()
+    marketap_server.configure(**_CHOSEN[chosen])
+    try:
+        case = data.draw(ms.invalid_bodies(path, settings=Settings(**_CHOSEN[chosen])))
+        response = post(marketap_server, path, case.content())
+    finally:
+        marketap_server.restore_settings()
+    assert response.status_code == case.status, f"{case}: got {response.status_code} {response.text[:300]}"
+    fields = [e["field"] for e in response.json()["errors"]]
+    assert case.field in fields, f"{case}: the fake named {fields}"
+
+
+def test_invalid_bodies_draw_what_the_settings_define() -> None:
+    def reasons(chosen: Settings | None) -> set[str]:
+        found: set[str] = set()
+
+        @settings(max_examples=300, derandomize=True, database=None)
+        @given(case=ms.invalid_bodies(spec.EVENTS.path, settings=chosen))
+        def draw(case: ms.InvalidCase) -> None:
+            found.add(case.reason)
+
+        draw()
+        return found
+
+    def drawn(chosen: Settings | None, wanted: str) -> None:
+        search = settings(phases=[Phase.generate], max_examples=3000, database=None)  # found; no shrinking
+        find(
+            ms.invalid_bodies(spec.EVENTS.path, settings=chosen),
+            lambda c: wanted in c.reason,
+            settings=search,
+        )
+
+    limits = ("longer than", "more than", "nested")
+    assert not any(word in r for r in reasons(None) for word in limits)
+    drawn(None, "events is empty")
+    drawn(None, "user_id is missing")
+    lenient = reasons(Settings(**_CHOSEN["lenient"]))
+    assert "events is empty" not in lenient and "user_id is missing" not in lenient
+    assert not any(word in r for r in lenient for word in ("control character", "expected)", "no time zone"))
+    strict = Settings(**_CHOSEN["strict"], max_string_length=30)
+    for wanted in (
+        "8 items, over the limit of 7",
+        "a string longer than 30 characters",
+        "more than 12 properties",
+        "nested deeper than 9 levels",
+        "unknown reserved key",
+    ):
+        drawn(strict, wanted)
+    # a limit case that would outgrow the body limit (413 first) is left out
+    roomy = reasons(
+        Settings(max_body_bytes=10_000, max_string_length=6_000, max_properties=1_000, max_depth=5_000)
+    )
+    assert not any(word in r for r in roomy for word in limits)
 
 
 @pytest.mark.parametrize("path", spec.PATHS)
@@ -254,6 +330,7 @@ def test_korean_names_come_up() -> None:
         (lambda: ms.timestamps(naive="yes"), "naive='yes'"),
         (lambda: ms.timestamps(timestamp_format="iso"), "timestamp_format='iso'"),
         (lambda: ms.invalid_timestamps(naive=1), "naive=1"),
+        (lambda: ms.invalid_bodies(spec.EVENTS.path, settings={}), "settings={}"),
         (lambda: ms.properties(spec.DELETION.path), "has no properties"),
         (lambda: ms.oversized_bodies(spec.EVENTS.path, max_body_bytes=0), "max_body_bytes=0"),
     ],
