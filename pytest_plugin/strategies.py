@@ -128,7 +128,7 @@ def _check_sizes(min_size: int, max_size: int | None, *, limit: int = spec.MAX_B
     if not isinstance(top, int) or top < min_size:
         raise InvalidArgument(f"max_size={max_size!r} must be a whole number, at least min_size={min_size}")
     if top > limit:
-        raise InvalidArgument(f"max_size={max_size!r} is over the API's limit of {limit} items per call")
+        raise InvalidArgument(f"max_size={max_size!r} is over the limit of {limit} items per call")
     return top
 
 
@@ -402,9 +402,13 @@ def user_profiles() -> st.SearchStrategy[dict[str, Any]]:
     """One profile: ``user_id``, and maybe ``properties`` and ``timestamp``.
 
     Shrinks towards ``{"user_id": "u-0"}``."""
+    return _profiles(Settings())
+
+
+def _profiles(s: Settings) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
         {"user_id": user_ids()},
-        optional={"properties": properties(spec.PROFILES.path), "timestamp": timestamps()},
+        optional={"properties": properties(spec.PROFILES.path), "timestamp": _timestamps_for(s)},
     )
 
 
@@ -412,14 +416,24 @@ def events() -> st.SearchStrategy[dict[str, Any]]:
     """One event: ``name`` and ``user_id``, and maybe ``id``, ``timestamp``, ``properties``.
 
     Shrinks towards ``{"name": "mkt_login", "user_id": "u-0"}``."""
+    return _events(Settings())
+
+
+def _events(s: Settings) -> st.SearchStrategy[dict[str, Any]]:
+    user = {"user_id": user_ids()}
     return st.fixed_dictionaries(
-        {"name": _EVENT_NAMES, "user_id": user_ids()},
+        {"name": _EVENT_NAMES, **(user if s.require_event_user_id else {})},
         optional={
+            **({} if s.require_event_user_id else user),
             "id": st.uuids().map(lambda u: f"evt-{u}"),
-            "timestamp": timestamps(),
+            "timestamp": _timestamps_for(s),
             "properties": properties(spec.EVENTS.path),
         },
     )
+
+
+def _timestamps_for(s: Settings) -> st.SearchStrategy[str]:
+    return timestamps(naive=s.allow_naive_timestamps, timestamp_format=s.timestamp_format)
 
 
 def devices() -> st.SearchStrategy[dict[str, Any]]:
@@ -503,16 +517,42 @@ _BATCHES: dict[str, Callable[..., st.SearchStrategy[list[Any]]]] = {
 }
 
 
+#: each batch's items, as a fake with the given settings accepts them
+_ITEMS: dict[str, Callable[[Settings], st.SearchStrategy[Any]]] = {
+    "profiles": _profiles,
+    "events": _events,
+    "devices": lambda s: devices(),
+    "user_ids": lambda s: user_ids(),
+}
+
+
 def valid_bodies(
-    path: str, *, min_size: int = 1, max_size: int | None = None
+    path: str, *, min_size: int = 1, max_size: int | None = None, settings: Settings | None = None
 ) -> st.SearchStrategy[dict[str, Any]]:
     """Bodies the fake accepts for the endpoint at ``path`` (``"/v1/api/events"``, ...).
 
-    For bulk endpoints, ``min_size``/``max_size`` bound the batch. Shrinks towards one simple item."""
+    For bulk endpoints, ``min_size``/``max_size`` bound the batch; ``min_size=0`` needs a fake
+    that accepts empty batches. ``settings`` (the fake's, as a :class:`mockserver.Settings`)
+    widens the draw to what they accept: timestamps in the forms they allow, events without a
+    ``user_id``, empty batches, and batches up to their ``max_batch_items``. String, properties
+    and nesting limits set below the defaults are not followed. Shrinks towards one simple item."""
     endpoint = _endpoint(path)
+    s = _settings(settings)
     if endpoint is spec.DELETION:
         return st.fixed_dictionaries({"user_id": user_ids()})
-    return st.fixed_dictionaries({endpoint.key: _BATCHES[endpoint.key](min_size=min_size, max_size=max_size)})
+    key = endpoint.key
+    if min_size == 0 and (key == "user_ids" or not s.allow_empty_batches):
+        raise InvalidArgument(
+            f"min_size=0: the fake refuses an empty {key} list (setting allow_empty_batches)"
+        )
+    top = _check_sizes(min_size, max_size, limit=s.max_batch_items)
+    return st.fixed_dictionaries({key: _batches(_ITEMS[key](s), min_size, top)})
+
+
+def _settings(settings: Settings | None) -> Settings:
+    if settings is not None and not isinstance(settings, Settings):
+        raise InvalidArgument(f"settings={settings!r} must be a mockserver.Settings")
+    return settings or Settings()
 
 
 # --- invalid bodies -------------------------------------------------------------------------
@@ -687,7 +727,9 @@ def _item_cases(endpoint: spec.Endpoint, s: Settings, given: bool) -> st.SearchS
                 props["note"] = "x" * (s.max_string_length + 1)
                 where, why = ".note", f"a string longer than {s.max_string_length} characters"
             elif kind == "many":
-                props = {**{f"p{i}": i for i in range(s.max_properties + 1 - len(props))}, **props}
+                fillers = (f"p{i}" for i in range(2 * s.max_properties + 2))
+                extra = [k for k in fillers if k not in props][: max(0, s.max_properties + 1 - len(props))]
+                props = {**dict.fromkeys(extra, 1), **props}
                 where, why = "", f"more than {s.max_properties} properties"
             elif kind == "deep":  # the first container past the limit is the one named
                 levels = s.max_depth + 1 - _PROPERTIES_DEPTH
@@ -757,9 +799,7 @@ def invalid_bodies(
 
     Shrinks towards whole-body defects, then towards the first item of a one-item batch."""
     endpoint = _endpoint(path)
-    if settings is not None and not isinstance(settings, Settings):
-        raise InvalidArgument(f"settings={settings!r} must be a mockserver.Settings")
-    s = settings or Settings()
+    s = _settings(settings)
     cases = [
         _body_cases(endpoint, s),
         _deletion_cases() if endpoint is spec.DELETION else _item_cases(endpoint, s, settings is not None),

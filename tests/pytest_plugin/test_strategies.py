@@ -77,6 +77,71 @@ _CHOSEN = {
 }
 
 
+_WIDER = {"lenient": _CHOSEN["lenient"], "batches": {"max_batch_items": 7, "reject_unknown_reserved": True}}
+
+
+@pytest.mark.parametrize("chosen", sorted(_WIDER))
+@pytest.mark.parametrize("path", spec.PATHS)
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_valid_bodies_for_a_fakes_settings_are_accepted(
+    marketap_server: MarketapMock, chosen: str, path: str, data: st.DataObject
+) -> None:
+    endpoint = spec.endpoint_for(path)
+    assert endpoint is not None
+    empty = chosen == "lenient" and endpoint.bulk and endpoint.key != "user_ids"
+    marketap_server.reset()
+    marketap_server.configure(**_WIDER[chosen])
+    try:
+        body = data.draw(
+            ms.valid_bodies(path, min_size=0 if empty else 1, settings=Settings(**_WIDER[chosen]))
+        )
+        response = post(marketap_server, path, json.dumps(body, ensure_ascii=False).encode())
+    finally:
+        marketap_server.restore_settings()
+    assert response.status_code == 202, response.text
+    marketap_server.assert_no_rejected_requests()
+    if chosen == "batches" and endpoint.bulk:
+        assert len(body[endpoint.key]) <= 7
+
+
+def test_valid_bodies_draw_what_the_settings_allow() -> None:
+    import re
+
+    lenient = Settings(**_CHOSEN["lenient"])
+    search = settings(phases=[Phase.generate], max_examples=3000, database=None)  # found; no shrinking
+
+    def stamps(body: dict[str, Any]) -> list[str]:
+        return [e["timestamp"] for e in body["events"] if "timestamp" in e]
+
+    for wanted in (
+        lambda b: any(re.match(r"[0-9]{8}T", t) for t in stamps(b)),  # the basic form
+        lambda b: any(re.fullmatch(r"[0-9T:.-]+", t) for t in stamps(b)),  # no zone
+        lambda b: any("user_id" not in e for e in b["events"]),
+        lambda b: b["events"] == [],
+    ):
+        find(
+            ms.valid_bodies(spec.EVENTS.path, min_size=0, max_size=20, settings=lenient),
+            wanted,
+            settings=search,
+        )
+    sizes: list[int] = []
+
+    @settings(max_examples=50, derandomize=True, database=None)
+    @given(body=ms.valid_bodies(spec.EVENTS.path, settings=Settings(max_batch_items=1500)))
+    def draw(body: dict[str, Any]) -> None:
+        sizes.append(len(body["events"]))
+
+    draw()
+    assert max(sizes) == 1500  # the fake's limit, not the API's 1,000
+    with pytest.raises(InvalidArgument, match="allow_empty_batches"):
+        ms.valid_bodies(spec.EVENTS.path, min_size=0)
+    with pytest.raises(InvalidArgument, match="allow_empty_batches"):
+        ms.valid_bodies(spec.BULK_DELETION.path, min_size=0, settings=lenient)
+    with pytest.raises(InvalidArgument, match="over the limit of 7"):
+        ms.valid_bodies(spec.EVENTS.path, max_size=8, settings=Settings(max_batch_items=7))
+
+
 @pytest.mark.parametrize("chosen", sorted(_CHOSEN))
 @pytest.mark.parametrize("path", spec.PATHS)
 @settings(max_examples=40, deadline=None)
@@ -325,7 +390,7 @@ def test_korean_names_come_up() -> None:
         (lambda: ms.valid_bodies("/v1/api/nothing"), "not an endpoint"),
         (lambda: ms.event_batches(min_size=-1), "min_size=-1"),
         (lambda: ms.event_batches(min_size=5, max_size=2), "at least min_size=5"),
-        (lambda: ms.event_batches(max_size=1001), "over the API's limit"),
+        (lambda: ms.event_batches(max_size=1001), "over the limit of 1000"),
         (lambda: ms.user_id_batches(min_size=0), "at least one user id"),
         (lambda: ms.timestamps(naive="yes"), "naive='yes'"),
         (lambda: ms.timestamps(timestamp_format="iso"), "timestamp_format='iso'"),
