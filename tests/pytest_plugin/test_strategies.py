@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis.errors import InvalidArgument
 
 from mockserver import Settings, spec
 from mockserver.errors import ApiError
+from mockserver.proxy import LENIENT
 from mockserver.validation import validate_body, validate_body_fully, validator_for
 from pytest_plugin import MarketapMock
 from pytest_plugin import strategies as ms
@@ -63,18 +65,29 @@ def test_invalid_bodies_are_rejected_as_labelled(
     assert marketap_server.events == [] and marketap_server.profiles == {}  # stored nothing
 
 
-_CHOSEN = {
-    "lenient": {
-        "allow_naive_timestamps": True,
-        "timestamp_format": "iso8601",
-        "allow_empty_batches": True,
-        "require_event_user_id": False,
-        "check_reserved_properties": False,
-        "reject_control_characters": False,
-    },
+_CHOSEN: dict[str, dict[str, Any]] = {
+    "lenient": dict(LENIENT),  # every rule a setting can relax, relaxed
     "strict": {"reject_unknown_reserved": True, "max_batch_items": 7, "max_properties": 12, "max_depth": 9},
     "default": {},
 }
+
+
+def _send_drawn(
+    m: MarketapMock,
+    data: st.DataObject,
+    path: str,
+    chosen: dict[str, Any],
+    strategy: Callable[[Settings], Any],
+) -> tuple[Any, requests.Response]:
+    """Draw from ``strategy(Settings(**chosen))`` and send it to the fake configured the same way."""
+    m.reset()
+    m.configure(**chosen)
+    try:
+        drawn = data.draw(strategy(Settings(**chosen)))
+        content = drawn.content() if isinstance(drawn, ms.InvalidCase) else json.dumps(drawn).encode()
+        return drawn, post(m, path, content)
+    finally:
+        m.restore_settings()
 
 
 _WIDER = {"lenient": _CHOSEN["lenient"], "batches": {"max_batch_items": 7, "reject_unknown_reserved": True}}
@@ -90,15 +103,13 @@ def test_valid_bodies_for_a_fakes_settings_are_accepted(
     endpoint = spec.endpoint_for(path)
     assert endpoint is not None
     empty = chosen == "lenient" and endpoint.bulk and endpoint.key != "user_ids"
-    marketap_server.reset()
-    marketap_server.configure(**_WIDER[chosen])
-    try:
-        body = data.draw(
-            ms.valid_bodies(path, min_size=0 if empty else 1, settings=Settings(**_WIDER[chosen]))
-        )
-        response = post(marketap_server, path, json.dumps(body, ensure_ascii=False).encode())
-    finally:
-        marketap_server.restore_settings()
+    body, response = _send_drawn(
+        marketap_server,
+        data,
+        path,
+        _WIDER[chosen],
+        lambda s: ms.valid_bodies(path, min_size=int(not empty), settings=s),
+    )
     assert response.status_code == 202, response.text
     marketap_server.assert_no_rejected_requests()
     if chosen == "batches" and endpoint.bulk:
@@ -149,13 +160,9 @@ def test_valid_bodies_draw_what_the_settings_allow() -> None:
 def test_invalid_bodies_for_a_fakes_settings_are_rejected_as_labelled(
     marketap_server: MarketapMock, chosen: str, path: str, data: st.DataObject
 ) -> None:
-    marketap_server.reset()
-    marketap_server.configure(**_CHOSEN[chosen])
-    try:
-        case = data.draw(ms.invalid_bodies(path, settings=Settings(**_CHOSEN[chosen])))
-        response = post(marketap_server, path, case.content())
-    finally:
-        marketap_server.restore_settings()
+    case, response = _send_drawn(
+        marketap_server, data, path, _CHOSEN[chosen], lambda s: ms.invalid_bodies(path, settings=s)
+    )
     assert response.status_code == case.status, f"{case}: got {response.status_code} {response.text[:300]}"
     fields = [e["field"] for e in response.json()["errors"]]
     assert case.field in fields, f"{case}: the fake named {fields}"
