@@ -640,14 +640,27 @@ def _body_cases(endpoint: spec.Endpoint, s: Settings) -> st.SearchStrategy[Inval
         if key == "user_ids" or not s.allow_empty_batches:
             cases.append(st.just(_case({key: []}, key, f"{key} is empty")))
         over = s.max_batch_items + 1
-        cases.append(
-            valid_bodies(endpoint.path, min_size=1, max_size=3).map(
-                lambda body: _case(
-                    {key: _repeat(body[key], over)}, key, f"{over} items, over the limit of {over - 1}"
+        why = f"{over} items, over the limit of {over - 1}"
+        if over * _ITEM_BYTES <= s.max_body_bytes:
+            cases.append(
+                valid_bodies(endpoint.path, min_size=1, max_size=3).map(
+                    lambda body: _case({key: _repeat(body[key], over)}, key, why)
                 )
             )
-        )
+        elif over * 64 <= s.max_body_bytes:  # too big drawn: the smallest items still fit under 413
+            cases.append(st.just(_case({key: [_SMALLEST[key]] * over}, key, why)))
     return st.one_of(cases)
+
+
+#: at most the JSON size of an item `valid_bodies` draws (measured: under 5 KB)
+_ITEM_BYTES = 8192
+#: the smallest valid item of each batch, under 64 bytes
+_SMALLEST: dict[str, Any] = {
+    "profiles": {"user_id": "u-0"},
+    "events": {"name": "mkt_login", "user_id": "u-0"},
+    "devices": {"device_id": "gaid:0", "platform": "android"},
+    "user_ids": "u-0",
+}
 
 
 #: an item's fields nest from the body: {body} [batch] {item} {properties}
@@ -669,14 +682,14 @@ def _limit_kinds(s: Settings) -> list[str]:
     return kinds
 
 
-def _item_cases(endpoint: spec.Endpoint, s: Settings, given: bool) -> st.SearchStrategy[InvalidCase]:
-    """One defect in one item of a valid batch, of the rules ``s`` enforces; when the caller
-    ``given`` the settings, also of the rules only a fake's settings define (limits, unknown keys)."""
+def _item_cases(endpoint: spec.Endpoint, s: Settings, chosen: bool) -> st.SearchStrategy[InvalidCase]:
+    """One defect in one item of a valid batch, of the rules ``s`` enforces; with ``chosen`` (the
+    caller passed the settings), also of the rules only a fake's settings define (limits, keys)."""
     key = endpoint.key
-    kinds = ["missing", "wrong", "timestamp", "not_object", "nan", *(_limit_kinds(s) if given else [])]
+    kinds = ["missing", "wrong", "timestamp", "not_object", "nan", *(_limit_kinds(s) if chosen else [])]
     kinds += ["reserved"] if s.check_reserved_properties else []
     kinds += ["control"] if s.reject_control_characters else []
-    kinds += ["unknown"] if given and s.reject_unknown_reserved else []
+    kinds += ["unknown"] if chosen and s.reject_unknown_reserved else []
 
     @st.composite
     def cases(draw: st.DrawFn) -> InvalidCase:

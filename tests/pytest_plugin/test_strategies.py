@@ -169,16 +169,19 @@ def test_invalid_bodies_for_a_fakes_settings_are_rejected_as_labelled(
 
 
 def test_invalid_bodies_draw_what_the_settings_define() -> None:
-    def reasons(chosen: Settings | None) -> set[str]:
-        found: set[str] = set()
+    def cases(chosen: Settings | None) -> list[ms.InvalidCase]:
+        found: list[ms.InvalidCase] = []
 
-        @settings(max_examples=300, derandomize=True, database=None)
+        @settings(max_examples=150, derandomize=True, database=None)
         @given(case=ms.invalid_bodies(spec.EVENTS.path, settings=chosen))
         def draw(case: ms.InvalidCase) -> None:
-            found.add(case.reason)
+            found.append(case)
 
         draw()
         return found
+
+    def reasons(chosen: Settings | None) -> set[str]:
+        return {case.reason for case in cases(chosen)}
 
     def drawn(chosen: Settings | None, wanted: str) -> None:
         search = settings(phases=[Phase.generate], max_examples=3000, database=None)  # found; no shrinking
@@ -204,6 +207,14 @@ def test_invalid_bodies_draw_what_the_settings_define() -> None:
         "unknown reserved key",
     ):
         drawn(strict, wanted)
+    # past a large batch limit the smallest items still make a 400, not a 413; past that, none
+    big = Settings(max_batch_items=100_000)
+    case = next(c for c in cases(big) if "over the limit" in c.reason)  # a common draw (find would print it)
+    assert len(case.body["events"]) == 100_001 and len(case.content()) < big.max_body_bytes
+    with pytest.raises(ApiError) as refused:
+        validate_body_fully(spec.EVENTS, case.content(), big)
+    assert (refused.value.status, refused.value.errors[0].field) == (400, "events")
+    assert not any("over the limit" in r for r in reasons(Settings(max_batch_items=1_000_000)))
     # a limit case that would outgrow the body limit (413 first) is left out
     roomy = reasons(
         Settings(max_body_bytes=10_000, max_string_length=6_000, max_properties=1_000, max_depth=5_000)
