@@ -109,13 +109,12 @@ class _Types:
 
     def events(self) -> Any:
         """Every field but the reserved properties' types; no unknown field passes."""
-        optional_user = not self.s.require_event_user_id
         props = _limited(_dict(self.free), max_length=self.s.max_properties)
         kinds: dict[str, Any] = {"string": self.str1, "timestamp": str, "properties": props}
         fields: list[Any] = []
         for field in spec.ITEM_FIELDS["events"]:
             kind = kinds[field.kind]
-            if field.required is True or (field.required == "setting" and not optional_user):
+            if self.s.requires(field):
                 fields.insert(0, (field.name, kind))  # required fields come first in a struct
             else:
                 # UNSET when absent, None when null: encoded again, each stays as it was sent
@@ -123,8 +122,9 @@ class _Types:
                 fields.append((field.name, _either(kind, None, msgspec.UnsetType), msgspec.UNSET))
         # gc=False: a thousand structs that live for one request need no cycle tracking
         event = msgspec.defstruct("Event", fields, forbid_unknown_fields=True, gc=False)
-        floor = 0 if self.s.allow_empty_batches else 1
-        batch = _limited(_list(event), min_length=floor, max_length=self.s.max_batch_items)
+        batch = _limited(
+            _list(event), min_length=self.s.min_batch_items("events"), max_length=self.s.max_batch_items
+        )
         return msgspec.defstruct("Events", [("events", batch)], forbid_unknown_fields=True)
 
     def events_properties(self) -> Any:

@@ -153,13 +153,17 @@ def _object(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "required": required, "properties": fields, "additionalProperties": _FREE}
 
 
-def _batch(key: str, item: dict[str, Any], s: Settings, *, min_items: int) -> dict[str, Any]:
-    array = {"type": "array", "items": item, "minItems": min_items, "maxItems": s.max_batch_items}
+def _batch(key: str, item: dict[str, Any], s: Settings) -> dict[str, Any]:
+    array = {
+        "type": "array",
+        "items": item,
+        "minItems": s.min_batch_items(key),
+        "maxItems": s.max_batch_items,
+    }
     return _object([key], {key: array})
 
 
 def _bodies(s: Settings) -> dict[str, dict[str, Any]]:
-    min_items = 0 if s.allow_empty_batches else 1
     profile = _object(
         ["user_id"],
         {
@@ -169,7 +173,7 @@ def _bodies(s: Settings) -> dict[str, dict[str, Any]]:
         },
     )
     event = _object(
-        ["name", "user_id"] if s.require_event_user_id else ["name"],
+        [f.name for f in spec.ITEM_FIELDS["events"] if s.requires(f)],
         {
             "name": _string(s),
             "user_id": _string(s),
@@ -190,11 +194,11 @@ def _bodies(s: Settings) -> dict[str, dict[str, Any]]:
         },
     )
     return {
-        spec.PROFILES.path: _batch("profiles", profile, s, min_items=min_items),
-        spec.EVENTS.path: _batch("events", event, s, min_items=min_items),
+        spec.PROFILES.path: _batch("profiles", profile, s),
+        spec.EVENTS.path: _batch("events", event, s),
         spec.DELETION.path: _object(["user_id"], {"user_id": _string(s, examples=["test-user-123"])}),
-        spec.BULK_DELETION.path: _batch("user_ids", _string(s), s, min_items=1),
-        spec.DEVICES.path: _batch("devices", device, s, min_items=min_items),
+        spec.BULK_DELETION.path: _batch("user_ids", _string(s), s),
+        spec.DEVICES.path: _batch("devices", device, s),
     }
 
 

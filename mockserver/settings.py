@@ -218,6 +218,14 @@ class Settings:
     def projects_for(self, api_key: str) -> tuple[str, ...] | None:
         return self.api_keys.get(api_key)
 
+    def requires(self, field: spec.Field) -> bool:
+        """Whether every item must hold ``field``: events' ``user_id`` hangs on a setting."""
+        return self.require_event_user_id if field.required == "setting" else field.required
+
+    def min_batch_items(self, key: str) -> int:
+        """The fewest items the ``key`` list may hold: ``user_ids`` keeps its CONFIRMED 1."""
+        return 0 if self.allow_empty_batches and key != "user_ids" else 1
+
 
 def mask(secret: str) -> str:
     """Show a key's first four characters only; short keys are hidden entirely."""

@@ -234,12 +234,14 @@ class _Schemas:
             strict=True,
         )
 
-    def batch(self, key: str, item: cs.CoreSchema, *, min_items: int) -> cs.CoreSchema:
-        items = cs.list_schema(item, min_length=min_items, max_length=self.s.max_batch_items, strict=True)
+    def batch(self, key: str, item: cs.CoreSchema) -> cs.CoreSchema:
+        items = cs.list_schema(
+            item, min_length=self.s.min_batch_items(key), max_length=self.s.max_batch_items, strict=True
+        )
         return self.obj({key: (items, True)}, 1)
 
     def field(self, field: spec.Field, key: str) -> tuple[cs.CoreSchema, bool]:
-        required = self.s.require_event_user_id if field.required == "setting" else field.required
+        required = self.s.requires(field)
         if field.kind == "string":
             schema = self.string()
         elif field.kind == "timestamp":
@@ -255,11 +257,11 @@ class _Schemas:
     def endpoint(self, endpoint: spec.Endpoint) -> cs.CoreSchema:
         if endpoint is spec.DELETION:
             return self.obj({"user_id": (self.string(), True)}, 1)
-        if endpoint is spec.BULK_DELETION:  # min 1 is CONFIRMED: never relaxed
-            return self.batch("user_ids", self.string(), min_items=1)
+        if endpoint is spec.BULK_DELETION:
+            return self.batch("user_ids", self.string())
         key = endpoint.key
         item = self.obj({f.name: self.field(f, key) for f in spec.ITEM_FIELDS[key]}, 3)
-        return self.batch(key, item, min_items=0 if self.s.allow_empty_batches else 1)
+        return self.batch(key, item)
 
 
 def _check_container(value: Any, settings: Settings, depth: int) -> Any:

@@ -509,14 +509,6 @@ def user_id_batches(*, min_size: int = 1, max_size: int | None = None) -> st.Sea
     return _batches(user_ids(), min_size, top)
 
 
-_BATCHES: dict[str, Callable[..., st.SearchStrategy[list[Any]]]] = {
-    "profiles": profile_batches,
-    "events": event_batches,
-    "devices": device_batches,
-    "user_ids": user_id_batches,
-}
-
-
 #: each batch's items, as a fake with the given settings accepts them
 _ITEMS: dict[str, Callable[[Settings], st.SearchStrategy[Any]]] = {
     "profiles": _profiles,
@@ -541,7 +533,7 @@ def valid_bodies(
     if endpoint is spec.DELETION:
         return st.fixed_dictionaries({"user_id": user_ids()})
     key = endpoint.key
-    if min_size == 0 and (key == "user_ids" or not s.allow_empty_batches):
+    if min_size == 0 and s.min_batch_items(key):
         raise InvalidArgument(
             f"min_size=0: the fake refuses an empty {key} list (setting allow_empty_batches)"
         )
@@ -637,7 +629,7 @@ def _body_cases(endpoint: spec.Endpoint, s: Settings) -> st.SearchStrategy[Inval
         ).map(lambda v: _case(None, "body", v[1], raw=v[0])),
     ]
     if endpoint.bulk:
-        if key == "user_ids" or not s.allow_empty_batches:
+        if s.min_batch_items(key):
             cases.append(st.just(_case({key: []}, key, f"{key} is empty")))
         over = s.max_batch_items + 1
         why = f"{over} items, over the limit of {over - 1}"
@@ -647,14 +639,17 @@ def _body_cases(endpoint: spec.Endpoint, s: Settings) -> st.SearchStrategy[Inval
                     lambda body: _case({key: _repeat(body[key], over)}, key, why)
                 )
             )
-        elif over * 64 <= s.max_body_bytes:  # too big drawn: the smallest items still fit under 413
+        elif (
+            over * _SMALLEST_BYTES <= s.max_body_bytes
+        ):  # too big drawn: the smallest items still fit under 413
             cases.append(st.just(_case({key: [_SMALLEST[key]] * over}, key, why)))
     return st.one_of(cases)
 
 
 #: at most the JSON size of an item `valid_bodies` draws (measured: under 5 KB)
 _ITEM_BYTES = 8192
-#: the smallest valid item of each batch, under 64 bytes
+#: the smallest valid item of each batch, each under _SMALLEST_BYTES as JSON
+_SMALLEST_BYTES = 64
 _SMALLEST: dict[str, Any] = {
     "profiles": {"user_id": "u-0"},
     "events": {"name": "mkt_login", "user_id": "u-0"},
@@ -693,7 +688,7 @@ def _item_cases(endpoint: spec.Endpoint, s: Settings, chosen: bool) -> st.Search
 
     @st.composite
     def cases(draw: st.DrawFn) -> InvalidCase:
-        items = list(draw(_BATCHES[key](min_size=1, max_size=5)))
+        items = list(draw(_batches(_ITEMS[key](s), 1, 5)))
         index = draw(st.integers(0, len(items) - 1))
         if key == "user_ids":
             value, why = draw(st.sampled_from([*_WRONG_STRINGS, ("", "an empty string"), (None, "null")]))
@@ -707,7 +702,7 @@ def _item_cases(endpoint: spec.Endpoint, s: Settings, chosen: bool) -> st.Search
             items[index] = draw(st.sampled_from([None, "item", 7, []]))
             return _case({key: items}, at, "an item that is not an object")
         if kind == "missing":
-            required = [f for f in fields if f.required is True or (f.required and s.require_event_user_id)]
+            required = [f for f in fields if s.requires(f)]
             f = draw(st.sampled_from(required))
             item.pop(f.name, None)
             items[index] = item
