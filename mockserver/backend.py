@@ -1,7 +1,9 @@
 """The backend: settings, clock, stored state and journal behind one lock.
 
 One instance serves every way in (the live server, the in-process respx route, Flask's test
-client); nothing here imports Flask. Fidelity notes, each tied to a setting or to API.md:
+client); nothing here imports Flask. Callers ask it to accept or refuse a request, to restore
+or reset itself, to move its clock; each method takes the lock itself, so no caller ever holds
+it or reaches the parts it guards. Fidelity notes, each tied to a setting or to API.md:
 
 * profiles merge properties key by key, last write wins; ``null`` values do not erase;
 * devices are keyed by ``device_id``; ``user_id`` maps, ``remove_user_id`` unmaps;
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mockserver import spec
 from mockserver.clock import Clock, iso
-from mockserver.faults import Faults, RateLimiter
+from mockserver.faults import Faults, Outcome, RateLimiter
 from mockserver.journal import Journal, JournalEntry
 from mockserver.parity import Parity
 from mockserver.settings import Settings
@@ -51,20 +53,19 @@ class Backend:
             settings = Settings()
         elif not isinstance(settings, Settings):
             settings = Settings.from_mapping(settings)
-        self.lock = threading.RLock()
+        self._lock = threading.RLock()
         self._settings = settings
         self._initial_settings = settings
-        self.clock = clock or Clock()
-        self.journal = Journal(settings.journal_max_entries, settings.journal_max_bytes)
-        self.store = Store(settings.max_stored_events, settings.max_stored_bytes)
-        self.faults = Faults()
-        self.limiter = RateLimiter()
-        #: proxy mode's running account of the fake's verdicts against the upstream's answers
-        self.parity = Parity()
-        #: how many resets so far: a poller that sees it change reloads what it holds
-        self.resets = 0
-        #: called with every journal entry as it is recorded (the console log uses it)
-        self.listeners: list[Callable[[JournalEntry], None]] = []
+        self._clock = clock or Clock()
+        self._journal = Journal(settings.journal_max_entries, settings.journal_max_bytes)
+        self._store = Store(settings.max_stored_events, settings.max_stored_bytes)
+        self._faults = Faults()
+        self._limiter = RateLimiter()
+        # proxy mode's running account of the fake's verdicts against the upstream's answers
+        self._parity = Parity()
+        # how many resets so far: a poller that sees it change reloads what it holds
+        self._resets = 0
+        self._listeners: list[Callable[[JournalEntry], None]] = []
 
     # --- settings -----------------------------------------------------------------------------
 
@@ -74,71 +75,100 @@ class Backend:
 
     def update_settings(self, changes: Mapping[str, Any]) -> Settings:
         """Change settings at runtime, checked the same way as on the command line."""
-        with self.lock:
+        with self._lock:
             new = Settings.from_mapping(changes, base=self._settings)
             self._apply_settings(new)
             return new
 
     def restore_settings(self) -> Settings:
         """Back to the settings the backend was created with."""
-        with self.lock:
+        with self._lock:
             self._apply_settings(self._initial_settings)
             return self._settings
 
     def _apply_settings(self, new: Settings) -> None:
         self._settings = new
-        self.journal.max_entries = new.journal_max_entries
-        self.journal.max_bytes = new.journal_max_bytes
-        self.store.max_events = new.max_stored_events
-        self.store.max_bytes = new.max_stored_bytes
+        self._journal.max_entries = new.journal_max_entries
+        self._journal.max_bytes = new.journal_max_bytes
+        self._store.max_events = new.max_stored_events
+        self._store.max_bytes = new.max_stored_bytes
 
-    # --- writes (called by the pipeline with the lock held) -----------------------------------
+    # --- requests -----------------------------------------------------------------------------
 
-    def apply(self, endpoint: spec.Endpoint, project_id: str, validated: Validated, raw: bytes) -> None:
-        """Store an accepted body (``raw`` is its JSON text)."""
+    def listen(self, listener: Callable[[JournalEntry], None]) -> None:
+        """Call ``listener`` with every journal entry as it is recorded (the console log)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def accept(
+        self, endpoint: spec.Endpoint, project_id: str, validated: Validated, raw: bytes, /, **fields: Any
+    ) -> JournalEntry:
+        """Store an accepted body (``raw`` is its JSON text) and journal the request (``fields``
+        of its entry), in one step: a reset sees both or neither."""
+        return self._commit(fields, (endpoint, project_id, validated, raw))
+
+    def refuse(self, **fields: Any) -> JournalEntry:
+        """Journal a request that stores nothing: refused here, by a fault rule or upstream, or
+        taken upstream with a body the fake cannot read."""
+        return self._commit(fields, None)
+
+    def _commit(
+        self, fields: dict[str, Any], body: tuple[spec.Endpoint, str, Validated, bytes] | None
+    ) -> JournalEntry:
+        with self._lock:
+            # jobs that fell due go first, so that a body arriving after its users' deletion
+            # is kept
+            now = self._clock.now()
+            self._store.complete_due_jobs(now)
+            # the entry is built before the store changes and nothing after the store can fail,
+            # so a stored body always has its entry
+            entry = JournalEntry(id=self._journal.next_id(), time=iso(now), **fields)
+            if body is not None:
+                self._store_body(*body)
+            self._journal.append(entry)
+            self._parity.record(entry)
+            for listen in self._listeners:
+                listen(entry)
+            return entry
+
+    def _store_body(self, endpoint: spec.Endpoint, project_id: str, validated: Validated, raw: bytes) -> None:
         if endpoint is spec.EVENTS:
             assert validated.event_ids is not None
-            self.store.add_events(project_id, raw, validated.event_ids, validated.event_users)
+            self._store.add_events(project_id, raw, validated.event_ids, validated.event_users)
             return
         assert validated.body is not None
         items = validated.body[endpoint.key]
         share = len(raw) // max(1, validated.items)  # what one item's part of the request counts
         if endpoint is spec.PROFILES:
-            self.store.update_profiles(project_id, items, share)
+            self._store.update_profiles(project_id, items, share)
         elif endpoint is spec.DEVICES:
-            self.store.update_devices(project_id, items, share)
+            self._store.update_devices(project_id, items, share)
         else:
             self._request_deletion(project_id, [items] if isinstance(items, str) else items, len(raw))
 
     def _request_deletion(self, project_id: str, user_ids: list[str], cost: int) -> None:
-        now = self.clock.now()
+        now = self._clock.now()
         settings = self._settings
         due = None if settings.deletion_jobs == "manual" else now + settings.deletion_job_delay
-        job = self.store.add_job(project_id, user_ids, now, due, cost)
+        job = self._store.add_job(project_id, user_ids, now, due, cost)
         if due is not None and due <= now:
-            self.store.complete_job(job, now)
+            self._store.complete_job(job, now)
 
-    def entry(self, **fields: Any) -> JournalEntry:
-        """A journal entry stamped now, not yet appended (lock held by the caller)."""
-        return JournalEntry(id=self.journal.next_id(), time=iso(self.clock.now()), **fields)
+    def fire_faults(self, path: str, project_id: str | None) -> Outcome:
+        """What the fault rules do to one request to ``path``; the rules that fire use a turn."""
+        with self._lock:
+            return self._faults.outcome(path, project_id)
 
-    def append(self, entry: JournalEntry) -> None:
-        """Append ``entry`` to the journal and tell the listeners (lock held by the caller)."""
-        self.journal.append(entry)
-        self.parity.record(entry)
-        for listen in self.listeners:
-            listen(entry)
+    def take_token(self, key: str, limit: str) -> float | None:
+        """Take one request from the API key's ``limit`` (a rate-limit setting); None when it
+        had one left, else the seconds until it has."""
+        with self._lock:
+            return self._limiter.take(key, limit, self._clock.now())
 
-    def record(self, **fields: Any) -> JournalEntry:
-        """Build and append a journal entry (lock held by the caller)."""
-        entry = self.entry(**fields)
-        self.append(entry)
-        return entry
-
-    def tick(self) -> None:
+    def _tick(self) -> None:
         """Complete deletion jobs whose time has come on the fake's clock."""
-        with self.lock:
-            self.store.complete_due_jobs(self.clock.now())
+        with self._lock:
+            self._store.complete_due_jobs(self._clock.now())
 
     # --- control ------------------------------------------------------------------------------
 
@@ -146,54 +176,67 @@ class Backend:
         """Clear all projects, the journal, fault rules, rate-limit buckets and the clock;
         settings stay. With ``project_id``: only that project's data, journal entries and fault
         rules (one fake shared by parallel workers, each on its own project)."""
-        with self.lock:
-            self.resets += 1
-            self.parity.forget(project_id)
+        with self._lock:
+            self._resets += 1
+            self._parity.forget(project_id)
             if project_id is not None:
-                self.store.clear_project(project_id)
-                self.journal.remove_project(project_id)
-                self.faults.clear(project_id)
+                self._store.clear_project(project_id)
+                self._journal.remove_project(project_id)
+                self._faults.clear(project_id)
                 return
-            self.store.clear()
-            self.journal.clear()
-            self.faults.clear()
-            self.limiter.clear()
-            self.clock.reset()
+            self._store.clear()
+            self._journal.clear()
+            self._faults.clear()
+            self._limiter.clear()
+            self._clock.reset()
+
+    def restore(self) -> None:
+        """Undo what a test may change and leave what it sent: the settings the backend was
+        created with, no fault rules, the clock back to real time."""
+        with self._lock:
+            self._apply_settings(self._initial_settings)
+            self._faults.clear()
+            self._clock.reset()
 
     def add_fault(self, rule: Mapping[str, Any]) -> dict[str, Any]:
         """Add a fault rule (see :mod:`mockserver.faults`); raises SettingsError if it is wrong."""
-        with self.lock:
-            return self.faults.add(rule).as_dict()
+        with self._lock:
+            return self._faults.add(rule).as_dict()
 
     def fault_rules(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [r.as_dict() for r in self.faults.rules]
+        with self._lock:
+            return [r.as_dict() for r in self._faults.rules]
 
     def clear_faults(self, project_id: str | None = None) -> None:
-        with self.lock:
-            self.faults.clear(project_id)
+        with self._lock:
+            self._faults.clear(project_id)
 
     def advance_clock(self, seconds: float, *, freeze: bool = False) -> float:
         """Move the fake's clock on (freezing it first if asked); due deletion jobs complete.
         Raises ValueError, changing nothing, past the year 9999."""
-        with self.lock:
-            now = self.clock.advance(seconds)
+        with self._lock:
+            now = self._clock.advance(seconds)
             if freeze:
-                now = self.clock.freeze()
-            self.store.complete_due_jobs(now)
+                now = self._clock.freeze()
+            self._store.complete_due_jobs(now)
             return now
+
+    def reset_clock(self) -> None:
+        """Back to real time."""
+        with self._lock:
+            self._clock.reset()
 
     def complete_deletion_jobs(self, project_id: str | None = None) -> list[dict[str, Any]]:
         """Complete every pending job (of one project, or all) now; returns them."""
-        with self.lock:
-            now = self.clock.now()
+        with self._lock:
+            now = self._clock.now()
             done = []
-            for pid, state in self.store.projects.items():
+            for pid, state in self._store.projects.items():
                 if project_id is not None and pid != project_id:
                     continue
                 for job in state.jobs:
                     if job.status == "pending":
-                        self.store.complete_job(job, now)
+                        self._store.complete_job(job, now)
                         done.append(_job_dict(job))
             return done
 
@@ -202,8 +245,8 @@ class Backend:
     def requests(
         self, limit: int | None = None, *, after: int | None = None, project_id: str | None = None
     ) -> list[JournalEntry]:
-        with self.lock:
-            return self.journal.entries(limit, after, project_id)
+        with self._lock:
+            return self._journal.entries(limit, after, project_id)
 
     def profiles(self, project_id: str) -> dict[str, dict[str, Any]]:
         return self.profile_page(project_id)[1]
@@ -236,36 +279,32 @@ class Backend:
         copy: Callable[[dict[str, Any]], dict[str, Any]],
     ) -> tuple[int, dict[str, dict[str, Any]]]:
         """The count and a copied page of one kind of keyed state (see :meth:`profile_page`)."""
-        self.tick()
-        with self.lock:
-            state = self.store.projects.get(project_id)
+        self._tick()
+        with self._lock:
+            state = self._store.projects.get(project_id)
             if not state:
                 return 0, {}
             stored = kind(state)
             return len(stored), {key: copy(value) for key, value in _newest(stored, limit)}
 
     def events(self, project_id: str, limit: int | None = None) -> list[dict[str, Any]]:
-        return list(self.iter_events(project_id, limit))
-
-    def iter_events(
-        self, project_id: str, limit: int | None = None, after: int | None = None, before: int | None = None
-    ) -> Iterator[dict[str, Any]]:
-        """The project's events, oldest first (those at positions between ``after`` and
-        ``before``, the newest ``limit`` of them), parsed one stored request at a time as the
-        caller reads on: a large read never holds every event at once."""
-        return self.event_page(project_id, limit, after, before)[1]
+        """The project's events, oldest first (the newest ``limit`` of them)."""
+        return list(self.event_page(project_id, limit)[1])
 
     def event_page(
         self, project_id: str, limit: int | None = None, after: int | None = None, before: int | None = None
     ) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
-        """What :meth:`iter_events` yields, and where it sits among the project's events:
-        ``total`` stored now, the positions of the ``first`` and ``last`` event of the page
-        (None when it is empty). A poller keeps ``last`` and asks ``after=`` it next time;
-        when ``total`` is not what it saw plus what came, events went (deletion, caps, reset)."""
-        self.tick()
-        with self.lock:  # a snapshot of which events are stored; their text never changes
-            batches = self.store.snapshot(project_id, limit, after, before)
-            state = self.store.projects.get(project_id)
+        """The project's events at positions between ``after`` and ``before``, the newest
+        ``limit`` of them, oldest first, parsed one stored request at a time as the caller reads
+        on (a large read never holds every event at once); and where they sit among the
+        project's events: ``total`` stored now, the positions of the ``first`` and ``last`` event
+        of the page (None when it is empty). A poller keeps ``last`` and asks ``after=`` it next
+        time; when ``total`` is not what it saw plus what came, events went (deletion, caps,
+        reset)."""
+        self._tick()
+        with self._lock:  # a snapshot of which events are stored; their text never changes
+            batches = self._store.snapshot(project_id, limit, after, before)
+            state = self._store.projects.get(project_id)
             total = state.event_count if state else 0
         where = {
             "total": total,
@@ -275,28 +314,33 @@ class Backend:
         return where, (event for batch, kept in batches for event in batch.events(kept))
 
     def deletion_jobs(self, project_id: str) -> list[dict[str, Any]]:
-        self.tick()
-        with self.lock:
-            state = self.store.projects.get(project_id)
+        self._tick()
+        with self._lock:
+            state = self._store.projects.get(project_id)
             return [_job_dict(j) for j in state.jobs] if state else []
 
     def projects(self) -> list[str]:
-        with self.lock:
-            return sorted(self.store.projects)
+        with self._lock:
+            return sorted(self._store.projects)
+
+    def parity(self) -> dict[str, Any]:
+        """Proxy mode's account: requests compared, agreements, the latest disagreements."""
+        with self._lock:
+            return self._parity.as_dict()
 
     def health(self) -> dict[str, Any]:
-        self.tick()  # a job that fell due changes what is stored: the version says so
-        with self.lock:
+        self._tick()  # a job that fell due changes what is stored: the version says so
+        with self._lock:
             return {
                 "status": "ok",
-                "dropped": {"journal": self.journal.dropped, **self.store.dropped},
-                "stored_bytes": self.store.bytes,
-                "journal": {"entries": len(self.journal), "bytes": self.journal.bytes},
-                "resets": self.resets,
-                "version": self.store.version,
-                "events": self.store.event_count(),
-                "projects": sorted(self.store.projects),
-                "clock": {"now": iso(self.clock.now()), "frozen": self.clock.frozen},
+                "dropped": {"journal": self._journal.dropped, **self._store.dropped},
+                "stored_bytes": self._store.bytes,
+                "journal": {"entries": len(self._journal), "bytes": self._journal.bytes},
+                "resets": self._resets,
+                "version": self._store.version,
+                "events": self._store.event_count(),
+                "projects": sorted(self._store.projects),
+                "clock": {"now": iso(self._clock.now()), "frozen": self._clock.frozen},
             }
 
 

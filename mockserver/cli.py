@@ -487,7 +487,7 @@ def _serve_werkzeug(
     backend = Backend(settings)
     for rule in rules:
         backend.add_fault(rule)
-    backend.listeners.append(console_listener(ns.log_format, quiet=ns.quiet, stream=out))
+    backend.listen(console_listener(ns.log_format, quiet=ns.quiet, stream=out))
     try:
         server = LiveServer(
             backend,

@@ -219,15 +219,23 @@ def advance_clock() -> Response:
 
 @control.delete("/clock")
 def reset_clock() -> Response:
-    """Back to real time (the plugin calls it after every test)."""
-    _backend().clock.reset()
+    """Back to real time."""
+    _backend().reset_clock()
     return jsonify(_clock_state())
 
 
 @control.delete("/settings")
 def restore_settings() -> Response:
-    """Back to the settings the server started with (the plugin calls it after every test)."""
+    """Back to the settings the server started with."""
     return jsonify({"settings": _backend().restore_settings().as_dict()})
+
+
+@control.post("/restore")
+def restore() -> Response:
+    """Settings, fault rules and the clock back to how the server started; what was sent
+    stays (the plugin calls it after every test)."""
+    _backend().restore()
+    return jsonify({"status": "restored"})
 
 
 def _clock_state() -> dict[str, Any]:
@@ -263,11 +271,8 @@ def clear_faults() -> Response:
 @control.get("/parity")
 def parity() -> Response:
     """Proxy mode's running account: requests compared, agreements, the latest disagreements."""
-    backend = _backend()
-    with backend.lock:
-        account = backend.parity.as_dict()
     upstream = _upstream()
-    return jsonify({**account, "proxy": upstream.describe() if upstream is not None else None})
+    return jsonify({**_backend().parity(), "proxy": upstream.describe() if upstream is not None else None})
 
 
 @control.get("/openapi.json")

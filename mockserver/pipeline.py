@@ -33,7 +33,6 @@ log = logging.getLogger("mockserver")
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _MAX_JOURNALED_HEADER = 1024
-_MAX_JOURNALED_TEXT = 4096
 
 
 @dataclass
@@ -139,11 +138,16 @@ def _ingest(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint)
     validated, project_id = verdict.validated, verdict.project_id
     assert validated is not None and project_id is not None
     fields = _entry_fields(request, project_id, verdict.raw)
-    with backend.lock:  # store and journal together, so a reset sees both or neither
-        backend.tick()
-        entry = backend.entry(**fields, items=validated.items, status=202, warnings=validated.warnings)
-        backend.apply(endpoint, project_id, validated, verdict.raw)  # the entry was built first:
-        backend.append(entry)  # nothing after the store can fail, so a stored body is journaled
+    backend.accept(
+        endpoint,
+        project_id,
+        validated,
+        verdict.raw,
+        **fields,
+        items=validated.items,
+        status=202,
+        warnings=validated.warnings,
+    )
     return Reply(202)
 
 
@@ -184,21 +188,19 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
         fields.update(items=validated.items, warnings=validated.warnings)
     else:
         fields["items"] = _count_items(endpoint, parse_json(verdict.raw))
-    with backend.lock:
-        backend.tick()
-        entry = backend.entry(
-            **fields,
-            status=error.status if error is not None else 202,
-            errors=[e.as_dict() for e in error.errors] if error is not None else [],
-            proxied=True,
-            upstream_status=answer.status,
-            upstream_error=answer.reason,
-            upstream_body=answer.text(),
-        )
-        if stored is not None:
-            assert verdict.project_id is not None
-            backend.apply(endpoint, verdict.project_id, stored, verdict.raw)
-        backend.append(entry)
+    fields.update(
+        status=error.status if error is not None else 202,
+        errors=[e.as_dict() for e in error.errors] if error is not None else [],
+        proxied=True,
+        upstream_status=answer.status,
+        upstream_error=answer.reason,
+        upstream_body=answer.text(),
+    )
+    if stored is None:
+        backend.refuse(**fields)
+    else:
+        assert verdict.project_id is not None
+        backend.accept(endpoint, verdict.project_id, stored, verdict.raw, **fields)
     if answer.error is not None:
         return error_reply(answer.error)
     assert answer.status is not None  # a Forwarded without an error holds the upstream's answer
@@ -220,8 +222,7 @@ def _leniently(
 def _fault(backend: Backend, request: IncomingRequest) -> tuple[float, Reply | None]:
     """The fault rules' latency in seconds, and their answer (a status or a dropped connection)."""
     project = next((v for k, v in request.query if k == "project_id"), None)
-    with backend.lock:
-        outcome = backend.faults.outcome(request.path, project)
+    outcome = backend.fire_faults(request.path, project)
     delay = outcome.latency_ms / 1000
     if not outcome.faulted:
         return delay, None
@@ -238,19 +239,17 @@ def _fault(backend: Backend, request: IncomingRequest) -> tuple[float, Reply | N
         )
         error = ApiError.one(outcome.status, "fault", f"injected by fault rule {rules}", headers=headers)
         reply = error_reply(error)
-    with backend.lock:
-        backend.record(
-            **_entry_fields(request, project, request.body),
-            status=reply.status,
-            errors=[e.as_dict() for e in error.errors],
-            faulted=True,
-        )
+    backend.refuse(
+        **_entry_fields(request, project, request.body),
+        status=reply.status,
+        errors=[e.as_dict() for e in error.errors],
+        faulted=True,
+    )
     return delay, reply
 
 
 def _rate_limit(backend: Backend, key: str, limit: str) -> None:
-    with backend.lock:
-        wait = backend.limiter.take(key, limit, backend.clock.now())
+    wait = backend.take_token(key, limit)
     if wait is not None:
         raise ApiError.one(
             429,
@@ -344,8 +343,7 @@ def _journal(
         fields["items"] = _count_items(endpoint, parse_json(raw))
     if upstream_error is not None:
         fields.update(proxied=True, upstream_error=upstream_error)
-    with backend.lock:
-        backend.record(**fields, status=error.status, errors=[e.as_dict() for e in error.errors])
+    backend.refuse(**fields, status=error.status, errors=[e.as_dict() for e in error.errors])
 
 
 def _count_items(endpoint: spec.Endpoint, body: Any) -> int | None:

@@ -68,7 +68,7 @@ def app_from_environment() -> AsgiFront:
     for rule in config["faults"]:
         backend.add_fault(rule)
     if config.get("log_format"):
-        backend.listeners.append(console_listener(config["log_format"], quiet=config.get("quiet", False)))
+        backend.listen(console_listener(config["log_format"], quiet=config.get("quiet", False)))
     proxy = config.get("upstream")
     upstream = (
         Upstream(proxy["upstream"], timeout=proxy["timeout"], enforce=proxy["enforce"]) if proxy else None

@@ -72,13 +72,10 @@ class BackendSource:
         self.backend.restore_settings()
 
     def restore(self) -> None:
-        self.backend.restore_settings()
-        self.backend.clear_faults()
-        self.backend.clock.reset()
+        self.backend.restore()
 
     def advance(self, seconds: float) -> None:
-        self.backend.clock.freeze()
-        self.backend.advance_clock(seconds)
+        self.backend.advance_clock(seconds, freeze=True)
 
     def add_fault(self, rule: dict[str, Any]) -> dict[str, Any]:
         return self.backend.add_fault(rule)
@@ -203,9 +200,7 @@ class HttpSource:
         if self.project_scope:  # settings and the clock could not change: its own rules only
             self.clear_faults()
             return
-        self._call("DELETE", "settings")
-        self._call("DELETE", "faults")
-        self._call("DELETE", "clock")
+        self._call("POST", "restore")
 
     def advance(self, seconds: float) -> None:
         self._shared("the clock")

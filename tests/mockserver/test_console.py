@@ -33,7 +33,7 @@ def _send(backend: Backend) -> None:
 
 def test_text_lines() -> None:
     backend, out = Backend(), io.StringIO()
-    backend.listeners.append(console_listener("text", stream=out))
+    backend.listen(console_listener("text", stream=out))
     _send(backend)
     lines = out.getvalue().splitlines()
     assert re.fullmatch(r"\d\d:\d\d:\d\d POST /v1/api/events project=test-project 202 items=1", lines[0])
@@ -49,7 +49,7 @@ def test_colour_on_a_terminal() -> None:
             return True
 
     backend, out = Backend(), Tty()
-    backend.listeners.append(console_listener("text", stream=out))
+    backend.listen(console_listener("text", stream=out))
     _send(backend)
     assert "\033[32m202\033[0m" in out.getvalue() and "\033[33m400\033[0m" in out.getvalue()
 
@@ -61,14 +61,14 @@ def test_no_colour_when_no_color_is_set(monkeypatch: pytest.MonkeyPatch) -> None
 
     monkeypatch.setenv("NO_COLOR", "1")  # no-color.org
     backend, out = Backend(), Tty()
-    backend.listeners.append(console_listener("text", stream=out))
+    backend.listen(console_listener("text", stream=out))
     _send(backend)
     assert "\033[" not in out.getvalue() and " 202 " in out.getvalue()
 
 
 def test_json_lines() -> None:
     backend, out = Backend(), io.StringIO()
-    backend.listeners.append(console_listener("json", stream=out))
+    backend.listen(console_listener("json", stream=out))
     _send(backend)
     first, second, third = (json.loads(line) for line in out.getvalue().splitlines())
     assert (first["status"], first["items"], first["errors"]) == (202, 1, [])
@@ -78,7 +78,7 @@ def test_json_lines() -> None:
 
 def test_quiet_keeps_only_rejections() -> None:
     backend, out = Backend(), io.StringIO()
-    backend.listeners.append(console_listener("text", quiet=True, stream=out))
+    backend.listen(console_listener("text", quiet=True, stream=out))
     _send(backend)
     assert [line.split()[4] for line in out.getvalue().splitlines()] == ["400", "401"]
 
@@ -87,7 +87,7 @@ def test_faults_and_warnings_show() -> None:
     backend = Backend()
     backend.add_fault({"status": 503, "times": 1})
     out = io.StringIO()
-    backend.listeners.append(console_listener("text", stream=out))
+    backend.listen(console_listener("text", stream=out))
     client = create_app(backend=backend).test_client()
     body = {"events": [{"name": "a", "user_id": "u", "extra": 1}]}
     client.post(f"/v1/api/events?project_id={PROJECT}", json=body, headers=AUTH)

@@ -208,6 +208,22 @@ def test_reset(tc_post: Post, client: Any) -> None:
     assert client.get("/_mock/requests").json == {"requests": []}
 
 
+def test_restore_undoes_settings_faults_and_clock_and_keeps_what_was_sent(
+    tc_post: Post, client: Any
+) -> None:
+    tc_post(spec.EVENTS.path, {"events": [{"name": "e", "user_id": "u"}]})
+    client.patch("/_mock/settings", json={"allow_empty_batches": True})
+    client.post("/_mock/faults", json={"status": 503})
+    advanced = client.post("/_mock/clock/advance", json={"seconds": 3600}).json["now"]
+    assert client.post("/_mock/restore", json={}).json == {"status": "restored"}
+    assert client.get("/_mock/settings").json["settings"]["allow_empty_batches"] is False
+    assert client.get("/_mock/faults").json == {"faults": []}
+    clock = client.get("/_mock/clock").json
+    assert clock["frozen"] is False and clock["now"] < advanced  # real time again
+    assert [e["name"] for e in client.get("/_mock/events").json["events"]] == ["e"]
+    assert [r["status"] for r in client.get("/_mock/requests").json["requests"]] == [202]
+
+
 def test_settings_get_and_patch(client: Any, tc_post: Post) -> None:
     settings = client.get("/_mock/settings").json["settings"]
     assert settings["max_batch_items"] == 1000

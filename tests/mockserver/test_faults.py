@@ -114,7 +114,7 @@ def test_probability_with_a_seed_repeats(way: Way) -> None:
 
 def test_rate_limit_answers_429_and_refills_on_the_clock(way: Way) -> None:
     way.backend.update_settings({"rate_limit": "2/m"})
-    way.backend.clock.freeze()
+    way.backend.advance_clock(0, freeze=True)
     assert [way.post()[0] for _ in range(2)] == [202, 202]
     status, headers = way.post()
     assert (status, headers["Retry-After"]) == (429, "30")
@@ -178,7 +178,7 @@ def test_deletion_job_delay_through_the_control_plane() -> None:
     assert client.get("/_mock/profiles").json["profiles"] == {"u": {}}
     client.post("/_mock/clock/advance", json={"seconds": 1})
     # due by the time the call that moved the clock returned
-    assert backend.store.projects[PROJECT].jobs[0].status == "completed"
+    assert backend._store.projects[PROJECT].jobs[0].status == "completed"
     assert client.get("/_mock/profiles").json["profiles"] == {}
 
 

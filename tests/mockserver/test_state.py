@@ -133,7 +133,7 @@ def test_manual_deletion_jobs_wait_to_be_completed(tc_post: Post, backend: Backe
 
 def test_delayed_deletion_jobs_follow_the_clock(tc_post: Post, backend: Backend) -> None:
     backend.update_settings({"deletion_job_delay": 60})
-    backend.clock.freeze()
+    backend.advance_clock(0, freeze=True)
     _seed_user(tc_post, "a")
     tc_post(spec.DELETION.path, {"user_id": "a"})
     assert backend.deletion_jobs(PROJECT)[0]["status"] == "pending"
@@ -181,10 +181,10 @@ def test_journal_is_bounded_by_entries_and_bytes(tc_post: Post, backend: Backend
 def test_reset_clears_data_journal_and_clock_but_keeps_settings(tc_post: Post, backend: Backend) -> None:
     backend.update_settings({"allow_empty_batches": True})
     _seed_user(tc_post, "a")
-    backend.clock.advance(100)
+    backend.advance_clock(100, freeze=True)
     backend.reset()
     assert backend.profiles(PROJECT) == {} and backend.events(PROJECT) == [] and backend.requests() == []
-    assert not backend.clock.frozen
+    assert not backend.health()["clock"]["frozen"]
     assert backend.settings.allow_empty_batches
 
 
@@ -241,9 +241,9 @@ def test_reset_during_traffic_never_splits_a_request() -> None:
     try:
         for _ in range(200):
             backend.reset()
-            with backend.lock:  # a consistent view: every stored event has its journal entry
-                stored = {e["id"] for e in backend.store.events(PROJECT)}
-                journaled = {r.json["events"][0]["id"] for r in backend.journal.entries() if r.status == 202}
+            with backend._lock:  # a consistent view: every stored event has its journal entry
+                stored = {e["id"] for e in backend._store.events(PROJECT)}
+                journaled = {r.json["events"][0]["id"] for r in backend._journal.entries() if r.status == 202}
             assert stored == journaled
     finally:
         stop.set()
