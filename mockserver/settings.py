@@ -206,17 +206,11 @@ class Settings:
         converted = {name: _convert(known[name], value) for name, value in values.items()}
         return dataclasses.replace(base or cls(), **converted)
 
-    def replace(self, **changes: Any) -> Settings:
-        return Settings.from_mapping(changes, base=self)
-
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, with API keys masked."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["api_keys"] = {mask(k): list(p) for k, p in self.api_keys.items()}
         return out
-
-    def projects_for(self, api_key: str) -> tuple[str, ...] | None:
-        return self.api_keys.get(api_key)
 
     def requires(self, field: spec.Field) -> bool:
         """Whether every item must hold ``field``: events' ``user_id`` hangs on a setting."""

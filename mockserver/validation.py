@@ -19,7 +19,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -471,16 +471,10 @@ _REASONS = {
 }
 
 
-def _field_errors(
-    exc: ValidationError,
-    settings: Settings,
-    relocate: Callable[[tuple[str | int, ...]], tuple[str | int, ...]] | None = None,
-) -> list[FieldError]:
+def _field_errors(exc: ValidationError, settings: Settings) -> list[FieldError]:
     out: list[FieldError] = []
     for err in exc.errors(include_url=False):
         loc, kind, ctx = err["loc"], err["type"], err.get("ctx") or {}
-        if relocate is not None:
-            loc = relocate(loc)
         if kind == "json_invalid":
             out.append(FieldError("body", f"not valid JSON: {ctx.get('error', err['msg'])}"))
             continue

@@ -117,7 +117,9 @@ class HttpSource:
             )
 
     def _call(self, method: str, path: str, body: Any = None, **query: str) -> Any:
-        import urllib.error  # here, not at the top: urllib.request costs every pytest run 7 ms
+        # Imported here, not at the top: most pytest runs never read a fake in another process,
+        # and importing urllib.request would slow every one of them.
+        import urllib.error
         import urllib.parse
         import urllib.request
 

@@ -242,8 +242,8 @@ def test_reset_during_traffic_never_splits_a_request() -> None:
         for _ in range(200):
             backend.reset()
             with backend._lock:  # a consistent view: every stored event has its journal entry
-                stored = {e["id"] for e in backend._store.events(PROJECT)}
-                journaled = {r.json["events"][0]["id"] for r in backend._journal.entries() if r.status == 202}
+                stored = {e["id"] for e in backend.events(PROJECT)}
+                journaled = {r.json["events"][0]["id"] for r in backend.requests() if r.status == 202}
             assert stored == journaled
     finally:
         stop.set()
