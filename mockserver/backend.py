@@ -138,7 +138,8 @@ class Backend:
             return
         assert validated.body is not None
         items = validated.body[endpoint.key]
-        share = len(raw) // max(1, validated.items)  # what one item's part of the request counts
+        # Each item counts for its share of the request's bytes.
+        share = len(raw) // max(1, validated.items)
         if endpoint is spec.PROFILES:
             self._store.update_profiles(project_id, items, share)
         elif endpoint is spec.DEVICES:
@@ -302,7 +303,9 @@ class Backend:
         time; when ``total`` is not what it saw plus what came, events went (deletion, caps,
         reset)."""
         self._tick()
-        with self._lock:  # a snapshot of which events are stored; their text never changes
+        # Only which events are stored is copied under the lock: their text never changes, so
+        # it is parsed outside.
+        with self._lock:
             batches = self._store.snapshot(project_id, limit, after, before)
             state = self._store.projects.get(project_id)
             total = state.event_count if state else 0
@@ -329,7 +332,8 @@ class Backend:
             return self._parity.as_dict()
 
     def health(self) -> dict[str, Any]:
-        self._tick()  # a job that fell due changes what is stored: the version says so
+        # A job that fell due changes what is stored, and the version must say so.
+        self._tick()
         with self._lock:
             return {
                 "status": "ok",

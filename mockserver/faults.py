@@ -183,7 +183,8 @@ class Faults:
             if rule.probability < 1.0 and rule._rng.random() >= rule.probability:
                 continue
             if (rule.status is not None or rule.drop) and out.faulted:
-                continue  # one answer per request: a later failing rule keeps its turn
+                # One answer per request: a later failing rule keeps its turn for the next one.
+                continue
             rule.fired += 1
             if rule.times is not None:
                 rule.times -= 1

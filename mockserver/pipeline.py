@@ -121,10 +121,12 @@ def _judge(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
         verdict.raw = _body(request, settings)
         verdict.validated = validate_body(endpoint, verdict.raw, settings)
     except ApiError as error:
-        if error.status == 400:  # each endpoint words its 400 its own way, whatever the cause
+        # Each endpoint words its 400 its own way, whatever the cause.
+        if error.status == 400:
             error.message = endpoint.bad_request_message
         verdict.error = error
-    except Exception:  # a bug of ours must still answer in the envelope, never with a traceback
+    except Exception:
+        # A bug of ours must still answer in the envelope, never with a traceback.
         log.exception("unexpected error handling %s %s", request.method, request.path)
         verdict.error = ApiError.one(500, "body", "the fake failed on this request; please report it")
     return verdict
@@ -181,7 +183,8 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
     )
     fields = _entry_fields(request, verdict.project_id, verdict.raw)
     validated = verdict.validated
-    stored = None  # what goes into the state: what the upstream took, as far as the fake can read it
+    # What goes into the state is what the upstream took, as far as the fake can read it.
+    stored = None
     if answer.status is not None and 200 <= answer.status < 300 and verdict.project_id is not None:
         stored = validated or _leniently(endpoint, verdict.raw, backend.settings, error)
     if validated is not None:
@@ -203,7 +206,8 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
         backend.accept(endpoint, verdict.project_id, stored, verdict.raw, **fields)
     if answer.error is not None:
         return error_reply(answer.error)
-    assert answer.status is not None  # a Forwarded without an error holds the upstream's answer
+    # A Forwarded without an error holds the upstream's answer.
+    assert answer.status is not None
     return Reply(answer.status, answer.body, upstream_headers=answer.headers)
 
 

@@ -105,7 +105,8 @@ class Forwarded:
         data = self.body
         encoding = next((v for k, v in self.headers if k.lower() == "content-encoding"), "").strip().lower()
         if encoding in ("gzip", "deflate"):
-            try:  # wbits 47: gzip or zlib, told apart by the header; bounded by max_length
+            # wbits 47 inflates gzip or zlib, told apart by the header; max_length bounds the output.
+            try:
                 data = zlib.decompressobj(wbits=47).decompress(data, _MAX_JOURNALED)
             except zlib.error:
                 return f"({len(self.body)} bytes of {encoding} that do not inflate)"
@@ -136,7 +137,8 @@ class Upstream:
             if self._client is None:
                 self._client = httpx.Client(
                     timeout=self.timeout,
-                    follow_redirects=False,  # a redirect is the upstream's answer, for the client
+                    # A redirect is the upstream's answer, for the client to follow.
+                    follow_redirects=False,
                     limits=httpx.Limits(max_connections=256, max_keepalive_connections=32),
                 )
             return self._client
@@ -157,7 +159,8 @@ class Upstream:
             try:
                 parts: list[bytes] = []
                 size = 0
-                for chunk in response.iter_raw():  # as sent: a gzip answer stays gzip
+                # Relayed as sent: a gzip answer stays gzip.
+                for chunk in response.iter_raw():
                     parts.append(chunk)
                     size += len(chunk)
                     if size > _MAX_ANSWER:
@@ -172,7 +175,8 @@ class Upstream:
             return Forwarded(None, error=_failure(504, reason))
         except httpx.ConnectError as exc:
             return Forwarded(None, error=_failure(502, f"could not reach {self.url}: {_words(exc)}"))
-        except httpx.HTTPError as exc:  # a broken answer, or one too large to relay
+        except httpx.HTTPError as exc:
+            # A broken answer, or one too large to relay.
             return Forwarded(None, error=_failure(502, f"no usable answer from {self.url}: {_words(exc)}"))
         back_drop = _hop_by_hop(response.headers)
         kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in back_drop]

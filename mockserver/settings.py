@@ -254,7 +254,8 @@ def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
             if lowered in {"0", "false", "no", "off"}:
                 return False
             raise SettingsError(f"{f.name} must be true or false, not {value!r}")
-        if kind in ("int", "float") and not text.isascii():  # int("١٢") is 12 to Python
+        # Python reads other scripts' digits as numbers (int("١٢") is 12); a setting takes ASCII only.
+        if kind in ("int", "float") and not text.isascii():
             raise SettingsError(f"{f.name} must be written in ASCII digits, not {value!r}")
         if kind == "int":
             try:

@@ -250,7 +250,8 @@ class Store:
         else:
             for job in state.jobs:
                 if job.id == key:
-                    job.status = "dropped"  # leaves the due-time heap when it comes up
+                    # A dropped job stays in the due-time heap until it comes up, and is skipped then.
+                    job.status = "dropped"
             state.jobs = [job for job in state.jobs if job.id != key]
 
     def _remove_events(self, batch: EventBatch, indexes: list[int]) -> None:
@@ -270,7 +271,8 @@ class Store:
                 for index in indexes:
                     event_id = batch.ids[index]
                     if event_id is not None:
-                        state.event_ids.discard(event_id)  # a resend is new again
+                        # Once its event is gone, a resent id is new again.
+                        state.event_ids.discard(event_id)
             if state.user_batches is not None:
                 remaining = {batch.users[i] for i in batch.kept}
                 for user in {batch.users[i] for i in indexes} - remaining:
@@ -327,7 +329,8 @@ class Store:
         """Complete pending jobs due by ``now``, earliest first."""
         while self._due and self._due[0][0] <= now:
             job = heapq.heappop(self._due)[2]
-            if job.status == "pending":  # not completed by hand, nor dropped, meanwhile
+            # A job completed by hand or dropped meanwhile is skipped.
+            if job.status == "pending":
                 self.complete_job(job, now)
 
     # --- reads --------------------------------------------------------------------------------
@@ -376,7 +379,8 @@ class Store:
         for kind, project, key in [entry for entry in self._ledger if entry[1] == project_id]:
             self._uncharge(kind, project, key)
         for job in self.projects.get(project_id, ProjectState()).jobs:
-            job.status = "dropped"  # leaves the due-time heap when it comes up
+            # A dropped job stays in the due-time heap until it comes up, and is skipped then.
+            job.status = "dropped"
         self.projects.pop(project_id, None)
 
     def clear(self) -> None:

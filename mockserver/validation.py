@@ -291,7 +291,8 @@ def validator_for(endpoint: spec.Endpoint, settings: Settings, raw: bytes = b"\\
 
     Without ``raw``, both run.
     """
-    escapes = b"\\" in raw  # one byte: a memchr, where a longer needle costs a scan
+    # Searching for one byte is a memchr; a longer needle would cost a scan.
+    escapes = b"\\" in raw
     reserved = escapes or _RESERVED_MARK[endpoint.key] in raw
     key = tuple(getattr(settings, n) for n in BODY_SETTINGS)
     return _validator(endpoint.path, key, escapes, reserved)

@@ -186,7 +186,8 @@ def deletion_failure(
     wanted = set(missing)
 
     def asks(item: Any) -> bool:
-        return isinstance(item, str) and item in wanted  # a rejected body may hold a list there
+        # A rejected body may hold a list there.
+        return isinstance(item, str) and item in wanted
 
     carrying = [line for key in ("user_id", "user_ids") for line in _rejected_carrying(requests, key, asks)]
     lines += _rejected_section("Rejected requests that asked to delete them:", carrying)

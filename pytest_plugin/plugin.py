@@ -77,7 +77,8 @@ def _check_shared_fake(config: pytest.Config) -> None:
     try:
         settings = HttpSource(where.url, where.control_token).settings()
     except ControlPlaneMissing:
-        return  # not a fake: nothing is reset or read there, so nothing to share
+        # Not a fake: nothing is reset or read there, so there is nothing to share.
+        return
     if not settings.get("any_project"):
         raise pytest.UsageError(
             f"marketap: under pytest-xdist every worker would reset the state of the one fake at "
@@ -207,7 +208,8 @@ def marketap(marketap_server: MarketapMock, request: pytest.FixtureRequest) -> I
         with _guard(request, "marketap"):
             yield marketap_server
     finally:
-        marketap_server.restore()  # settings, fault rules and clock: nothing leaks to the next test
+        # Settings, fault rules and the clock go back, so nothing leaks into the next test.
+        marketap_server.restore()
 
 
 _IN_PROCESS = pytest.StashKey["tuple[Backend, Flask]"]()
@@ -253,7 +255,8 @@ def _in_process(
             yield handle
     finally:
         routes.stop()
-        handle.restore()  # settings, fault rules and clock: nothing leaks to the next test
+        # Settings, fault rules and the clock go back, so nothing leaks into the next test.
+        handle.restore()
 
 
 @contextmanager

@@ -127,7 +127,8 @@ class HttpSource:
         if query:
             url += "?" + urllib.parse.urlencode(query)
         if body is None and method != "GET":
-            body = {}  # a state-changing control call must be JSON (the fake's CSRF guard)
+            # The fake's CSRF guard takes a state-changing control call only with a JSON body.
+            body = {}
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=method)
         if data is not None:
@@ -199,7 +200,8 @@ class HttpSource:
         self._call("DELETE", "settings")
 
     def restore(self) -> None:
-        if self.project_scope:  # settings and the clock could not change: its own rules only
+        # A scoped handle could not change settings or the clock: only its own fault rules go.
+        if self.project_scope:
             self.clear_faults()
             return
         self._call("POST", "restore")
