@@ -314,7 +314,7 @@ def test_the_names_the_server_is_reachable_by_are_answered(fake: Target, host: s
         (None, b""),
     ],
 )
-@pytest.mark.parametrize("path", ["reset", "deletion-jobs/complete", "faults", "clock"])
+@pytest.mark.parametrize("path", ["reset", "restore", "deletion-jobs/complete", "faults", "clock"])
 def test_control_writes_need_json(fake: Target, content_type: str | None, data: bytes, path: str) -> None:
     assert fake.post_event() == 202
     headers = {"Content-Type": content_type} if content_type else {}
