@@ -3,7 +3,7 @@
 ``create_app(config=None, *, backend=None)`` returns a Flask app. With no arguments the fake
 accepts the API key ``test-api-key`` for the project ``test-project``.
 
-Every request first passes the ``Host`` check of :mod:`mockserver.guard`.
+Every request first passes the ``Host`` check of :mod:`mockserver.browser_guard`.
 Requests to ``/_mock/`` (the control plane and the page) go through Flask. Every other request
 is answered by :class:`_Front`, a plain WSGI function in front of Flask: Flask's request
 and response objects cost a fifth of a 1,000-event request, and ingestion uses none of their
@@ -29,7 +29,7 @@ from mockserver import pipeline
 from mockserver.backend import Backend
 from mockserver.control import control
 from mockserver.errors import ApiError
-from mockserver.guard import PAGE_HEADERS, HostGuard
+from mockserver.browser_guard import PAGE_HEADERS, HostGuard
 from mockserver.proxy import Upstream
 from mockserver.settings import Settings
 

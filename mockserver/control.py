@@ -14,8 +14,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from mockserver import curl
 from mockserver.backend import Backend
+from mockserver.browser_guard import PAGE_HEADERS, check_control_write
 from mockserver.errors import ApiError, SettingsError
-from mockserver.guard import PAGE_HEADERS, check_control_write
 from mockserver.journal import JournalEntry
 from mockserver.openapi import openapi_document
 from mockserver.proxy import Upstream

@@ -19,9 +19,9 @@ from typing import Any
 from mockserver import spec
 from mockserver.auth import authenticate, authorize, mask_authorization
 from mockserver.backend import Backend
+from mockserver.browser_guard import check_proxy_origin
 from mockserver.errors import ApiError
 from mockserver.faults import retry_after_header
-from mockserver.guard import check_proxy_origin
 from mockserver.journal import parse_json
 from mockserver.proxy import LENIENT, Upstream
 from mockserver.settings import Settings

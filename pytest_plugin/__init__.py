@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pytest_plugin.captured import CapturedRequest, DeletionJob
     from pytest_plugin.context import mock_marketap
-    from pytest_plugin.guard import RealMarketapBlocked
     from pytest_plugin.handle import MarketapMock, Mode
     from pytest_plugin.sources import ControlPlaneMissing
+    from pytest_plugin.vendor_guard import RealMarketapBlocked
 
 __all__ = [
     "CapturedRequest",
@@ -32,7 +32,7 @@ _WHERE = {
     "CapturedRequest": "pytest_plugin.captured",
     "DeletionJob": "pytest_plugin.captured",
     "mock_marketap": "pytest_plugin.context",
-    "RealMarketapBlocked": "pytest_plugin.guard",
+    "RealMarketapBlocked": "pytest_plugin.vendor_guard",
     "MarketapMock": "pytest_plugin.handle",
     "Mode": "pytest_plugin.handle",
     "ControlPlaneMissing": "pytest_plugin.sources",

@@ -41,7 +41,7 @@ class mock_marketap:  # lower case, as the decorators it stands beside (respx.mo
 
         from mockserver.app import create_app
         from mockserver.backend import Backend
-        from pytest_plugin.guard import guarding
+        from pytest_plugin.vendor_guard import guarding
         from pytest_plugin.inprocess import InProcess
         from pytest_plugin.sources import BackendSource
 

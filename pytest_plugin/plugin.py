@@ -20,7 +20,7 @@ from mockserver import spec
 from mockserver.conflict import conflict
 from mockserver.errors import SettingsError
 from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID
-from pytest_plugin.guard import attempts, guarding, is_vendor_host
+from pytest_plugin.vendor_guard import attempts, guarding, is_vendor_host
 
 if TYPE_CHECKING:
     from flask import Flask

@@ -311,12 +311,12 @@ def test_faults_act_as_a_real_server_would_for_each_client(pytester: pytest.Pyte
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
 
 
-# --- the guard ---------------------------------------------------------------------------------
+# --- the vendor guard --------------------------------------------------------------------------
 
 GUARD = """
 import socket, urllib.request
 import pytest, requests
-import pytest_plugin.guard as guard
+import pytest_plugin.vendor_guard as guard
 
 LOOKUPS = []
 

@@ -1,6 +1,8 @@
-"""What keeps a web page the developer opens from reading or steering a fake on 127.0.0.1.
+"""The browser guard: what keeps a web page the developer opens from reading or steering a fake
+on 127.0.0.1.
 
-Plain Python, applied by the HTTP front to every request, on every server:
+Plain Python, applied by the ingestion front (:mod:`mockserver.ingest_front`) to every request,
+on every server:
 
 * DNS rebinding: a page on ``evil.example`` whose name is made to resolve to 127.0.0.1 talks to
   the fake as its own origin, but its requests carry ``Host: evil.example``. Only the names the

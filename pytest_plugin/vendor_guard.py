@@ -1,5 +1,5 @@
-"""The guard: while a marketap fixture or ``mock_marketap`` is active, nothing reaches the real
-Marketap API by accident.
+"""The vendor guard: while a marketap fixture or ``mock_marketap`` is active, nothing reaches the
+real Marketap API by accident.
 
 Every client that opens a connection by name asks ``socket.getaddrinfo`` first (urllib,
 urllib3 and requests, httpx, asyncio and aiohttp), so the guard sits there: a lookup of
