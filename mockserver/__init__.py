@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 __marketap_mock__ = True  # see mockserver.conflict: tells this package from another `mockserver`
 
 if TYPE_CHECKING:
-    from mockserver.app import create_app
     from mockserver.backend import Backend
     from mockserver.errors import ApiError, FieldError, SettingsError, ToolkitError
+    from mockserver.flask_app import create_app
     from mockserver.journal import JournalEntry
     from mockserver.proxy import Upstream
-    from mockserver.server import LiveServer
     from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, Settings
+    from mockserver.werkzeug_server import LiveServer
 
     __version__: str
 
@@ -43,14 +43,14 @@ __all__ = [
 
 
 _WHERE = {
-    "create_app": "mockserver.app",
+    "create_app": "mockserver.flask_app",
     "Backend": "mockserver.backend",
     "ApiError": "mockserver.errors",
     "FieldError": "mockserver.errors",
     "SettingsError": "mockserver.errors",
     "ToolkitError": "mockserver.errors",
     "JournalEntry": "mockserver.journal",
-    "LiveServer": "mockserver.server",
+    "LiveServer": "mockserver.werkzeug_server",
     "Upstream": "mockserver.proxy",
     "DEFAULT_API_KEY": "mockserver.settings",
     "DEFAULT_PROJECT_ID": "mockserver.settings",

@@ -387,7 +387,7 @@ def _serve_granian(
     out: TextIO,
     upstream: Upstream | None,
 ) -> int:
-    from mockserver.wsgi import ENVIRONMENT_VARIABLE, die_with_parent, environment_value
+    from mockserver.granian_server import ENVIRONMENT_VARIABLE, die_with_parent, environment_value
 
     try:
         port = ns.port or _free_port(ns.host)
@@ -428,7 +428,7 @@ def _serve_granian(
             "--backpressure",
             str(_BACKPRESSURE),
             "--no-log",
-            "mockserver.wsgi:app_from_environment",
+            "mockserver.granian_server:app_from_environment",
         ],
         preexec_fn=die_with_parent if sys.platform == "linux" else None,
         start_new_session=True,  # its own process group: stopping it reaches its worker too
@@ -482,7 +482,7 @@ def _serve_werkzeug(
 ) -> int:
     from mockserver.backend import Backend
     from mockserver.console import console_listener
-    from mockserver.server import LiveServer
+    from mockserver.werkzeug_server import LiveServer
 
     backend = Backend(settings)
     for rule in rules:

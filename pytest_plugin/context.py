@@ -39,11 +39,11 @@ class mock_marketap:  # lower case, as the decorators it stands beside (respx.mo
     def __enter__(self) -> MarketapMock:
         from contextlib import ExitStack
 
-        from mockserver.app import create_app
         from mockserver.backend import Backend
-        from pytest_plugin.vendor_guard import guarding
+        from mockserver.flask_app import create_app
         from pytest_plugin.inprocess import InProcess
         from pytest_plugin.sources import BackendSource
+        from pytest_plugin.vendor_guard import guarding
 
         backend = Backend({"api_keys": {DEFAULT_API_KEY: [DEFAULT_PROJECT_ID]}, **self.settings})
         stack = ExitStack()

@@ -173,7 +173,7 @@ def marketap_server(pytestconfig: pytest.Config) -> Iterator[MarketapMock]:
             url=where.url, api_key=where.api_key, project_id=project, source=source, mode="external"
         )
         return
-    from mockserver.server import LiveServer
+    from mockserver.werkzeug_server import LiveServer
 
     backend = _backend_for(where)
     with LiveServer(backend) as server:
@@ -221,7 +221,7 @@ def _in_process_fake(config: pytest.Config) -> tuple[Backend, Flask]:
     the config, not in a session fixture, so that a test asks pytest for one fixture fewer."""
     fake = config.stash.get(_IN_PROCESS, None)
     if fake is None:
-        from mockserver.app import create_app
+        from mockserver.flask_app import create_app
 
         backend = _backend_for(target(config))
         fake = config.stash[_IN_PROCESS] = (backend, create_app(backend=backend))

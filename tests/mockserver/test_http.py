@@ -286,7 +286,7 @@ def test_a_rejected_request_stores_nothing(post: Post, backend: Backend) -> None
 
 @pytest.mark.parametrize(
     ("where", "journaled"),
-    [("mockserver.pipeline.validate_body", True), ("mockserver.app._incoming", False)],
+    [("mockserver.pipeline.validate_body", True), ("mockserver.ingest_front._incoming", False)],
     ids=["in the pipeline", "before it"],
 )
 def test_a_bug_answers_500_in_the_envelope(

@@ -59,5 +59,5 @@ def test_the_http_layer_is_there_on_demand() -> None:
 def test_the_command_line_loads_no_http_client_before_pytest() -> None:
     """``marketap-mock contract`` runs pytest in the CLI's process: a module imported before it
     (httpx 0.27 brings anyio, a pytest plugin) cannot be rewritten, which ``-W error`` fails."""
-    statements = ["import mockserver.cli, mockserver.pipeline, mockserver.app, mockserver.proxy"]
+    statements = ["import mockserver.cli, mockserver.pipeline, mockserver.flask_app, mockserver.proxy"]
     assert loaded(statements, ("httpx", "anyio")) == []

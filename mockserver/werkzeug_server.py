@@ -1,8 +1,9 @@
-"""``LiveServer``: the fake on a real socket, in a background thread of this process.
+"""The werkzeug server: ``LiveServer``, the fake on a real socket in a background thread of this
+process (the ``marketap`` fixture, and ``marketap-mock serve --server werkzeug``).
 
 werkzeug's development server, hardened where a fake on a developer's machine meets hostile or
 broken clients: its own chunked-body reader (werkzeug's trusts the client's chunk sizes, and a
-size past the body limit followed by a close crashed the process), ``100 Continue`` sent only
+size past the body limit followed by a close would crash the process), ``100 Continue`` sent only
 when the body is read (so an oversized declared body gets its 413 first), a read timeout on
 every connection (setting ``read_timeout``), two different ``Content-Length`` headers refused,
 and a request whose headers were cut short dropped without an answer.
@@ -20,9 +21,10 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from mockserver.app import create_app, incomplete_body
 from mockserver.backend import Backend
 from mockserver.errors import ApiError, ToolkitError
+from mockserver.flask_app import create_app
+from mockserver.ingest_front import incomplete_body
 from mockserver.proxy import Upstream
 
 __all__ = ["LiveServer"]

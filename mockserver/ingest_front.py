@@ -1,95 +1,66 @@
-"""The WSGI app: a thin HTTP layer over the pipeline and the control plane.
+"""The ingestion front: the WSGI function in front of Flask, and the body protocol of every door.
 
-``create_app(config=None, *, backend=None)`` returns a Flask app. With no arguments the fake
-accepts the API key ``test-api-key`` for the project ``test-project``.
+:class:`IngestFront` receives every request, from every way in (a socket, Flask's test client,
+the in-process routes). It refuses a ``Host`` name the browser guard does not allow
+(:mod:`mockserver.browser_guard`), answers every request outside ``/_mock`` through the
+pipeline, and hands the control plane to Flask (:mod:`mockserver.flask_app`). Ingestion uses
+none of Flask's request and response features, so it does not pay for building them.
 
-Every request first passes the ``Host`` check of :mod:`mockserver.browser_guard`.
-Requests to ``/_mock/`` (the control plane and the page) go through Flask. Every other request
-is answered by :class:`_Front`, a plain WSGI function in front of Flask: Flask's request
-and response objects cost a fifth of a 1,000-event request, and ingestion uses none of their
-features. Both serve every way in (a socket, Flask's test client, the respx route).
+The body protocol is how a server tells the front what it already did with the body:
+:func:`attach_body` hands over a body read whole (the asyncio front, the in-process routes),
+:data:`BODY_ERROR_KEY` a body that could not be read, :data:`DEFER_KEY` a way to wait for an
+injected latency without holding a thread; :func:`declared_length` and :func:`incomplete_body`
+are the rules and the error every reader shares. A server that sets none of these hands over
+its raw stream, and the front reads it in bounded pieces.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import socket
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-import werkzeug.urls  # noqa: F401 (registers the "werkzeug.url_quote" error handler used below)
-from flask import Flask, Response
+# Imported for its side effect: it registers the "werkzeug.url_quote" error handler that
+# parse_qsl uses below to keep undecodable query bytes readable.
+import werkzeug.urls  # noqa: F401
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from mockserver import pipeline
 from mockserver.backend import Backend
-from mockserver.control import control
-from mockserver.errors import ApiError
 from mockserver.browser_guard import PAGE_HEADERS, HostGuard
+from mockserver.errors import ApiError
 from mockserver.proxy import Upstream
-from mockserver.settings import Settings
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["BODY_ERROR_KEY", "DEFER_KEY", "DROP_HEADER", "create_app", "declared_length", "incomplete_body"]
+__all__ = [
+    "BODY_ERROR_KEY",
+    "DEFER_KEY",
+    "DROP_HEADER",
+    "IngestFront",
+    "attach_body",
+    "declared_length",
+    "incomplete_body",
+]
 
 log = logging.getLogger("mockserver")
 
+#: Bodies are read in pieces of at most this size, never in one allocation of a declared size.
 _READ_CHUNK = 1 << 20
-_MAX_CONTROL_BODY = 1 << 20
-_DRAIN_MAX = 1 << 30  # past this a client sending an endless body is cut off
+#: A refused body is read and discarded up to this many bytes; past it, a client sending an
+#: endless body is cut off.
+_DRAIN_MAX = 1 << 30
 
 
-def create_app(
-    config: Settings | Mapping[str, Any] | None = None,
-    *,
-    backend: Backend | None = None,
-    control_token: str | None = None,
-    allowed_hosts: Iterable[str] = (),
-    upstream: Upstream | None = None,
-) -> Flask:
-    """The fake as a WSGI app. Pass ``backend`` to share state with other ways in.
-
-    ``allowed_hosts``: ``Host`` names answered besides localhost and IP addresses (``"*"``: any).
-    ``upstream``: proxy mode; each ingestion request is judged, then sent there (:mod:`mockserver.proxy`).
-    """
-    if backend is None:
-        backend = Backend(config)
-    elif config is not None:
-        backend.update_settings(config.as_dict() if isinstance(config, Settings) else config)
-    app = Flask("mockserver")
-    app.extensions["mockserver"] = backend
-    app.extensions["mockserver.upstream"] = upstream
-    app.config["MOCKSERVER_CONTROL_TOKEN"] = control_token
-    app.config["MAX_CONTENT_LENGTH"] = _MAX_CONTROL_BODY  # control calls are small JSON objects
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.register_blueprint(control)
-    app.wsgi_app = _Front(app.wsgi_app, backend, HostGuard(allowed_hosts), upstream)  # type: ignore[method-assign]
-
-    @app.errorhandler(ApiError)
-    def api_error(error: ApiError) -> Response:
-        return _render(error)
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Response:
-        status = error.code or 500
-        return _render(ApiError.one(status, "request", error.description or error.name))
-
-    @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> Response:  # never a traceback on the wire
-        app.logger.exception("unexpected error")
-        return _render(ApiError.one(500, "request", "the fake failed on this request; please report it"))
-
-    return app
-
-
-#: Where there is no socket to close (Flask's test client, the respx route), a dropped
-#: connection is this answer; the respx route turns it into httpx's own error.
+#: Where there is no socket to close (Flask's test client, the in-process routes), a dropped
+#: connection is this answer; each in-process route turns it into its client's own error.
 DROP_HEADER = "X-Marketap-Mock-Drop"
 
 #: WSGI environ keys a server may set. ``DEFER_KEY``: a callable taking the seconds a reply must
@@ -99,38 +70,39 @@ DEFER_KEY = "mockserver.defer"
 BODY_ERROR_KEY = "mockserver.body_error"
 
 
-def _render(error: ApiError) -> Response:
-    reply = pipeline.error_reply(error)
-    return Response(reply.body, status=reply.status, headers=reply.headers)
-
-
-class _Front:
-    """In front of everything: refuses foreign ``Host`` names; answers every request outside
-    ``/_mock`` through the pipeline; hands the rest to Flask (whose blueprint refuses
-    cross-site control writes)."""
+class IngestFront:
+    """The WSGI app every server calls: it answers ingestion itself and hands ``/_mock`` to
+    ``control_app``, the Flask app of the control plane."""
 
     def __init__(
-        self, flask_app: WSGIApplication, backend: Backend, hosts: HostGuard, upstream: Upstream | None = None
+        self,
+        control_app: WSGIApplication,
+        backend: Backend,
+        hosts: HostGuard,
+        upstream: Upstream | None = None,
     ) -> None:
-        self.flask_app = flask_app
+        self.control_app = control_app
         self.backend = backend
         self.hosts = hosts
         self.upstream = upstream
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        # werkzeug's reading of PATH_INFO, as Flask's request.path would give it
+        # The path as werkzeug reads PATH_INFO, so this front and Flask's routing agree on it.
         path = "/" + environ.get("PATH_INFO", "").encode("latin-1").decode(errors="replace").lstrip("/")
         control_plane = path == "/_mock" or path.startswith("/_mock/")
         try:
             self.hosts.check(environ.get("HTTP_HOST"))
-            if control_plane:  # its cross-site checks run after routing (control.py), so a
-                return self.flask_app(environ, start_response)  # wrong method is still a 405
+            if control_plane:
+                # The control plane's cross-site checks run after Flask's routing, so a wrong
+                # method there is still answered 405.
+                return self.control_app(environ, start_response)
             reply = pipeline.handle(self.backend, _incoming(self.backend, environ, path), self.upstream)
         except ApiError as error:
             reply = pipeline.error_reply(error)
             if control_plane:
                 reply.headers.update(PAGE_HEADERS)
-        except Exception:  # never a traceback on the wire
+        except Exception:
+            # A bug in the fake is answered in the vendor's error envelope, never a traceback.
             log.exception("unexpected error")
             reply = pipeline.error_reply(
                 ApiError.one(500, "request", "the fake failed on this request; please report it")
@@ -150,11 +122,16 @@ class _Front:
 
 
 def _drop(environ: WSGIEnvironment) -> pipeline.Reply:
+    """Close the client's connection without an answer where there is a socket (werkzeug);
+    elsewhere, mark the answer with :data:`DROP_HEADER` for the door to turn into its client's
+    own connection error."""
     sock = environ.get("werkzeug.socket")
     if sock is not None:
-        with contextlib.suppress(OSError):  # already gone: the same outcome
-            sock.shutdown(socket.SHUT_RDWR)  # the client sees the connection close, no answer
-        return pipeline.Reply(503)  # never reaches the client
+        # A socket already gone is the same outcome for the client.
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        # The client never sees this status: its connection is closed.
+        return pipeline.Reply(503)
     return pipeline.Reply(503, headers={DROP_HEADER: "1"})
 
 
@@ -192,6 +169,14 @@ def _read_body(environ: WSGIEnvironment, declared: int | None, limit: int, timeo
     if declared is not None and got < want:
         raise incomplete_body(got, declared)
     return b"".join(parts)
+
+
+def attach_body(environ: dict[str, Any], body: bytes, delays: list[float]) -> None:
+    """Hand the front a body already read whole (or its first ``limit + 1`` bytes), and collect
+    in ``delays`` the latency a reply must wait, for the caller to wait it its own way."""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["wsgi.input_terminated"] = True
+    environ[DEFER_KEY] = delays.append
 
 
 def incomplete_body(got: int, declared: int | None, *, timed_out: bool = False) -> ApiError:

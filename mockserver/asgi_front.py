@@ -1,35 +1,34 @@
-"""The fake as an ASGI app, for ``marketap-mock serve`` on granian.
+"""The asyncio front: the fake as an ASGI app, which ``marketap-mock serve`` runs on granian.
 
-The fake itself is one WSGI app (:func:`mockserver.app.create_app`). Under granian's WSGI
-interface each request holds one of a few Python threads for as long as its client takes to
-send the body, so one stalled client stalled everyone, and an injected latency serialised every
-request. Here the body is read with ``await`` (a stalled client costs one idle task, and gives
-up after ``read_timeout``), an injected latency is an ``await asyncio.sleep`` that holds nothing,
-and the WSGI app is then called in the event loop with the body in memory: the pipeline is
-CPU-bound and holds the GIL either way, so a thread would only add a hand-off.
+The fake itself is one WSGI app (:func:`mockserver.flask_app.create_app`). A WSGI server holds a
+thread for each request while its client sends the body, so one stalled client or one injected
+latency would hold up the others. Here the body is read with ``await`` (a stalled client costs
+one idle task, and gives up after ``read_timeout``), an injected latency is an
+``await asyncio.sleep`` that holds nothing, and the WSGI app is then called in the event loop
+with the body in memory, through the body protocol of :mod:`mockserver.ingest_front`. The
+pipeline is CPU-bound and holds the GIL either way, so a thread would only add a hand-off.
 
-ASGI rather than granian's own RSGI, measured faster on 1-event requests (10.8k against 9.5k
-req/s): RSGI's body iterator ends quietly when a client closes mid-chunk, so a truncated chunked
-body would be stored, and its one-piece read buffers a chunked body of any size.
+ASGI rather than granian's own RSGI: RSGI's body iterator ends quietly when a client closes
+mid-chunk, so a truncated chunked body would be stored, and its one-piece read buffers a chunked
+body of any size.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from mockserver.app import BODY_ERROR_KEY, DEFER_KEY, declared_length, incomplete_body
 from mockserver.backend import Backend
 from mockserver.errors import ApiError
+from mockserver.ingest_front import BODY_ERROR_KEY, attach_body, declared_length, incomplete_body
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-__all__ = ["AsgiFront", "attach_body", "wsgi_environ"]
+__all__ = ["AsgiFront", "wsgi_environ"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -169,14 +168,6 @@ class _Deadline310:
         self._handle.cancel()
         if self._fired and exc_type is asyncio.CancelledError:
             raise TimeoutError from None
-
-
-def attach_body(environ: dict[str, Any], body: bytes, delays: list[float]) -> None:
-    """The body, read whole before the app runs (or its first limit + 1 bytes), and where the
-    app's latency goes for the caller to wait the right way."""
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["wsgi.input_terminated"] = True
-    environ[DEFER_KEY] = delays.append
 
 
 def wsgi_environ(scope: Scope) -> dict[str, Any]:

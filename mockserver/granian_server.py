@@ -12,10 +12,10 @@ import signal
 import sys
 from typing import Any
 
-from mockserver.app import create_app
-from mockserver.asgi import AsgiFront
+from mockserver.asgi_front import AsgiFront
 from mockserver.backend import Backend
 from mockserver.console import console_listener
+from mockserver.flask_app import create_app
 from mockserver.proxy import Upstream
 from mockserver.settings import Settings
 
