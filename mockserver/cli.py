@@ -7,14 +7,10 @@ their order on the command line, which argparse's actions can see and click's op
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import ipaddress
 import json
-import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 from collections.abc import Sequence
@@ -339,32 +335,6 @@ def chaos_rules(ns: argparse.Namespace) -> list[dict[str, Any]]:
     return rules
 
 
-#: Connections granian accepts and serves at once. Its default (the backlog, 1,024) made the
-#: 1,025th connection wait 20-28 s for a slot; idle keep-alive connections cost an asyncio task
-#: each, so the bound is set by the open-file limit (raised to its hard limit at start).
-_BACKLOG = 2048
-_BACKPRESSURE = 16_384
-
-
-def _raise_open_files() -> None:
-    """Raise the soft limit on open files to the hard one: each connection is a file."""
-    try:
-        import resource
-    except ImportError:  # not on Windows
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def _free_port(host: str) -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 def _serve(ns: argparse.Namespace, settings: Settings, out: TextIO, upstream: Upstream | None = None) -> int:
     from mockserver.faults import parse_rule
 
@@ -387,90 +357,30 @@ def _serve_granian(
     out: TextIO,
     upstream: Upstream | None,
 ) -> int:
-    from mockserver.granian_server import ENVIRONMENT_VARIABLE, die_with_parent, environment_value
+    from mockserver.granian_server import serve
+
+    def ready(url: str) -> None:
+        out.write(banner(url, settings, ns.control_token, ns.host, upstream) + "\n")
+        out.flush()
 
     try:
-        port = ns.port or _free_port(ns.host)
-        with socket.socket(socket.AF_INET6 if ":" in ns.host else socket.AF_INET) as probe:
-            probe.bind((ns.host, port))  # fail here, in words, rather than in granian's worker
+        serve(
+            settings,
+            rules,
+            host=ns.host,
+            port=ns.port,
+            ready=ready,
+            control_token=ns.control_token,
+            allowed_hosts=tuple(ns.allow_host),
+            upstream=upstream,
+            log_format=ns.log_format,
+            quiet=ns.quiet,
+        )
     except OSError as exc:
         print(f"marketap-mock: cannot bind {ns.host}:{ns.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    host = f"[{ns.host}]" if ":" in ns.host else ns.host
-    _raise_open_files()  # granian inherits the limit
-    os.environ[ENVIRONMENT_VARIABLE] = environment_value(
-        settings,
-        rules,
-        ns.control_token,
-        log_format=ns.log_format,
-        quiet=ns.quiet,
-        allowed_hosts=(ns.host, *ns.allow_host),
-        upstream=upstream,
-    )
-    # granian runs in a child process that this one supervises: a Ctrl+C that lands while
-    # granian is still starting is otherwise lost, and the server would never stop.
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",  # bodies read without holding a thread: a stalled client stalls only itself
-            "--factory",
-            "--host",
-            ns.host,
-            "--port",
-            str(port),
-            "--workers",
-            "1",  # one process: the state stays shared and exact
-            "--backlog",
-            str(_BACKLOG),
-            "--backpressure",
-            str(_BACKPRESSURE),
-            "--no-log",
-            "mockserver.granian_server:app_from_environment",
-        ],
-        preexec_fn=die_with_parent if sys.platform == "linux" else None,
-        start_new_session=True,  # its own process group: stopping it reaches its worker too
-    )
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda signum, frame: stop.set())
-    # granian's worker opens its own listening socket after building the app: the URL is said
-    # once a connection to it succeeds, not before it works
-    if _wait_listening(ns.host, port, child, stop):
-        out.write(banner(f"http://{host}:{port}", settings, ns.control_token, ns.host, upstream) + "\n")
-        out.flush()
-    while child.poll() is None and not stop.wait(0.2):
-        pass
-    _stop_child(child)
     out.write("Stopped.\n")
     return 0
-
-
-def _wait_listening(host: str, port: int, child: subprocess.Popen[bytes], stop: threading.Event) -> bool:
-    while child.poll() is None and not stop.is_set():
-        try:
-            socket.create_connection((host, port), timeout=1.0).close()
-            return True
-        except OSError:
-            stop.wait(0.05)
-    return False
-
-
-def _stop_child(child: subprocess.Popen[bytes]) -> None:
-    """Ask with SIGINT (again, in case one was lost), then SIGTERM, then SIGKILL."""
-    for sig, wait in (
-        (signal.SIGINT, 1.0),
-        (signal.SIGINT, 3.0),
-        (signal.SIGTERM, 5.0),
-        (signal.SIGKILL, 5.0),
-    ):
-        if child.poll() is not None:
-            return
-        child.send_signal(sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(timeout=wait)
 
 
 def _serve_werkzeug(

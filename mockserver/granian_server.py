@@ -1,15 +1,30 @@
-"""The entry point for ``marketap-mock serve`` under granian (its ASGI interface).
+"""The granian server: ``marketap-mock serve`` on granian, both halves of the hand-off.
 
-granian imports the app in its worker process, so the command line hands the settings, fault
-rules, control token and allowed hosts over in one environment variable.
+granian imports the app by name in a worker process of its own, so the fake is served by two
+processes that meet in this module:
+
+* the parent, :func:`serve`, in the command's process: it checks that the address can be bound,
+  hands the settings, fault rules, control token and allowed hosts to the worker in one
+  environment variable, starts granian, says the URL once the worker answers, and stops granian
+  on Ctrl+C or SIGTERM;
+* the child, :func:`app_from_environment`, in granian's worker: it builds the backend and the
+  app from that variable, behind the asyncio front (:mod:`mockserver.asgi_front`).
+
+No server is left holding the port: granian runs in its own process group, which the parent
+stops as a whole, and on Linux each process below the command ends with its parent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
+import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from mockserver.asgi_front import AsgiFront
@@ -19,14 +34,121 @@ from mockserver.flask_app import create_app
 from mockserver.proxy import Upstream
 from mockserver.settings import Settings
 
-__all__ = ["ENVIRONMENT_VARIABLE", "app_from_environment", "die_with_parent", "environment_value"]
+__all__ = ["app_from_environment", "serve"]
 
-ENVIRONMENT_VARIABLE = "MARKETAP_MOCK_SERVE"
-#: proxy mode: requests waiting on the upstream at once (each holds a thread while it waits)
+_ENVIRONMENT_VARIABLE = "MARKETAP_MOCK_SERVE"
+
+#: In proxy mode, the requests that may wait on the upstream at once: each holds a thread of
+#: the worker while it waits, where the event loop must not wait.
 _PROXY_THREADS = 64
 
+#: Connections granian accepts and serves at once. Its default, the listen backlog, leaves a
+#: connection past it waiting a long time for a slot; an idle keep-alive connection costs only
+#: an asyncio task, so the bound is the open-file limit, raised to its hard limit at start.
+_BACKLOG = 2048
+_BACKPRESSURE = 16_384
 
-def environment_value(
+
+def serve(
+    settings: Settings,
+    rules: list[dict[str, Any]],
+    *,
+    host: str,
+    port: int,
+    ready: Callable[[str], None],
+    control_token: str | None = None,
+    allowed_hosts: tuple[str, ...] = (),
+    upstream: Upstream | None = None,
+    log_format: str | None = None,
+    quiet: bool = False,
+) -> None:
+    """Serve the fake on granian until SIGINT or SIGTERM, or until granian ends.
+
+    ``ready`` is called with the server's URL once a connection to it succeeds. Raises
+    ``OSError`` when ``host:port`` cannot be bound (port 0 picks a free one).
+    """
+    port = port or _free_port(host)
+    # Bind once here, so an address in use fails now, in words, rather than in granian's worker.
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, port))
+    # Each connection is an open file, and granian inherits this process's limit.
+    _raise_open_files()
+    os.environ[_ENVIRONMENT_VARIABLE] = _environment_value(
+        settings,
+        rules,
+        control_token,
+        log_format=log_format,
+        quiet=quiet,
+        allowed_hosts=(host, *allowed_hosts),
+        upstream=upstream,
+    )
+    # granian runs in a child process that this one supervises: a Ctrl+C that lands while
+    # granian is still starting is otherwise lost, and the server would never stop.
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "granian",
+            # ASGI: bodies are read without holding a thread, so a stalled client stalls only itself.
+            "--interface",
+            "asgi",
+            "--factory",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            # One process, so the state stays shared and exact.
+            "--workers",
+            "1",
+            "--backlog",
+            str(_BACKLOG),
+            "--backpressure",
+            str(_BACKPRESSURE),
+            "--no-log",
+            "mockserver.granian_server:app_from_environment",
+        ],
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        # Its own process group: stopping it reaches its worker too.
+        start_new_session=True,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: stop.set())
+    # granian's worker opens its own listening socket after building the app: the URL is said
+    # once a connection to it succeeds, not before it works.
+    if _wait_listening(host, port, child, stop):
+        shown = f"[{host}]" if ":" in host else host
+        ready(f"http://{shown}:{port}")
+    while child.poll() is None and not stop.wait(0.2):
+        pass
+    _stop_child(child)
+
+
+def app_from_environment() -> AsgiFront:
+    """The app granian's worker serves, built from what :func:`serve` handed over."""
+    if sys.platform == "linux":
+        # This worker ends with granian's process, which ends with the command.
+        _die_with_parent()
+    config = json.loads(os.environ[_ENVIRONMENT_VARIABLE])
+    backend = Backend(Settings.from_mapping(config["settings"]))
+    for rule in config["faults"]:
+        backend.add_fault(rule)
+    if config.get("log_format"):
+        backend.listen(console_listener(config["log_format"], quiet=config.get("quiet", False)))
+    proxy = config.get("upstream")
+    upstream = (
+        Upstream(proxy["upstream"], timeout=proxy["timeout"], enforce=proxy["enforce"]) if proxy else None
+    )
+    app = create_app(
+        backend=backend,
+        control_token=config["control_token"],
+        allowed_hosts=config["allowed_hosts"],
+        upstream=upstream,
+    )
+    return AsgiFront(app.wsgi_app, backend, threads=_PROXY_THREADS if upstream is not None else 0)
+
+
+def _environment_value(
     settings: Settings,
     rules: list[dict[str, Any]],
     control_token: str | None,
@@ -51,7 +173,7 @@ def environment_value(
     )
 
 
-def die_with_parent() -> None:
+def _die_with_parent() -> None:
     """End with the parent process, even a parent killed outright (Linux), so no server is
     left holding the port. Runs in granian's process (before exec) and in its worker."""
     import ctypes
@@ -60,23 +182,45 @@ def die_with_parent() -> None:
     libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def app_from_environment() -> AsgiFront:
-    if sys.platform == "linux":
-        die_with_parent()  # this worker ends with granian's process, which ends with the command
-    config = json.loads(os.environ[ENVIRONMENT_VARIABLE])
-    backend = Backend(Settings.from_mapping(config["settings"]))
-    for rule in config["faults"]:
-        backend.add_fault(rule)
-    if config.get("log_format"):
-        backend.listen(console_listener(config["log_format"], quiet=config.get("quiet", False)))
-    proxy = config.get("upstream")
-    upstream = (
-        Upstream(proxy["upstream"], timeout=proxy["timeout"], enforce=proxy["enforce"]) if proxy else None
-    )
-    app = create_app(
-        backend=backend,
-        control_token=config["control_token"],
-        allowed_hosts=config["allowed_hosts"],
-        upstream=upstream,
-    )
-    return AsgiFront(app.wsgi_app, backend, threads=_PROXY_THREADS if upstream is not None else 0)
+def _raise_open_files() -> None:
+    """Raise the soft limit on open files to the hard one."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _free_port(host: str) -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_listening(host: str, port: int, child: subprocess.Popen[bytes], stop: threading.Event) -> bool:
+    while child.poll() is None and not stop.is_set():
+        try:
+            socket.create_connection((host, port), timeout=1.0).close()
+            return True
+        except OSError:
+            stop.wait(0.05)
+    return False
+
+
+def _stop_child(child: subprocess.Popen[bytes]) -> None:
+    """Ask with SIGINT (again, in case one was lost), then SIGTERM, then SIGKILL."""
+    for sig, wait in (
+        (signal.SIGINT, 1.0),
+        (signal.SIGINT, 3.0),
+        (signal.SIGTERM, 5.0),
+        (signal.SIGKILL, 5.0),
+    ):
+        if child.poll() is not None:
+            return
+        child.send_signal(sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=wait)
