@@ -18,6 +18,7 @@ from mockserver.proxy import LENIENT
 from mockserver.validation import validate_body, validate_body_fully, validator_for
 from pytest_plugin import MarketapMock
 from pytest_plugin import strategies as ms
+from pytest_plugin.strategies.cases import _case
 
 SESSION = requests.Session()
 
@@ -451,6 +452,6 @@ def test_a_case_body_cannot_be_sent_as_something_else(path: str, data: st.DataOb
 
 
 def test_the_null_body_case_is_raw() -> None:
-    cases = [ms._case(None, "body", "the body is null, not a JSON object")]
+    cases = [_case(None, "body", "the body is null, not a JSON object")]
     assert cases[0].content() == b"null" and isinstance(cases[0].body, ms.RawBody)
     assert "case.content()" in repr(cases[0].body)
