@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
@@ -137,104 +139,168 @@ def _limit_kinds(s: Settings) -> list[str]:
     return kinds
 
 
-def _item_cases(endpoint: spec.Endpoint, s: Settings, chosen: bool) -> st.SearchStrategy[InvalidCase]:
-    """One defect in one item of a valid batch, of the rules ``s`` enforces; with ``chosen`` (the
-    caller passed the settings), also of the rules only a fake's settings define (limits, keys)."""
-    key = endpoint.key
-    kinds = ["missing", "wrong", "timestamp", "not_object", "nan", *(_limit_kinds(s) if chosen else [])]
+@dataclass(frozen=True)
+class _Target:
+    """What a defect maker knows of the item it breaks: its batch, fields and settings."""
+
+    key: str
+    fields: tuple[spec.Field, ...]
+    settings: Settings
+
+
+#: A defect maker breaks one rule in an item (a copy, free to change) and says how: it returns
+#: the item as sent, where in it the fake points (after ``key[index]``) and the reason.
+_Maker = Callable[[st.DrawFn, dict[str, Any], _Target], tuple[Any, str, str]]
+
+
+def _with_property(item: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
+    item["properties"] = {**(item.get("properties") or {}), name: value}
+    return item
+
+
+def _missing(draw: st.DrawFn, item: dict[str, Any], t: _Target) -> tuple[Any, str, str]:
+    f = draw(st.sampled_from([f for f in t.fields if t.settings.requires(f)]))
+    item.pop(f.name, None)
+    return item, f".{f.name}", f"{f.name} is missing"
+
+
+#: wrong values of each field kind; timestamps have a defect of their own
+_WRONG_BY_FIELD: dict[spec.FieldKind, list[tuple[Any, str]]] = {
+    "string": _WRONG_BY_KIND["string"],
+    "properties": [([1], "an array"), ("x", "a string"), (3, "a number")],
+    "platform": [("windows", "an unknown platform"), ("iOS", "mixed case"), ("", "empty")],
+    "boolean": _WRONG_BOOLEANS,
+}
+
+
+def _wrong_type(draw: st.DrawFn, item: dict[str, Any], t: _Target) -> tuple[Any, str, str]:
+    f = draw(st.sampled_from([f for f in t.fields if f.kind != "timestamp"]))
+    value, why = draw(st.sampled_from(_WRONG_BY_FIELD[f.kind]))
+    item[f.name] = value
+    return item, f".{f.name}", f"{f.name} is {why}"
+
+
+def _bad_timestamp(draw: st.DrawFn, item: dict[str, Any], t: _Target) -> tuple[Any, str, str]:
+    s = t.settings
+    value, why = draw(invalid_timestamps(naive=s.allow_naive_timestamps, timestamp_format=s.timestamp_format))
+    item["timestamp"] = value
+    return item, ".timestamp", f"timestamp is {why}"
+
+
+def _not_object(draw: st.DrawFn, item: dict[str, Any], t: _Target) -> tuple[Any, str, str]:
+    return draw(st.sampled_from([None, "item", 7, []])), "", "an item that is not an object"
+
+
+def _non_finite(draw: st.DrawFn, item: dict[str, Any], t: _Target) -> tuple[Any, str, str]:
+    value = draw(st.sampled_from([math.nan, math.inf, -math.inf]))
+    why = f"a custom property is {value}, not a finite number"
+    return _with_property(item, "score", value), ".properties.score", why
+
+
+def _too_long(draw: st.DrawFn, item: dict[str, Any], t: _Target) -> tuple[Any, str, str]:
+    most = t.settings.max_string_length
+    why = f"a string longer than {most} characters"
+    return _with_property(item, "note", "x" * (most + 1)), ".properties.note", why
+
+
+def _too_many(draw: st.DrawFn, item: dict[str, Any], t: _Target) -> tuple[Any, str, str]:
+    most = t.settings.max_properties
+    props = dict(item.get("properties") or {})
+    fillers = (f"p{i}" for i in range(2 * most + 2))
+    extra = [k for k in fillers if k not in props][: max(0, most + 1 - len(props))]
+    item["properties"] = {**dict.fromkeys(extra, 1), **props}
+    return item, ".properties", f"more than {most} properties"
+
+
+def _too_deep(draw: st.DrawFn, item: dict[str, Any], t: _Target) -> tuple[Any, str, str]:
+    most = t.settings.max_depth
+    levels = most + 1 - _PROPERTIES_DEPTH
+    nested: list[Any] = []
+    for _ in range(levels - 1):
+        nested = [nested]
+    # the first container past the limit is the one named
+    where = ".properties.deep" + "[0]" * (levels - 1)
+    return _with_property(item, "deep", nested), where, f"nested deeper than {most} levels"
+
+
+def _wrong_reserved(draw: st.DrawFn, item: dict[str, Any], t: _Target) -> tuple[Any, str, str]:
+    name, kind = draw(st.sampled_from(sorted(spec.PROPERTY_TYPES[t.key].items())))
+    value, why, *inside = draw(st.sampled_from(_WRONG_BY_KIND[kind]))
+    where = f".properties.{name}{inside[0] if inside else ''}"
+    return _with_property(item, name, value), where, f"{name} is {why} ({_KIND_WORDS[kind]} expected)"
+
+
+def _control_character(draw: st.DrawFn, item: dict[str, Any], t: _Target) -> tuple[Any, str, str]:
+    char = draw(st.sampled_from(["\x00", "\x07", "\x1b", "\x1f"]))
+    name = next(f.name for f in t.fields if f.kind == "string" and f.required is True)
+    item[name] = f"bad{char}value"
+    return item, f".{name}", f"{name} holds the control character {char!r}"
+
+
+def _unknown_reserved(draw: st.DrawFn, item: dict[str, Any], t: _Target) -> tuple[Any, str, str]:
+    why = "an unknown reserved key (setting reject_unknown_reserved)"
+    return _with_property(item, "mkt_qty", 1), ".properties.mkt_qty", why
+
+
+#: Each defect an item can carry, by name.
+_ITEM_DEFECTS: dict[str, _Maker] = {
+    "missing": _missing,
+    "wrong": _wrong_type,
+    "timestamp": _bad_timestamp,
+    "not_object": _not_object,
+    "nan": _non_finite,
+    "long": _too_long,
+    "many": _too_many,
+    "deep": _too_deep,
+    "reserved": _wrong_reserved,
+    "control": _control_character,
+    "unknown": _unknown_reserved,
+}
+
+
+def _item_defects(key: str, s: Settings, chosen: bool) -> list[str]:
+    """The defects drawn for an item of ``key``: those of the rules ``s`` enforces; with ``chosen``
+    (the caller passed the settings), also those of the rules only a fake's settings define
+    (limits, keys). Earlier ones come first when shrinking."""
+    has_timestamp = any(f.kind == "timestamp" for f in spec.ITEM_FIELDS[key])
+    # an item without a timestamp field gives that share of the draws to a wrongly typed field
+    kinds = ["missing", "wrong", "timestamp" if has_timestamp else "wrong", "not_object", "nan"]
+    kinds += _limit_kinds(s) if chosen else []
     kinds += ["reserved"] if s.check_reserved_properties else []
     kinds += ["control"] if s.reject_control_characters else []
     kinds += ["unknown"] if chosen and s.reject_unknown_reserved else []
+    return kinds
+
+
+def _user_id_cases(s: Settings) -> st.SearchStrategy[InvalidCase]:
+    """One user id of a valid bulk deletion list that is not a non-empty string."""
+
+    @st.composite
+    def cases(draw: st.DrawFn) -> InvalidCase:
+        items = list(draw(_batches(_ITEMS["user_ids"](s), 1, 5)))
+        index = draw(st.integers(0, len(items) - 1))
+        value, why = draw(st.sampled_from([*_WRONG_STRINGS, ("", "an empty string"), (None, "null")]))
+        items[index] = value
+        return _case({"user_ids": items}, f"user_ids[{index}]", f"a user id that is {why}")
+
+    return cases()
+
+
+def _item_cases(endpoint: spec.Endpoint, s: Settings, chosen: bool) -> st.SearchStrategy[InvalidCase]:
+    """One defect (of :func:`_item_defects`) in one item of a valid batch."""
+    key = endpoint.key
+    if key == "user_ids":
+        return _user_id_cases(s)
+    kinds = _item_defects(key, s, chosen)
+    target = _Target(key, spec.ITEM_FIELDS[key], s)
 
     @st.composite
     def cases(draw: st.DrawFn) -> InvalidCase:
         items = list(draw(_batches(_ITEMS[key](s), 1, 5)))
         index = draw(st.integers(0, len(items) - 1))
-        if key == "user_ids":
-            value, why = draw(st.sampled_from([*_WRONG_STRINGS, ("", "an empty string"), (None, "null")]))
-            items[index] = value
-            return _case({key: items}, f"{key}[{index}]", f"a user id that is {why}")
-        item = dict(items[index])
-        at = f"{key}[{index}]"
-        fields = spec.ITEM_FIELDS[key]
-        kind = draw(st.sampled_from(kinds))
-        if kind == "not_object":
-            items[index] = draw(st.sampled_from([None, "item", 7, []]))
-            return _case({key: items}, at, "an item that is not an object")
-        if kind == "missing":
-            required = [f for f in fields if s.requires(f)]
-            f = draw(st.sampled_from(required))
-            item.pop(f.name, None)
-            items[index] = item
-            return _case({key: items}, f"{at}.{f.name}", f"{f.name} is missing")
-        if kind == "timestamp" and any(f.kind == "timestamp" for f in fields):
-            value, why = draw(
-                invalid_timestamps(naive=s.allow_naive_timestamps, timestamp_format=s.timestamp_format)
-            )
-            item["timestamp"] = value
-            items[index] = item
-            return _case({key: items}, f"{at}.timestamp", f"timestamp is {why}")
-        if kind == "reserved":
-            name, prop_kind = draw(st.sampled_from(sorted(spec.PROPERTY_TYPES[key].items())))
-            value, why, *inside = draw(st.sampled_from(_WRONG_BY_KIND[prop_kind]))
-            props = dict(item.get("properties") or {})
-            props[name] = value
-            item["properties"] = props
-            items[index] = item
-            where = f"{at}.properties.{name}{inside[0] if inside else ''}"
-            return _case({key: items}, where, f"{name} is {why} ({_KIND_WORDS[prop_kind]} expected)")
-        if kind == "control":
-            char = draw(st.sampled_from(["\x00", "\x07", "\x1b", "\x1f"]))
-            name = next(f.name for f in fields if f.kind == "string" and f.required is True)
-            item[name] = f"bad{char}value"
-            items[index] = item
-            return _case({key: items}, f"{at}.{name}", f"{name} holds the control character {char!r}")
-        if kind in ("long", "many", "deep", "unknown"):
-            props = dict(item.get("properties") or {})
-            if kind == "long":
-                props["note"] = "x" * (s.max_string_length + 1)
-                where, why = ".note", f"a string longer than {s.max_string_length} characters"
-            elif kind == "many":
-                fillers = (f"p{i}" for i in range(2 * s.max_properties + 2))
-                extra = [k for k in fillers if k not in props][: max(0, s.max_properties + 1 - len(props))]
-                props = {**dict.fromkeys(extra, 1), **props}
-                where, why = "", f"more than {s.max_properties} properties"
-            elif kind == "deep":  # the first container past the limit is the one named
-                levels = s.max_depth + 1 - _PROPERTIES_DEPTH
-                nested: list[Any] = []
-                for _ in range(levels - 1):
-                    nested = [nested]
-                props["deep"] = nested
-                where, why = ".deep" + "[0]" * (levels - 1), f"nested deeper than {s.max_depth} levels"
-            else:
-                props["mkt_qty"] = 1
-                where, why = ".mkt_qty", "an unknown reserved key (setting reject_unknown_reserved)"
-            item["properties"] = props
-            items[index] = item
-            return _case({key: items}, f"{at}.properties{where}", why)
-        if kind == "nan":
-            value = draw(st.sampled_from([math.nan, math.inf, -math.inf]))
-            props = dict(item.get("properties") or {})
-            props["score"] = value
-            item["properties"] = props
-            items[index] = item
-            return _case(
-                {key: items}, f"{at}.properties.score", f"a custom property is {value}, not a finite number"
-            )
-        f = draw(st.sampled_from([f for f in fields if f.kind != "timestamp"]))
-        if f.kind == "properties":
-            value, why = draw(st.sampled_from([([1], "an array"), ("x", "a string"), (3, "a number")]))
-        elif f.kind == "platform":
-            value, why = draw(
-                st.sampled_from([("windows", "an unknown platform"), ("iOS", "mixed case"), ("", "empty")])
-            )
-        elif f.kind == "boolean":
-            value, why = draw(st.sampled_from(_WRONG_BOOLEANS))
-        else:
-            value, why = draw(st.sampled_from(_WRONG_BY_KIND["string"]))
-        item[f.name] = value
-        items[index] = item
-        return _case({key: items}, f"{at}.{f.name}", f"{f.name} is {why}")
+        make = _ITEM_DEFECTS[draw(st.sampled_from(kinds))]
+        items[index], where, why = make(draw, dict(items[index]), target)
+        return _case({key: items}, f"{key}[{index}]{where}", why)
 
     return cases()
 
