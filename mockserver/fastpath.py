@@ -21,6 +21,7 @@ import operator
 import re
 import sys
 import types
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -82,21 +83,10 @@ class _Types:
         return _either(self.scalar, _list(child), _dict(child))
 
     def typed(self, kind: spec.PropertyType, name: str) -> Any:
-        if kind == "string":
-            return self.str1
-        if kind == "boolean":
-            return bool
-        if kind == "integer":
-            return int
-        if kind == "number":
-            return self.number
-        if kind == "date":
-            return _limited(str, pattern=_python_pattern(spec.BIRTH_DATE_PATTERN))
-        if kind == "timestamp":
-            return _limited(str, pattern=_python_pattern(self.timestamp_pattern()))
-        if kind == "gender":
-            return Literal[spec.GENDERS]
-        keys = spec.ITEM_KEYS if kind == "items" else spec.COUPON_KEYS
+        return _BY_PROPERTY_TYPE[kind](self, name)
+
+    def objects(self, keys: dict[str, spec.PropertyType], name: str) -> Any:
+        """An array of objects with reserved ``keys`` (items, coupons)."""
         return _list(self.reserved(keys, f"{name}_item"))
 
     def reserved(self, kinds: dict[str, spec.PropertyType], name: str) -> Any:
@@ -129,6 +119,21 @@ class _Types:
 
     def events_properties(self) -> Any:
         return _list(self.reserved(spec.EVENT_PROPERTY_TYPES, "EventProperties"))
+
+
+#: The msgspec type of a reserved property of each type, from the types' builder and its name.
+_BY_PROPERTY_TYPE: dict[spec.PropertyType, Callable[[_Types, str], Any]] = {
+    "string": lambda builder, name: builder.str1,
+    "boolean": lambda builder, name: bool,
+    "integer": lambda builder, name: int,
+    "number": lambda builder, name: builder.number,
+    "date": lambda builder, name: _limited(str, pattern=_python_pattern(spec.BIRTH_DATE_PATTERN)),
+    "timestamp": lambda builder, name: _limited(str, pattern=_python_pattern(builder.timestamp_pattern())),
+    "gender": lambda builder, name: Literal[spec.GENDERS],
+    "items": lambda builder, name: builder.objects(spec.ITEM_KEYS, name),
+    "coupons": lambda builder, name: builder.objects(spec.COUPON_KEYS, name),
+}
+spec.check_table(_BY_PROPERTY_TYPE, "fastpath._BY_PROPERTY_TYPE")
 
 
 class _Decoders:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from mockserver import spec
@@ -113,37 +114,33 @@ _INTEGER = {
 }
 
 
-def _property_schema(kind: spec.PropertyType, s: Settings) -> dict[str, Any]:
-    if kind == "string":
-        return _string(s)
-    if kind == "boolean":
-        return {"type": "boolean"}
-    if kind == "integer":
-        return dict(_INTEGER)
-    if kind == "number":
-        return {"type": "number"}
-    if kind == "gender":
-        return {"type": "string", "enum": list(spec.GENDERS)}
-    if kind == "date":
-        return {"type": "string", "format": "date", "pattern": spec.BIRTH_DATE_PATTERN}
-    if kind == "timestamp":
-        return _timestamp(s)
-    keys = spec.ITEM_KEYS if kind == "items" else spec.COUPON_KEYS
-    return {"type": "array", "items": _properties(keys, s)}
-
-
 def _properties(
     types: dict[str, spec.PropertyType], s: Settings, untyped: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
     """A properties object (or an item or coupon): reserved keys typed, other keys free."""
     schema: dict[str, Any] = {"type": "object", "maxProperties": s.max_properties}
     if s.check_reserved_properties:
-        schema["properties"] = {k: _nullable(_property_schema(t, s)) for k, t in types.items()}
+        schema["properties"] = {k: _nullable(_BY_PROPERTY_TYPE[t](s)) for k, t in types.items()}
     if s.reject_unknown_reserved:  # an unknown mkt_* key is refused
         known = "|".join(re.escape(k[4:]) for k in sorted({*types, *untyped}) if k.startswith("mkt_"))
         schema["patternProperties"] = {f"^mkt_(?!(?:{known})$)" if known else "^mkt_": {"not": {}}}
     schema["additionalProperties"] = _FREE
     return schema
+
+
+#: The schema of a reserved property of each type, under settings ``s``.
+_BY_PROPERTY_TYPE: dict[spec.PropertyType, Callable[[Settings], dict[str, Any]]] = {
+    "string": _string,
+    "boolean": lambda s: {"type": "boolean"},
+    "integer": lambda s: dict(_INTEGER),
+    "number": lambda s: {"type": "number"},
+    "date": lambda s: {"type": "string", "format": "date", "pattern": spec.BIRTH_DATE_PATTERN},
+    "timestamp": _timestamp,
+    "gender": lambda s: {"type": "string", "enum": list(spec.GENDERS)},
+    "items": lambda s: {"type": "array", "items": _properties(spec.ITEM_KEYS, s)},
+    "coupons": lambda s: {"type": "array", "items": _properties(spec.COUPON_KEYS, s)},
+}
+spec.check_table(_BY_PROPERTY_TYPE, "openapi._BY_PROPERTY_TYPE")
 
 
 def _object(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:

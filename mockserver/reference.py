@@ -43,6 +43,7 @@ _PROPERTY_TYPES = {
     "items": "array of item objects (keys below)",
     "coupons": "array of coupon objects (keys below)",
 }
+spec.check_table(_PROPERTY_TYPES, "reference._PROPERTY_TYPES")
 _NOTES = {
     ("events", "user_id"): "required unless `require_event_user_id` is off",
     ("events", "id"): "a de-duplication key: a repeated id is stored once",

@@ -13,8 +13,9 @@ PYTEST_DONT_REWRITE: loaded on every pytest run; its asserts need no rewriting.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal, get_args
 
 __all__ = [
     "BASE_URL",
@@ -31,9 +32,11 @@ __all__ = [
     "ITEM_KEYS",
     "MESSAGES",
     "NESTED_KEYS",
+    "OBJECT_KEYS",
     "PATHS",
     "PROFILE_PROPERTY_TYPES",
     "PROPERTY_TYPES",
+    "PROPERTY_TYPE_NAMES",
     "TIMESTAMP_FORMATS",
     "TIMESTAMP_NAIVE_PATTERN",
     "TIMESTAMP_PATTERN",
@@ -42,6 +45,7 @@ __all__ = [
     "Evidence",
     "Field",
     "PropertyType",
+    "check_table",
     "endpoint_for",
     "timestamp_pattern",
 ]
@@ -53,6 +57,21 @@ BASE_URL: Final = "https://event.marketap.io"  # CONFIRMED (OpenAPI `servers`)
 PropertyType = Literal[
     "string", "boolean", "integer", "number", "date", "timestamp", "gender", "items", "coupons"
 ]
+#: Every reserved property type. Each module that treats the types differently keeps one table
+#: keyed by them and passes it to :func:`check_table` when imported, so a new type cannot slip
+#: into another's branch unnoticed.
+PROPERTY_TYPE_NAMES: Final[tuple[PropertyType, ...]] = get_args(PropertyType)
+
+
+def check_table(table: Mapping[Any, object], name: str) -> None:
+    """Raise ``ValueError`` unless ``table``'s keys are exactly :data:`PROPERTY_TYPE_NAMES`."""
+    missing = [kind for kind in PROPERTY_TYPE_NAMES if kind not in table]
+    extra = sorted(set(table) - set(PROPERTY_TYPE_NAMES))
+    if missing or extra:
+        raise ValueError(
+            f"{name} must have one entry per reserved property type: "
+            f"missing {missing or 'none'}, unknown {extra or 'none'}"
+        )
 
 
 @dataclass(frozen=True)
@@ -278,15 +297,30 @@ PROPERTY_TYPES: Final[dict[str, dict[str, PropertyType]]] = {
     "devices": DEVICE_PROPERTY_TYPES,
 }
 
+#: The reserved keys of the objects a property of each type holds: items and coupons are arrays
+#: of objects with reserved keys of their own; the other types hold no such objects.
+OBJECT_KEYS: Final[dict[PropertyType, dict[str, PropertyType] | None]] = {
+    "string": None,
+    "boolean": None,
+    "integer": None,
+    "number": None,
+    "date": None,
+    "timestamp": None,
+    "gender": None,
+    "items": ITEM_KEYS,
+    "coupons": COUPON_KEYS,
+}
+check_table(OBJECT_KEYS, "spec.OBJECT_KEYS")
+
+
+def _nested(types: dict[str, PropertyType]) -> dict[str, dict[str, PropertyType]]:
+    return {prop: keys for prop, kind in types.items() if (keys := OBJECT_KEYS[kind]) is not None}
+
+
 #: Per batch, the reserved properties that hold objects with reserved keys of their own (items,
 #: coupons), and those keys' types.
 NESTED_KEYS: Final[dict[str, dict[str, dict[str, PropertyType]]]] = {
-    batch: {
-        prop: ITEM_KEYS if kind == "items" else COUPON_KEYS
-        for prop, kind in types.items()
-        if kind in ("items", "coupons")
-    }
-    for batch, types in PROPERTY_TYPES.items()
+    batch: _nested(types) for batch, types in PROPERTY_TYPES.items()
 }
 
 FieldKind = Literal["string", "timestamp", "properties", "platform", "boolean"]

@@ -19,7 +19,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,21 +188,10 @@ class _Schemas:
         )
 
     def typed(self, kind: spec.PropertyType, depth: int) -> cs.CoreSchema:
-        if kind == "string":
-            return self.string()
-        if kind == "boolean":
-            return cs.bool_schema(strict=True)
-        if kind == "integer":
-            return cs.int_schema(strict=True)
-        if kind == "number":
-            return cs.float_schema(strict=True, allow_inf_nan=False)
-        if kind == "date":
-            return cs.str_schema(pattern=spec.BIRTH_DATE_PATTERN, strict=True)
-        if kind == "timestamp":
-            return self.timestamp()
-        if kind == "gender":
-            return cs.literal_schema(list(spec.GENDERS))
-        keys = spec.ITEM_KEYS if kind == "items" else spec.COUPON_KEYS
+        return _BY_PROPERTY_TYPE[kind](self, depth)
+
+    def objects(self, keys: dict[str, spec.PropertyType], depth: int) -> cs.CoreSchema:
+        """An array of objects with reserved ``keys`` (items, coupons)."""
         return cs.list_schema(self.props(keys, depth + 2), strict=True)  # array, then object
 
     def props(self, types: dict[str, spec.PropertyType], depth: int) -> cs.CoreSchema:
@@ -262,6 +251,21 @@ class _Schemas:
         key = endpoint.key
         item = self.obj({f.name: self.field(f, key) for f in spec.ITEM_FIELDS[key]}, 3)
         return self.batch(key, item)
+
+
+#: The schema of a reserved property of each type, from the schemas' builder and the depth.
+_BY_PROPERTY_TYPE: dict[spec.PropertyType, Callable[[_Schemas, int], cs.CoreSchema]] = {
+    "string": lambda schemas, depth: schemas.string(),
+    "boolean": lambda schemas, depth: cs.bool_schema(strict=True),
+    "integer": lambda schemas, depth: cs.int_schema(strict=True),
+    "number": lambda schemas, depth: cs.float_schema(strict=True, allow_inf_nan=False),
+    "date": lambda schemas, depth: cs.str_schema(pattern=spec.BIRTH_DATE_PATTERN, strict=True),
+    "timestamp": lambda schemas, depth: schemas.timestamp(),
+    "gender": lambda schemas, depth: cs.literal_schema(list(spec.GENDERS)),
+    "items": lambda schemas, depth: schemas.objects(spec.ITEM_KEYS, depth),
+    "coupons": lambda schemas, depth: schemas.objects(spec.COUPON_KEYS, depth),
+}
+spec.check_table(_BY_PROPERTY_TYPE, "validation._BY_PROPERTY_TYPE")
 
 
 def _check_container(value: Any, settings: Settings, depth: int) -> Any:
