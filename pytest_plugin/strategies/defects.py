@@ -27,7 +27,7 @@ _WRONG_BOOLEANS = [
     (1, "the number 1"),
 ]
 # (value, what is wrong with it[, where inside the value the fake points])
-_WRONG_BY_KIND: dict[str, list[tuple[Any, ...]]] = {
+_WRONG_BY_KIND: dict[spec.PropertyType, list[tuple[Any, ...]]] = {
     "string": [*_WRONG_STRINGS, ("", "an empty string")],
     "boolean": [*_WRONG_BOOLEANS, ("yes", "the string 'yes'")],
     "integer": [(1.5, "a fraction"), ("1200", "a numeric string"), (True, "a boolean")],
@@ -52,9 +52,10 @@ _WRONG_BY_KIND: dict[str, list[tuple[Any, ...]]] = {
         ([{"mkt_expires_at": "2025-01-17"}], "an expiry date without a time", "[0].mkt_expires_at"),
     ],
 }
+spec.check_table(_WRONG_BY_KIND, "strategies.defects._WRONG_BY_KIND")
 
 
-_KIND_WORDS = {
+_KIND_WORDS: dict[spec.PropertyType, str] = {
     "string": "a non-empty string",
     "boolean": "true or false",
     "integer": "an integer",
@@ -65,6 +66,7 @@ _KIND_WORDS = {
     "items": "an array of item objects",
     "coupons": "an array of coupon objects",
 }
+spec.check_table(_KIND_WORDS, "strategies.defects._KIND_WORDS")
 
 
 def _body_cases(endpoint: spec.Endpoint, s: Settings) -> st.SearchStrategy[InvalidCase]:

@@ -125,23 +125,27 @@ def _item_objects(keys: dict[str, spec.PropertyType]) -> st.SearchStrategy[dict[
     )
 
 
-def _typed(kind: spec.PropertyType, *, nested: bool = False) -> st.SearchStrategy[Any]:
-    if kind == "string":
-        return _words(1, 30)
-    if kind == "boolean":
-        return st.booleans()
-    if kind == "integer":
-        return st.integers(0, 10**9)
-    if kind == "number":
-        return st.one_of(_PRICES, st.floats(0, 1e9, allow_nan=False, allow_infinity=False))
-    if kind == "date":
-        return st.dates(date(1900, 1, 1), date(2025, 12, 31)).map(date.isoformat)
-    if kind == "timestamp":
-        return timestamps()
-    if kind == "gender":
-        return st.sampled_from(spec.GENDERS)
-    keys = spec.ITEM_KEYS if kind == "items" else spec.COUPON_KEYS
+def _object_lists(keys: dict[str, spec.PropertyType], nested: bool) -> st.SearchStrategy[Any]:
     return st.lists(_item_objects(keys), min_size=0 if nested else 1, max_size=3)
+
+
+#: Values of a reserved property of each type; ``nested`` when inside an item or coupon.
+_BY_PROPERTY_TYPE: dict[spec.PropertyType, Callable[[bool], st.SearchStrategy[Any]]] = {
+    "string": lambda nested: _words(1, 30),
+    "boolean": lambda nested: st.booleans(),
+    "integer": lambda nested: st.integers(0, 10**9),
+    "number": lambda nested: st.one_of(_PRICES, st.floats(0, 1e9, allow_nan=False, allow_infinity=False)),
+    "date": lambda nested: st.dates(date(1900, 1, 1), date(2025, 12, 31)).map(date.isoformat),
+    "timestamp": lambda nested: timestamps(),
+    "gender": lambda nested: st.sampled_from(spec.GENDERS),
+    "items": lambda nested: _object_lists(spec.ITEM_KEYS, nested),
+    "coupons": lambda nested: _object_lists(spec.COUPON_KEYS, nested),
+}
+spec.check_table(_BY_PROPERTY_TYPE, "strategies.valid._BY_PROPERTY_TYPE")
+
+
+def _typed(kind: spec.PropertyType, *, nested: bool = False) -> st.SearchStrategy[Any]:
+    return _BY_PROPERTY_TYPE[kind](nested)
 
 
 _REALISTIC: dict[str, st.SearchStrategy[Any]] = {

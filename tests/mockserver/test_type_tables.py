@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mockserver import fastpath, openapi, reference, spec, validation
+from pytest_plugin.strategies import defects, valid
 
 #: Every table keyed by the property type, by the name its check gives it.
 TABLES: dict[str, Mapping[Any, object]] = {
@@ -20,6 +21,9 @@ TABLES: dict[str, Mapping[Any, object]] = {
     "fastpath._BY_PROPERTY_TYPE": fastpath._BY_PROPERTY_TYPE,
     "openapi._BY_PROPERTY_TYPE": openapi._BY_PROPERTY_TYPE,
     "reference._PROPERTY_TYPES": reference._PROPERTY_TYPES,
+    "strategies.valid._BY_PROPERTY_TYPE": valid._BY_PROPERTY_TYPE,
+    "strategies.defects._WRONG_BY_KIND": defects._WRONG_BY_KIND,
+    "strategies.defects._KIND_WORDS": defects._KIND_WORDS,
 }
 
 #: The modules holding those tables, each with the first table its import checks.
@@ -28,6 +32,8 @@ MODULES = {
     "mockserver.fastpath": "fastpath._BY_PROPERTY_TYPE",
     "mockserver.openapi": "openapi._BY_PROPERTY_TYPE",
     "mockserver.reference": "reference._PROPERTY_TYPES",
+    "pytest_plugin.strategies.valid": "strategies.valid._BY_PROPERTY_TYPE",
+    "pytest_plugin.strategies.defects": "strategies.defects._WRONG_BY_KIND",
 }
 
 
