@@ -149,12 +149,19 @@ def _start_urllib3(pattern: re.Pattern[str], app: Callable[[], Flask]) -> Callab
     import io
 
     from urllib3 import HTTPHeaderDict
-    from urllib3.connectionpool import HTTPConnectionPool
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
     from urllib3.exceptions import ReadTimeoutError
     from urllib3.response import HTTPResponse
     from urllib3.util.timeout import _DEFAULT_TIMEOUT, Timeout
 
     original = HTTPConnectionPool.__dict__["_make_request"]
+    original_prepare_proxy = HTTPSConnectionPool.__dict__["_prepare_proxy"]
+
+    def _prepare_proxy(pool: HTTPSConnectionPool, conn: Any) -> None:
+        # Through an HTTPS proxy, urlopen opens the tunnel before it sends: for the vendor's
+        # host there is no tunnel to open, as there is no connection.
+        if not pattern.match(f"{pool.scheme}://{pool.host}:{pool.port}/"):
+            original_prepare_proxy(pool, conn)
 
     def _make_request(
         pool: HTTPConnectionPool,
@@ -219,10 +226,12 @@ def _start_urllib3(pattern: re.Pattern[str], app: Callable[[], Flask]) -> Callab
         )
 
     HTTPConnectionPool._make_request = _make_request  # type: ignore[method-assign,assignment]
+    HTTPSConnectionPool._prepare_proxy = _prepare_proxy  # type: ignore[method-assign,assignment]
     restore_responses = _responses_vendor_first(pattern)
 
     def stop() -> None:
         restore_responses()
+        HTTPSConnectionPool._prepare_proxy = original_prepare_proxy  # type: ignore[method-assign]
         HTTPConnectionPool._make_request = original  # type: ignore[method-assign]
 
     return stop
