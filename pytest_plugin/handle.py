@@ -1,6 +1,6 @@
 """``MarketapMock``: what every fixture hands a test.
 
-The same object for the live fake, the in-process respx route and a fake started by hand;
+The same object for the live fake, the in-process routes and a fake started by hand;
 only where it reads state from differs (see :mod:`pytest_plugin.sources`).
 
 PYTEST_DONT_REWRITE: loaded on every pytest run; its asserts need no rewriting.
