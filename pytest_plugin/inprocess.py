@@ -213,7 +213,6 @@ def _start_urllib3(pattern: re.Pattern[str], app: Callable[[], Flask]) -> Callab
             headers=HTTPHeaderDict(answer.headers),
             status=answer.status,
             version=11,
-            version_string="HTTP/1.1",
             reason=_reason(answer.status),
             preload_content=preload_content,
             decode_content=decode_content,

@@ -63,7 +63,7 @@ SCENARIOS = {
     "503 without Retry-After": Scenario(arrange=lambda fake: fake.fail_next(503, times=2)),
     "dropped connection": Scenario(arrange=lambda fake: fake.drop_next(), servers=("werkzeug",)),
     "latency under the timeout": Scenario(
-        arrange=lambda fake: fake.add_latency(150), timeout=3.0, marks=(0.12, 2.5)
+        arrange=lambda fake: fake.add_latency(100), timeout=3.0, marks=(0.08, 2.5)
     ),
     "latency over the timeout": Scenario(
         arrange=lambda fake: fake.add_latency(4000, times=1), timeout=0.25, marks=(0.2, 2.5)
@@ -177,6 +177,10 @@ CLIENTS: dict[str, Callable[..., list[int | str]]] = {
     "httpx sync": _httpx_sync(lambda: None),
     "httpx sync, HTTPTransport(retries=2)": _httpx_sync(lambda: httpx.HTTPTransport(retries=2)),
     "httpx async": _async_client(_httpx_async_post, lambda t: httpx.AsyncClient(timeout=t)),
+    "httpx async, AsyncHTTPTransport(retries=2)": _async_client(
+        _httpx_async_post,
+        lambda t: httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(retries=2), timeout=t),
+    ),
     "aiohttp": _async_client(
         _aiohttp_post, lambda t: aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=t))
     ),
