@@ -1,6 +1,6 @@
 """The backend: settings, clock, stored state and journal behind one lock.
 
-One instance serves every way in (the live server, the in-process respx route, Flask's test
+One instance serves every way in (the live server, the in-process routes, Flask's test
 client); nothing here imports Flask. Callers ask it to accept or refuse a request, to restore
 or reset itself, to move its clock; each method takes the lock itself, so no caller ever holds
 it or reaches the parts it guards. Fidelity notes, each tied to a setting or to API.md:

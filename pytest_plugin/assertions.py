@@ -17,6 +17,10 @@ from pytest_plugin.captured import CapturedRequest, DeletionJob
 
 __all__ = ["deletion_failure", "event_failure", "profile_failure", "rejected_failure", "same"]
 
+# unittest (and Django's runner) leave the frames of a module with this name out of a failure's
+# traceback, as pytest leaves out those with __tracebackhide__.
+__unittest = True
+
 _CLOSEST = 5
 
 
@@ -89,6 +93,36 @@ def _rejected_carrying(requests: Iterable[CapturedRequest], key: str, matches: A
     return lines
 
 
+def _carried(body: Any, key: str, matches: Callable[[Any], bool]) -> bool:
+    """Whether a request body carried a matching item: in its ``key`` list, or as the body."""
+    if not isinstance(body, Mapping):
+        return False
+    items = body.get(key)
+    return matches(body) or (isinstance(items, list) and any(matches(item) for item in items))
+
+
+def _elsewhere(
+    requests: Iterable[CapturedRequest], project_id: str, key: str, matches: Callable[[Any], bool]
+) -> list[str]:
+    """A line naming the other projects that accepted a matching item, if any did: the usual
+    reason for an empty view is a handle reading another project than the code sends to."""
+    projects = sorted(
+        {
+            r.project_id
+            for r in requests
+            if r.accepted and r.project_id and r.project_id != project_id and _carried(r.json, key, matches)
+        }
+    )
+    if not projects:
+        return []
+    names = ", ".join(repr(p) for p in projects)
+    return [
+        f"Project {names} holds it: the code under test sent it there, and this handle reads "
+        f"project {project_id!r}. Give the fake the key and project the code uses "
+        "(api_key= and project_id=, or MARKETAP_API_KEY and MARKETAP_PROJECT_ID)."
+    ]
+
+
 def _rejected_section(heading: str, lines: list[str]) -> list[str]:
     return [heading, *lines] if lines else []
 
@@ -128,6 +162,10 @@ def event_failure(
                 lines.append(
                     f"  events[{i}] {e.get('name')!r} user_id={e.get('user_id')!r}: {'; '.join(diffs[i])}"
                 )
+    if not matching:
+        lines += _elsewhere(
+            requests, project_id, "events", lambda item: _event_diffs(item, name, user_id, properties) == []
+        )
     lines += _rejected_section(
         f"Rejected requests that carried an event {name!r}:",
         _rejected_carrying(
@@ -158,6 +196,12 @@ def profile_failure(
         for job in jobs:
             if user_id in job.user_ids and job.status == "completed":
                 lines.append(f"User {user_id!r} was deleted by deletion job {job.id}.")
+        lines += _elsewhere(
+            requests,
+            project_id,
+            "profiles",
+            lambda item: isinstance(item, Mapping) and item.get("user_id") == user_id,
+        )
     lines += _rejected_section(
         f"Rejected requests that carried a profile for {user_id!r}:",
         _rejected_carrying(

@@ -1,6 +1,6 @@
 """``MarketapMock``: what every fixture hands a test.
 
-The same object for the live fake, the in-process respx route and a fake started by hand;
+The same object for the live fake, the in-process routes and a fake started by hand;
 only where it reads state from differs (see :mod:`pytest_plugin.sources`).
 
 PYTEST_DONT_REWRITE: loaded on every pytest run; its asserts need no rewriting.
@@ -16,6 +16,10 @@ from pytest_plugin.captured import CapturedRequest, DeletionJob
 from pytest_plugin.sources import Source
 
 __all__ = ["MarketapMock", "Mode"]
+
+# unittest (and Django's runner) leave the frames of a module with this name out of a failure's
+# traceback, as pytest leaves out those with __tracebackhide__.
+__unittest = True
 
 Mode = Literal["live", "respx", "inprocess", "external"]
 
@@ -124,7 +128,9 @@ class MarketapMock:
 
     def drop_next(self, *, times: int = 1, path: str | None = None) -> dict[str, Any]:
         """The next ``times`` requests lose their connection without an answer: a closed socket
-        for the live fake, ``httpx.RemoteProtocolError`` for the respx route."""
+        for the live fake on werkzeug; in process, the error each client raises for one
+        (``requests.ConnectionError``, ``httpx.RemoteProtocolError``,
+        ``aiohttp.ServerDisconnectedError``), retried where the client's own policy retries it."""
         return self.add_fault(drop=True, times=times, path=path)
 
     @property

@@ -1,15 +1,27 @@
 """The in-process routes: requests for the vendor's host go into the app with no socket, from
-httpx (respx), requests (responses) and aiohttp (aioresponses, when aiohttp is installed).
+httpx, requests and aiohttp (when aiohttp is installed).
 
-Each library's own mocking tool intercepts its client; every one hands the request to
-:func:`call_app`, which runs it through the one WSGI app (so the pipeline, faults and journal
-are those of the live fake), and turns a dropped connection into that client's own error.
-Requests for other hosts go out as usual.
+Each door sits where the client would otherwise open a connection, beneath the client's own
+retry, back-off and timeout logic, so that logic runs as it does on the wire:
+
+* requests (and any urllib3 user): ``HTTPConnectionPool._make_request``, under urllib3's
+  ``Retry`` loop;
+* httpx: ``HTTPTransport.handle_request`` and ``AsyncHTTPTransport.handle_async_request``,
+  under the client's redirects and timeouts;
+* aiohttp: ``ClientSession._request``, answered through aioresponses, with the session's
+  ``ClientTimeout`` applied to the fake's latency.
+
+Every door hands the request to :func:`call_app`, which runs it through the one WSGI app (so the
+pipeline, faults and journal are those of the live fake), waits an injected latency the way its
+client waits for a slow server (a blocking sleep for sync clients, the event loop's for async
+ones, and never longer than the client's read timeout), and turns a dropped connection or an
+expired timeout into that client's own error. Requests for other hosts go out as usual.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import importlib.util
 import json
@@ -34,9 +46,7 @@ CLIENTS = ("httpx", "requests", "aiohttp")
 
 #: what each client says when a server closes the connection without answering
 _HTTPX_DROP = "Server disconnected without sending a response."
-_REQUESTS_DROP = (
-    "('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))"
-)
+_HTTP_CLIENT_DROP = "Remote end closed connection without response"
 
 
 @functools.cache
@@ -106,59 +116,241 @@ def _header_bytes(text: str) -> bytes:
 
 
 def _body_bytes(data: Any) -> bytes:
+    """The bytes a client sends for a body given as bytes, text, a file or an iterable of parts."""
     if data is None:
         return b""
     if isinstance(data, str):
         return data.encode("utf-8")
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
-    return b"".join(part if isinstance(part, bytes) else str(part).encode() for part in data)
+    if hasattr(data, "read"):
+        return _body_bytes(data.read())
+    return b"".join(part.encode() if isinstance(part, str) else bytes(part) for part in data)
 
 
-# --- httpx (respx) ----------------------------------------------------------------------------
+def _wait(delay: float, timeout: float | None) -> tuple[float, bool]:
+    """How long a client waits for an answer ``delay`` seconds late, and whether its read
+    ``timeout`` expires first (then it waits the timeout, and no longer)."""
+    if timeout is not None and delay > timeout:
+        return max(0.0, timeout), True
+    return delay, False
 
 
-def _httpx_route(app: Callable[[], Flask]) -> Callable[[Any], Any]:
+# --- requests and urllib3 ---------------------------------------------------------------------
+
+
+def _start_urllib3(pattern: re.Pattern[str], app: Callable[[], Flask]) -> Callable[[], None]:
+    """Answer the vendor's host in place of ``HTTPConnectionPool._make_request``: the step that
+    sends one request on a connection and reads its answer. urllib3's ``urlopen`` around it
+    still counts retries, honours ``Retry-After`` and backs off, and turns a dropped connection
+    into ``ProtocolError`` (``requests.ConnectionError``) as it does on the wire. The pool's
+    connection is never opened."""
+    import http
+    import io
+
+    from urllib3 import HTTPHeaderDict
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.exceptions import ReadTimeoutError
+    from urllib3.response import HTTPResponse
+    from urllib3.util.timeout import _DEFAULT_TIMEOUT, Timeout
+
+    original = HTTPConnectionPool.__dict__["_make_request"]
+    original_prepare_proxy = HTTPSConnectionPool.__dict__["_prepare_proxy"]
+
+    def _prepare_proxy(pool: HTTPSConnectionPool, conn: Any) -> None:
+        # Through an HTTPS proxy, urlopen opens the tunnel before it sends: for the vendor's
+        # host there is no tunnel to open, as there is no connection.
+        if not pattern.match(f"{pool.scheme}://{pool.host}:{pool.port}/"):
+            original_prepare_proxy(pool, conn)
+
+    def _make_request(
+        pool: HTTPConnectionPool,
+        conn: Any,
+        method: str,
+        url: str,
+        body: Any = None,
+        headers: Any = None,
+        retries: Any = None,
+        timeout: Any = _DEFAULT_TIMEOUT,
+        chunked: bool = False,
+        response_conn: Any = None,
+        preload_content: bool = True,
+        decode_content: bool = True,
+        enforce_content_length: bool = True,
+    ) -> Any:
+        # A proxy is sent the absolute URL; otherwise the pool knows the origin.
+        full = url if "://" in url[:8] else f"{pool.scheme}://{pool.host}:{pool.port}{url}"
+        if not pattern.match(full):
+            return original(
+                pool,
+                conn,
+                method,
+                url,
+                body=body,
+                headers=headers,
+                retries=retries,
+                timeout=timeout,
+                chunked=chunked,
+                response_conn=response_conn,
+                preload_content=preload_content,
+                decode_content=decode_content,
+                enforce_content_length=enforce_content_length,
+            )
+        pool.num_requests += 1
+        timeout_obj = pool._get_timeout(timeout)
+        timeout_obj.start_connect()
+        read_timeout = Timeout.resolve_default_timeout(timeout_obj.read_timeout)
+        answer = call_app(app(), method, full, list((headers or {}).items()), _body_bytes(body))
+        wait, timed_out = _wait(answer.delay, read_timeout)
+        if wait:
+            time.sleep(wait)
+        if timed_out:
+            raise ReadTimeoutError(pool, url, f"Read timed out. (read timeout={read_timeout})")
+        if answer.dropped:  # what http.client raises when a server closes without answering
+            raise http.client.RemoteDisconnected(_HTTP_CLIENT_DROP)
+        return HTTPResponse(
+            body=io.BytesIO(answer.body),
+            headers=HTTPHeaderDict(answer.headers),
+            status=answer.status,
+            version=11,
+            reason=_reason(answer.status),
+            preload_content=preload_content,
+            decode_content=decode_content,
+            pool=pool,
+            connection=response_conn,
+            retries=retries,
+            enforce_content_length=enforce_content_length,
+            request_method=method,
+            request_url=url,
+        )
+
+    HTTPConnectionPool._make_request = _make_request  # type: ignore[method-assign,assignment]
+    HTTPSConnectionPool._prepare_proxy = _prepare_proxy  # type: ignore[method-assign,assignment]
+    restore_responses = _responses_vendor_first(pattern)
+
+    def stop() -> None:
+        restore_responses()
+        HTTPSConnectionPool._prepare_proxy = original_prepare_proxy  # type: ignore[method-assign]
+        HTTPConnectionPool._make_request = original  # type: ignore[method-assign]
+
+    return stop
+
+
+def _reason(status: int) -> str:
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    return HTTP_STATUS_CODES.get(status, "UNKNOWN")
+
+
+def _responses_vendor_first(pattern: re.Pattern[str]) -> Callable[[], None]:
+    """Until the returned function is called, a test's own ``responses`` mock (which patches
+    ``HTTPAdapter.send``, above the fake's door) sends a request for the vendor's host that none
+    of its responses match on to urllib3, where the fake answers it; without this it would
+    raise "Connection refused by Responses". Its own answers for the vendor's host still win."""
+    if not _installed_module("responses"):
+        return lambda: None
+    from responses import RequestsMock
+
+    original = RequestsMock.__dict__["_on_request"]
+
+    def on_request(mock: Any, adapter: Any, request: Any, **kwargs: Any) -> Any:
+        if pattern.match(str(request.url)) and not _answers(mock, request, kwargs):
+            kwargs.pop("retries", None)  # responses' own argument, not the adapter's
+            return mock._real_send(adapter, request, **kwargs)
+        return original(mock, adapter, request, **kwargs)
+
+    RequestsMock._on_request = on_request  # type: ignore[method-assign,assignment]
+    return lambda: setattr(RequestsMock, "_on_request", original)
+
+
+def _answers(mock: Any, request: Any, kwargs: dict[str, Any]) -> bool:
+    """Whether one of ``mock``'s responses matches ``request``; asked of each response, as the
+    registry's own search would pop the one it finds."""
+    # what _on_request sets up before its search, so that query and body matchers work alike
+    request.params = mock._parse_request_params(request.path_url)
+    request.req_kwargs = {k: v for k, v in kwargs.items() if k != "retries"}
+    if hasattr(mock, "_read_filelike_body"):  # not in responses 0.25.0
+        request.body = mock._read_filelike_body(request.body)
+    return any(response.matches(request)[0] for response in mock.registered())
+
+
+# --- httpx ------------------------------------------------------------------------------------
+
+
+def _start_httpx(pattern: re.Pattern[str], app: Callable[[], Flask]) -> Callable[[], None]:
+    """Answer the vendor's host in place of the transports' ``handle_request``: the client's
+    redirects, timeouts and event hooks run around it as on the wire, and a transport's
+    ``retries`` (which retry failed connects only) have no connect to fail."""
+    import anyio
     import httpx
 
-    def handle(request: httpx.Request) -> httpx.Response:
+    sync_original = httpx.HTTPTransport.__dict__["handle_request"]
+    async_original = httpx.AsyncHTTPTransport.__dict__["handle_async_request"]
+
+    def answer_for(request: httpx.Request) -> tuple[Answer, float, bool]:
         headers = list(request.headers.multi_items())
-        answer = call_app(app(), request.method, str(request.url), headers, request.read())
-        # Without a latency fault there is nothing to wait, and even time.sleep(0) is a
-        # system call on every request.
-        if answer.delay:
-            time.sleep(answer.delay)
+        answer = call_app(app(), request.method, str(request.url), headers, request.content)
+        wait, timed_out = _wait(answer.delay, request.extensions.get("timeout", {}).get("read"))
+        return answer, wait, timed_out
+
+    def respond(request: httpx.Request, answer: Answer, timed_out: bool) -> httpx.Response:
+        if timed_out:  # what httpcore's socket read raises, as httpx maps it
+            raise httpx.ReadTimeout("timed out", request=request)
         if answer.dropped:  # what httpx raises when a server closes without answering
             raise httpx.RemoteProtocolError(_HTTPX_DROP, request=request)
-        headers = [(k, v) for k, v in answer.headers if k.lower() != "content-length"]
-        return httpx.Response(answer.status, headers=headers, content=answer.body, request=request)
-
-    return handle
-
-
-# --- requests (responses) ---------------------------------------------------------------------
-
-
-def _requests_route(app: Callable[[], Flask]) -> Callable[[Any], Any]:
-    import requests
-
-    def handle(request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        answer = call_app(
-            app(),
-            request.method or "GET",
-            request.url or "",
-            list(request.headers.items()),
-            _body_bytes(request.body),
+        reason = _reason(answer.status).encode("ascii")
+        return httpx.Response(
+            answer.status,
+            headers=answer.headers,
+            stream=httpx.ByteStream(answer.body),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
         )
-        # Without a latency fault there is nothing to wait, and even time.sleep(0) is a
-        # system call on every request.
-        if answer.delay:
-            time.sleep(answer.delay)
-        if answer.dropped:  # what requests raises when a server closes without answering
-            raise requests.ConnectionError(_REQUESTS_DROP, request=request)
-        return answer.status, dict(answer.headers), answer.body
 
-    return handle
+    def handle_request(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        if not pattern.match(str(request.url)) or _respx_answers(request):
+            return sync_original(transport, request)  # type: ignore[no-any-return]
+        request.read()
+        answer, wait, timed_out = answer_for(request)
+        if wait:
+            time.sleep(wait)
+        return respond(request, answer, timed_out)
+
+    async def handle_async_request(
+        transport: httpx.AsyncHTTPTransport, request: httpx.Request
+    ) -> httpx.Response:
+        if not pattern.match(str(request.url)) or _respx_answers(request):
+            return await async_original(transport, request)  # type: ignore[no-any-return]
+        await request.aread()
+        answer, wait, timed_out = answer_for(request)
+        if wait:
+            await anyio.sleep(wait)  # the event loop's sleep: other tasks go on
+        return respond(request, answer, timed_out)
+
+    httpx.HTTPTransport.handle_request = handle_request  # type: ignore[method-assign,assignment]
+    httpx.AsyncHTTPTransport.handle_async_request = handle_async_request  # type: ignore[method-assign,assignment]
+
+    def stop() -> None:
+        httpx.HTTPTransport.handle_request = sync_original  # type: ignore[method-assign]
+        httpx.AsyncHTTPTransport.handle_async_request = async_original  # type: ignore[method-assign]
+
+    return stop
+
+
+def _respx_answers(request: Any) -> bool:
+    """Whether a test's own respx router at httpcore's layer (respx's default, beneath the
+    fake's door) has a route, not a pass-through, for this request: then the test's own answer
+    wins, as with its own ``responses`` or aioresponses mock."""
+    mocks = sys.modules.get("respx.mocks")
+    if mocks is None:
+        return False
+    for mocker in mocks.Mocker.registry.values():
+        for router in mocker.routers:
+            for route in router.routes:
+                if route.is_pass_through:
+                    continue
+                if route.pattern is None or route.pattern.match(request):
+                    return True
+    return False
 
 
 # --- aiohttp (aioresponses) -------------------------------------------------------------------
@@ -202,18 +394,44 @@ def _aiohttp_response_class() -> type:
     return Response
 
 
+#: the ClientTimeout of the aiohttp request being answered (the session's, or the request's own)
+_AIOHTTP_TIMEOUT: contextvars.ContextVar[Any] = contextvars.ContextVar("marketap_aiohttp_timeout")
+
+
+def _aiohttp_timeout(session: Any, kwargs: dict[str, Any]) -> Any:
+    """The ``ClientTimeout`` aiohttp applies to this request, chosen as ``_request`` chooses it."""
+    import aiohttp
+
+    timeout = kwargs.get("timeout")
+    if timeout is None or timeout is getattr(aiohttp.helpers, "sentinel", None):
+        return session.timeout
+    return timeout if isinstance(timeout, aiohttp.ClientTimeout) else aiohttp.ClientTimeout(total=timeout)
+
+
 def _aiohttp_route(app: Callable[[], Flask]) -> Callable[..., Any]:
     import aiohttp
     from aioresponses import CallbackResult
 
     response_class = _aiohttp_response_class()
+    # aiohttp 3.10 named the read timeout's own subclass; before it, ServerTimeoutError
+    read_timeout_error = getattr(aiohttp, "SocketTimeoutError", aiohttp.ServerTimeoutError)
 
     async def handle(url: Any, **kwargs: Any) -> CallbackResult:
         headers = {str(k): str(v) for k, v in (kwargs.get("headers") or {}).items()}
         body = _aiohttp_body(kwargs, headers)
         answer = call_app(app(), kwargs.get("method", "POST"), str(url), list(headers.items()), body)
-        if answer.delay:
-            await asyncio.sleep(answer.delay)  # holds nothing: other tasks go on
+        timeout = _AIOHTTP_TIMEOUT.get(None)
+        total = getattr(timeout, "total", None)
+        sock_read = getattr(timeout, "sock_read", None)
+        # Whichever of the two limits is shorter fires first, as its timer would on the wire.
+        limit = min((t for t in (total, sock_read) if t is not None), default=None)
+        wait, timed_out = _wait(answer.delay, limit)
+        if wait:
+            await asyncio.sleep(wait)  # holds nothing: other tasks go on
+        if timed_out:
+            if limit == total:
+                raise asyncio.TimeoutError
+            raise read_timeout_error("Timeout on reading data from socket")
         if answer.dropped:
             raise aiohttp.ServerDisconnectedError()
         return CallbackResult(
@@ -225,185 +443,6 @@ def _aiohttp_route(app: Callable[[], Flask]) -> Callable[..., Any]:
         )
 
     return handle
-
-
-# --- all of them ------------------------------------------------------------------------------
-
-
-#: what each route needs installed: requests and aiohttp are served where their mocking tools are
-_NEEDS = {
-    "httpx": ("httpx", "respx"),
-    "requests": ("requests", "responses"),
-    "aiohttp": ("aiohttp", "aioresponses"),
-}
-
-
-def available(client: str) -> bool:
-    """Whether ``client`` can be served: it and its mocking tool are installed, and aiohttp has
-    been imported (code that uses it imports it first, and patching it is not free)."""
-    if client == "aiohttp" and "aiohttp" not in sys.modules:
-        return False
-    return _installed(client)
-
-
-@functools.cache
-def _installed(client: str) -> bool:
-    return all(importlib.util.find_spec(name) is not None for name in _NEEDS[client])
-
-
-class InProcess:
-    """Routes the vendor's host into ``app`` for every client here until :meth:`stop`.
-
-    Nests: each client is patched once, by the outermost route, and a request goes to the app of
-    the innermost route active for its client (``mock_marketap`` inside a decorated test, say).
-    """
-
-    _lock = threading.Lock()
-    _apps: ClassVar[dict[str, list[Flask]]] = {}
-    _stops: ClassVar[dict[str, Callable[[], None]]] = {}
-
-    def __init__(self, app: Flask, base_url: str = spec.BASE_URL, clients: tuple[str, ...] = CLIENTS) -> None:
-        self.app = app
-        self.base_url = base_url
-        self.clients = tuple(c for c in clients if available(c))
-        self._started: list[str] = []
-
-    def start(self) -> InProcess:
-        pattern = vendor_url_pattern(self.base_url)
-        with self._lock:
-            try:
-                for client in self.clients:
-                    apps = self._apps.setdefault(client, [])
-                    if not apps:
-                        self._stops[client] = self._patch(client, pattern)
-                    apps.append(self.app)
-                    self._started.append(client)
-            except BaseException:
-                self._stop()
-                raise
-        return self
-
-    def stop(self) -> None:
-        with self._lock:
-            self._stop()
-
-    def _stop(self) -> None:
-        while self._started:
-            client = self._started.pop()
-            apps = self._apps[client]
-            del apps[len(apps) - 1 - apps[::-1].index(self.app)]  # this route's entry, the last one
-            if not apps:
-                self._stops.pop(client)()
-
-    _mocks: ClassVar[dict[tuple[str, str], _RespxRoute | _ResponsesRoute]] = {}
-
-    def _patch(self, client: str, pattern: re.Pattern[str]) -> Callable[[], None]:
-        """Patch ``client``; returns what unpatches it. The mocks of httpx and requests are built
-        once per base URL and started per test (building one costs as much as a test)."""
-        app = _current(self._apps[client])
-        if client == "aiohttp":
-            return _start_aiohttp(pattern, app)
-        route: _RespxRoute | _ResponsesRoute | None = self._mocks.get((client, pattern.pattern))
-        if route is None:
-            build = _RespxRoute if client == "httpx" else _ResponsesRoute
-            route = self._mocks[client, pattern.pattern] = build(pattern, app)
-        route.start()
-        return route.stop
-
-
-class _RespxRoute:
-    """A respx router for the vendor's host, in respx's mocker of its own (see
-    :func:`_respx_mocker`). Its routes never change, so a start is only a registration: no
-    snapshot to take and roll back (respx's ``start`` builds three ``Mock`` objects)."""
-
-    def __init__(self, pattern: re.Pattern[str], app: Callable[[], Flask]) -> None:
-        import respx
-        from respx.mocks import Mocker
-
-        self.router = respx.MockRouter(assert_all_called=False, assert_all_mocked=False)
-        self.router.route(url__regex=pattern.pattern).mock(side_effect=_httpx_route(app))
-        self.router.route().pass_through()  # other hosts are not hijacked
-        self.mocker = Mocker.registry[_respx_mocker()]
-
-    def start(self) -> None:
-        self.mocker.register(self.router)
-        self.mocker.start()
-
-    def stop(self) -> None:
-        self.mocker.unregister(self.router)
-        self.mocker.stop()
-        self.router.reset()  # the records of calls: none piles up over a session
-
-
-class _ResponsesRoute:
-    """A ``responses`` mock of the vendor's host; what matches no route goes out as usual.
-
-    A test's own ``RequestsMock`` may start before this one (a fixture) or after it
-    (``@responses.activate`` on the test), and the last started sees every request first:
-
-    * started before: what this mock passes through goes to the send in place when it started
-      (the test's mock), not to the one ``responses`` saw at import, which would put the test's
-      other services on the network;
-    * started after: the test's mock answers the vendor's requests it has a response for, and
-      hands the others to the fake rather than refusing them (see :func:`_vendor_first`).
-    """
-
-    def __init__(self, pattern: re.Pattern[str], app: Callable[[], Flask]) -> None:
-        import responses
-
-        self.pattern = pattern
-        self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
-        callback = _requests_route(app)
-        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
-            self.mock.add_callback(method, pattern, callback=callback)
-        self.mock.add_passthru(re.compile(".*"))
-        self._restore: Callable[[], None] | None = None
-
-    def start(self) -> None:
-        from requests.adapters import HTTPAdapter
-
-        self.mock._real_send = HTTPAdapter.send
-        self.mock.start()
-        self._restore = _vendor_first(self)
-
-    def stop(self) -> None:
-        if self._restore is not None:
-            self._restore()
-            self._restore = None
-        self.mock.stop()
-        self.mock.calls.reset()  # the records of calls: none piles up over a session
-
-
-def _vendor_first(route: _ResponsesRoute) -> Callable[[], None]:
-    """Until the returned function is called, any other ``RequestsMock`` hands a request for
-    the vendor's host that none of its responses match to ``route`` (the fake), where it would
-    raise "Connection refused by Responses" or pass it to the network."""
-    from responses import RequestsMock
-
-    original = RequestsMock.__dict__["_on_request"]
-
-    def on_request(mock: Any, adapter: Any, request: Any, **kwargs: Any) -> Any:
-        if (
-            mock is not route.mock
-            and route.pattern.match(str(request.url))
-            and not _answers(mock, request, kwargs)
-        ):
-            return route.mock._on_request(adapter, request, **kwargs)
-        return original(mock, adapter, request, **kwargs)
-
-    RequestsMock._on_request = on_request  # type: ignore[method-assign,assignment]
-    return lambda: setattr(RequestsMock, "_on_request", original)
-
-
-def _answers(mock: Any, request: Any, kwargs: dict[str, Any]) -> bool:
-    """Whether one of ``mock``'s responses matches ``request``; asked of each response, as the
-    registry's own search would pop the one it finds."""
-    # what _on_request sets up before its search, so that query and body matchers work alike
-    request.params = mock._parse_request_params(request.path_url)
-    request.req_kwargs = {k: v for k, v in kwargs.items() if k != "retries"}
-    if hasattr(mock, "_read_filelike_body"):  # not in responses 0.25.0
-        request.body = mock._read_filelike_body(request.body)
-    return any(response.matches(request)[0] for response in mock.registered())
 
 
 def _start_aiohttp(pattern: re.Pattern[str], app: Callable[[], Flask]) -> Callable[[], None]:
@@ -426,7 +465,11 @@ def _start_aiohttp(pattern: re.Pattern[str], app: Callable[[], Flask]) -> Callab
         session: ClientSession, method: str, str_or_url: Any, *args: Any, **kwargs: Any
     ) -> Any:
         if pattern.match(str(session._build_url(str_or_url))):  # joined to the session's base_url
-            return await mock._request_mock(session, method, str_or_url, *args, **kwargs)
+            token = _AIOHTTP_TIMEOUT.set(_aiohttp_timeout(session, kwargs))
+            try:
+                return await mock._request_mock(session, method, str_or_url, *args, **kwargs)
+            finally:
+                _AIOHTTP_TIMEOUT.reset(token)
         return await previous(session, method, str_or_url, *args, **kwargs)
 
     ClientSession._request = _request  # type: ignore[method-assign,assignment]
@@ -463,44 +506,88 @@ def _aiohttp_vendor_first(fake: Any, pattern: re.Pattern[str]) -> Callable[[], N
     return lambda: setattr(aioresponses, "match", original)
 
 
-def _respx_mocker() -> str:
-    """The name of respx's mocker for the fake's router: one of its own, at the layer of
-    ``httpx.Client._transport_for_url``. A test's own respx mocks (default: httpcore layer) get
-    what the fake's router passes through, whichever started first (in respx's default mocker
-    the first router registered takes every request); and it patches 2 methods per test, not
-    the 26 of the default mocker."""
-    from respx.mocks import HTTPXMocker, Mocker
+# --- all of them ------------------------------------------------------------------------------
 
-    method = HTTPXMocker.target_methods[0]  # _transport_for_url
-    if "marketap" not in Mocker.registry:
 
-        class VendorMocker(HTTPXMocker):
-            name = "marketap"
-            targets: ClassVar[list[str]] = list(HTTPXMocker.targets)
-            _saved: ClassVar[list[tuple[type, Any]]] = []
+#: what each door needs installed: aiohttp's answers are built by aioresponses
+_NEEDS = {
+    "httpx": ("httpx", "anyio"),
+    "requests": ("urllib3",),
+    "aiohttp": ("aiohttp", "aioresponses"),
+}
 
-            # Plain attribute swaps in place of mock.patch(spec=True), which inspects the
-            # method's signature at every start.
-            @classmethod
-            def start(cls) -> None:
-                import httpx
+#: each client's door: patches it and returns what unpatches it
+_DOORS: dict[str, Callable[[re.Pattern[str], Callable[[], Flask]], Callable[[], None]]] = {
+    "httpx": _start_httpx,
+    "requests": _start_urllib3,
+    "aiohttp": _start_aiohttp,
+}
+assert set(_DOORS) == set(_NEEDS) == set(CLIENTS)
 
-                if cls._saved:
-                    return
-                for klass in (httpx.Client, httpx.AsyncClient):
-                    original = klass.__dict__[method]
-                    cls._saved.append((klass, original))
-                    setattr(klass, method, cls.mock(original))  # type: ignore[no-untyped-call]
 
-            @classmethod
-            def stop(cls, force: bool = False) -> None:
-                if cls.routers and not force:
-                    return
-                while cls._saved:
-                    klass, original = cls._saved.pop()
-                    setattr(klass, method, original)
+def available(client: str) -> bool:
+    """Whether ``client`` can be served: it and what its door needs are installed, and aiohttp
+    has been imported (code that uses it imports it first, and patching it is not free)."""
+    if client == "aiohttp" and "aiohttp" not in sys.modules:
+        return False
+    return all(_installed_module(name) for name in _NEEDS[client])
 
-    return "marketap"
+
+@functools.cache
+def _installed_module(name: str) -> bool:
+    if name == "urllib3":  # the door's method took its present form in urllib3 2.0
+        try:
+            from importlib.metadata import version
+
+            return int(version("urllib3").split(".")[0]) >= 2
+        except Exception:
+            return False
+    return importlib.util.find_spec(name) is not None
+
+
+class InProcess:
+    """Routes the vendor's host into ``app`` for every client here until :meth:`stop`.
+
+    Nests: each client is patched once, by the outermost route, and a request goes to the app of
+    the innermost route active for its client (``mock_marketap`` inside a decorated test, say).
+    """
+
+    _lock = threading.Lock()
+    _apps: ClassVar[dict[str, list[Flask]]] = {}
+    _stops: ClassVar[dict[str, Callable[[], None]]] = {}
+
+    def __init__(self, app: Flask, base_url: str = spec.BASE_URL, clients: tuple[str, ...] = CLIENTS) -> None:
+        self.app = app
+        self.base_url = base_url
+        self.clients = tuple(c for c in clients if available(c))
+        self._started: list[str] = []
+
+    def start(self) -> InProcess:
+        pattern = vendor_url_pattern(self.base_url)
+        with self._lock:
+            try:
+                for client in self.clients:
+                    apps = self._apps.setdefault(client, [])
+                    if not apps:
+                        self._stops[client] = _DOORS[client](pattern, _current(apps))
+                    apps.append(self.app)
+                    self._started.append(client)
+            except BaseException:
+                self._stop()
+                raise
+        return self
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _stop(self) -> None:
+        while self._started:
+            client = self._started.pop()
+            apps = self._apps[client]
+            del apps[len(apps) - 1 - apps[::-1].index(self.app)]  # this route's entry, the last one
+            if not apps:
+                self._stops.pop(client)()
 
 
 def _current(apps: list[Flask]) -> Callable[[], Flask]:

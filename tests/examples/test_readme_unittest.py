@@ -28,15 +28,19 @@ def report_purchase(order_id: str, user_id: str, revenue: float) -> int:
     return response.status_code
 
 
-@mock_marketap()  # each test method runs against a fresh fake, as self.marketap
+@mock_marketap()  # setUp, each test and tearDown run against a fresh fake, as self.marketap
 class PurchaseReportingTest(unittest.TestCase):
     marketap: object
+
+    def setUp(self) -> None:
+        self.assertEqual(report_purchase("order-0", "u-0", 1000), 202)  # covered too
 
     def test_a_purchase_is_reported_once(self) -> None:
         self.assertEqual(report_purchase("order-1", "u-1", 39000), 202)
         self.assertEqual(report_purchase("order-1", "u-1", 39000), 202)  # a retry: same id
 
         self.marketap.assert_event_sent("mkt_purchase", user_id="u-1", count=1, mkt_revenue=39000)
+        self.assertEqual(len(self.marketap.events), 2)  # setUp's and this test's, no other test's
 
     def test_a_string_revenue_is_refused(self) -> None:
         with mock_marketap() as marketap:  # or as a context manager, anywhere

@@ -4,6 +4,7 @@ outside pytest fixtures, and one fake shared by xdist workers. Through pytester,
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from mockserver import Backend, LiveServer
@@ -140,6 +141,14 @@ def test_the_tests_own_mocks_of_other_hosts_still_answer(pytester: pytest.Pytest
                 assert httpx.post(VENDOR, json=BODY, headers=AUTH).status_code == 202
             marketap_inprocess.assert_event_sent("mkt_login", count=1)
 
+        def test_respx_own_answer_for_the_vendor_wins(marketap_inprocess):
+            with respx.mock:
+                respx.post(VENDOR).respond(503)
+                respx.route(host="event.marketap.io", path="/v1/api/profile/user").pass_through()
+                assert httpx.post(VENDOR, json=BODY, headers=AUTH).status_code == 503
+                assert httpx.post(VENDOR.replace("events", "profile/user"), json={"profiles": []}, headers=AUTH).status_code == 400
+            assert [r.status for r in marketap_inprocess.requests] == [400]
+
         @pytest.mark.asyncio
         async def test_respx_async(marketap_inprocess):
             # a router at the fake's own layer lets the vendor's host through, as for any host
@@ -188,7 +197,21 @@ def test_the_tests_own_mocks_of_other_hosts_still_answer(pytester: pytest.Pytest
             marketap_inprocess.assert_event_sent("mkt_login", count=1)
         """
     )
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=6)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=7)
+
+
+def test_a_proxy_in_the_environment_changes_nothing(marketap_inprocess, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through a proxy urllib3 opens a tunnel before it sends; for the vendor's host there is
+    nothing to open (the proxy here is a closed port: reaching it would fail)."""
+    import requests
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    url = "https://event.marketap.io/v1/api/events?project_id=test-project"
+    body = {"events": [{"name": "e", "user_id": "u"}]}
+    auth = {"Authorization": "Bearer test-api-key"}
+    assert requests.post(url, json=body, headers=auth, timeout=5).status_code == 202
+    assert httpx.post(url, json=body, headers=auth, timeout=5).status_code == 202
+    assert len(marketap_inprocess.events) == 2
 
 
 def test_a_tests_own_aioresponses_works_inside_and_around_the_fake(pytester: pytest.Pytester) -> None:
