@@ -6,9 +6,9 @@ import hmac
 from collections.abc import Mapping
 
 from mockserver.errors import ApiError
-from mockserver.settings import mask
+from mockserver.secrets import mask_credentials, mask_secret
 
-__all__ = ["CHALLENGE", "authenticate", "authorize", "mask", "mask_authorization"]
+__all__ = ["CHALLENGE", "authenticate", "authorize"]
 
 #: RFC 6750 §3: a 401 names the scheme it wants
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -37,8 +37,7 @@ def authenticate(authorization: str | None, keys: Mapping[str, tuple[str, ...]] 
         raise _refuse("required: send 'Authorization: Bearer <api_key>'")
     scheme, _, presented = authorization.strip().partition(" ")
     if scheme.lower() != "bearer":
-        shown = scheme[:20] or authorization[:20]
-        raise _refuse(f"scheme must be 'Bearer', not {shown!r}: send 'Authorization: Bearer <api_key>'")
+        raise _refuse(f"{_scheme_words(authorization)}: send 'Authorization: Bearer <api_key>'")
     presented = presented.strip()
     if not presented:
         raise _refuse("the API key is missing after 'Bearer': send 'Authorization: Bearer <api_key>'")
@@ -46,7 +45,7 @@ def authenticate(authorization: str | None, keys: Mapping[str, tuple[str, ...]] 
         return presented
     key = _find_key(presented, keys)
     if key is None:
-        raise _refuse(f"unknown API key {mask(presented)}")
+        raise _refuse(f"unknown API key {mask_secret(presented)}")
     return key
 
 
@@ -54,12 +53,13 @@ def authorize(
     key: str, project_id: str, keys: Mapping[str, tuple[str, ...]], *, any_project: bool = False
 ) -> None:
     if not any_project and project_id not in keys[key]:
-        raise _refuse(f"API key {mask(key)} is not valid for project {project_id[:100]!r}")
+        raise _refuse(f"API key {mask_secret(key)} is not valid for project {project_id[:100]!r}")
 
 
-def mask_authorization(value: str) -> str:
-    """``Bearer test-api-key`` -> ``Bearer test****``."""
-    scheme, _, secret = value.partition(" ")
-    if not secret:
-        return mask(value)
-    return f"{scheme} {mask(secret.strip())}"
+def _scheme_words(authorization: str) -> str:
+    # Whatever came first may be the key itself, sent without "Bearer ": it is named only as
+    # mask_credentials shows it, which keeps a known scheme's name and masks anything else.
+    shown = mask_credentials(authorization)
+    if " " in shown:
+        return f"scheme must be 'Bearer', not {shown.partition(' ')[0]!r}"
+    return f"the header must start with 'Bearer ', not {shown!r}"

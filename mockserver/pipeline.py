@@ -9,6 +9,7 @@ path is journaled, whatever its answer.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import zlib
@@ -17,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver import spec
-from mockserver.auth import authenticate, authorize, mask_authorization
+from mockserver.auth import authenticate, authorize
 from mockserver.backend import Backend
 from mockserver.browser_guard import check_proxy_origin
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, FieldError
 from mockserver.faults import retry_after_header
 from mockserver.journal import parse_json
 from mockserver.proxy import LENIENT, Upstream
+from mockserver.secrets import Redactor
 from mockserver.settings import Settings
 from mockserver.validation import Validated, validate_body
 
@@ -52,6 +54,18 @@ class IncomingRequest:
     #: the query as received, for a proxy to send on byte for byte
     query_string: str = ""
 
+    @functools.cached_property
+    def redactor(self) -> Redactor:
+        """The credentials this request presents, masked wherever it is shown."""
+        return Redactor(self.headers, self.query)
+
+    def masked(self, error: ApiError) -> ApiError:
+        """``error`` with the request's credentials masked in its reasons: an error may quote
+        what was sent (an HTTP library refusing a header quotes its value)."""
+        if self.redactor.secrets:
+            error.errors = [FieldError(e.field, self.redactor.text(e.reason)) for e in error.errors]
+        return error
+
 
 @dataclass
 class Reply:
@@ -77,14 +91,13 @@ def handle(backend: Backend, request: IncomingRequest, upstream: Upstream | None
     then sent on)."""
     endpoint = spec.endpoint_for(request.path)
     if endpoint is None:
-        error = ApiError.one(404, "path", f"no endpoint at {request.path[:200]}")
+        error = request.masked(ApiError.one(404, "path", f"no endpoint at {request.path[:200]}"))
         if request.path.startswith("/v1/"):
             _journal(backend, request, None, None, request.body, error)
         return error_reply(error)
     if request.method != "POST":
-        error = ApiError.one(
-            405, "method", f"{request.method} is not allowed; use POST", headers={"Allow": "POST"}
-        )
+        reason = f"{request.method} is not allowed; use POST"
+        error = request.masked(ApiError.one(405, "method", reason, headers={"Allow": "POST"}))
         _journal(backend, request, endpoint, None, request.body, error)
         return error_reply(error)
     if upstream is not None:
@@ -129,6 +142,8 @@ def _judge(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
         # A bug of ours must still answer in the envelope, never with a traceback.
         log.exception("unexpected error handling %s %s", request.method, request.path)
         verdict.error = ApiError.one(500, "body", "the fake failed on this request; please report it")
+    if verdict.error is not None:
+        request.masked(verdict.error)
     return verdict
 
 
@@ -181,6 +196,8 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
     answer = upstream.forward(
         request.method, request.path, request.query_string, dict(request.headers), request.body
     )
+    if answer.error is not None:
+        request.masked(answer.error)
     fields = _entry_fields(request, verdict.project_id, verdict.raw)
     validated = verdict.validated
     # What goes into the state is what the upstream took, as far as the fake can read it.
@@ -197,7 +214,7 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
         proxied=True,
         upstream_status=answer.status,
         upstream_error=answer.reason,
-        upstream_body=answer.text(),
+        upstream_body=_echo_masked(request, answer.text()),
     )
     if stored is None:
         backend.refuse(**fields)
@@ -209,6 +226,11 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
     # A Forwarded without an error holds the upstream's answer.
     assert answer.status is not None
     return Reply(answer.status, answer.body, upstream_headers=answer.headers)
+
+
+def _echo_masked(request: IncomingRequest, text: str | None) -> str | None:
+    # An upstream may echo what it was sent, the client's key included.
+    return None if text is None else request.redactor.text(text)
 
 
 def _leniently(
@@ -359,8 +381,8 @@ def _entry_fields(request: IncomingRequest, project_id: str | None, raw: bytes) 
     return {
         "method": request.method,
         "path": request.path,
-        "query": _query_dict(request.query),
-        "headers": _journal_headers(request.headers),
+        "query": _query_dict(request.redactor.query(request.query)),
+        "headers": _journal_headers(request.redactor.headers(request.headers)),
         "raw": raw,
         "project_id": project_id,
     }
@@ -380,9 +402,7 @@ def _query_dict(query: list[tuple[str, str]]) -> dict[str, Any]:
 def _journal_headers(headers: Mapping[str, str]) -> dict[str, str]:
     out = {}
     for name, value in headers.items():
-        if name == "authorization":
-            value = mask_authorization(value)
-        elif len(value) > _MAX_JOURNALED_HEADER:
+        if len(value) > _MAX_JOURNALED_HEADER:
             value = f"{value[:_MAX_JOURNALED_HEADER]}… ({len(value)} characters)"
         out[name] = value
     return out

@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 from mockserver import spec
 from mockserver.errors import SettingsError
+from mockserver.secrets import mask_secret
 
-__all__ = ["BODY_SETTINGS", "DEFAULT_API_KEY", "DEFAULT_PROJECT_ID", "Settings", "mask"]
+__all__ = ["BODY_SETTINGS", "DEFAULT_API_KEY", "DEFAULT_PROJECT_ID", "Settings"]
 
 DEFAULT_API_KEY = "test-api-key"
 DEFAULT_PROJECT_ID = "test-project"
@@ -209,7 +210,13 @@ class Settings:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, with API keys masked."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["api_keys"] = {mask(k): list(p) for k, p in self.api_keys.items()}
+        out["api_keys"] = {}
+        for number, (key, projects) in enumerate(self.api_keys.items(), 1):
+            shown = mask_secret(key)
+            # Two short keys both show as "****"; neither may hide the other.
+            if shown in out["api_keys"]:
+                shown = f"{shown} (key {number})"
+            out["api_keys"][shown] = list(projects)
         return out
 
     def requires(self, field: spec.Field) -> bool:
@@ -219,13 +226,6 @@ class Settings:
     def min_batch_items(self, key: str) -> int:
         """The fewest items the ``key`` list may hold: ``user_ids`` keeps its CONFIRMED 1."""
         return 0 if self.allow_empty_batches and key != "user_ids" else 1
-
-
-def mask(secret: str) -> str:
-    """Show a key's first four characters only; short keys are hidden entirely."""
-    if len(secret) <= 8:
-        return "****"
-    return secret[:4] + "****"
 
 
 def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
@@ -238,9 +238,9 @@ def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
         for key, projects in value.items():
             projects = [projects] if isinstance(projects, str) else projects
             if not isinstance(key, str) or not isinstance(projects, (list, tuple)):
-                raise SettingsError(f"{shape}, not {mask(str(key))!r}: {projects!r}")
+                raise SettingsError(f"{shape}, not {mask_secret(str(key))!r}: {projects!r}")
             if not all(isinstance(p, str) for p in projects):
-                raise SettingsError(f"{shape}: the projects of {mask(str(key))!r} must be strings")
+                raise SettingsError(f"{shape}: the projects of {mask_secret(str(key))!r} must be strings")
             keys[key] = tuple(projects)
         return keys
     if isinstance(value, str) and f.name == "rate_limit" and value.strip().lower() in ("", "none", "off"):

@@ -1,0 +1,215 @@
+"""Credentials, masked: the one place that decides what a key looks like when it is shown.
+
+Every surface that shows a request (an answer, the journal, the console, the dashboard, the
+parity report, a recording, a pytest failure message) shows it through this module, so one rule
+holds everywhere: a credential never appears but as :func:`mask_secret` shows it, at most its
+first four characters of a long key, too few to identify it.
+
+A credential is ``Authorization`` and ``Proxy-Authorization`` however malformed (a key sent
+without ``Bearer``, any scheme, any case), each value of ``Cookie``, and any header or query
+parameter whose name says key, token, secret, password, auth, session, credential or signature.
+What a request presents is also searched for in text it caused (an upstream echoing the key, an
+HTTP library quoting a header it refused), see :class:`Redactor`.
+
+Plain Python, no Flask.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "MASK",
+    "Redactor",
+    "is_secret_name",
+    "mask_credentials",
+    "mask_secret",
+    "redact_headers",
+    "redact_query",
+    "scrub",
+]
+
+MASK = "****"
+
+#: a key is shown by its first characters only when it is this long, so at most a third shows
+_SHOWN_FROM = 12
+_SHOWN = 4
+
+#: parts of a header or query parameter name that say its value is a credential
+_SECRET_WORDS = re.compile(
+    r"key|token|secret|passw|pwd|auth|cookie|session|credential|signature|jwt|bearer", re.IGNORECASE
+)
+
+#: authentication schemes whose name may be shown before the masked credentials: the IANA
+#: registry (RFC 9110 §11) and a few common unregistered ones. Any other first word may be
+#: the key itself sent without a scheme, so it is masked with the rest.
+_SCHEMES = frozenset(
+    {
+        "basic",
+        "bearer",
+        "concealed",
+        "digest",
+        "dpop",
+        "gnap",
+        "hoba",
+        "mutual",
+        "negotiate",
+        "oauth",
+        "privatetoken",
+        "scram-sha-1",
+        "scram-sha-256",
+        "vapid",
+        "token",
+        "apikey",
+        "api-key",
+        "ntlm",
+        "aws4-hmac-sha256",
+    }
+)
+
+#: echoes shorter than this are not searched for in text: a two-letter "key" would mask every
+#: word it occurs in, and says nothing about a real key where it occurs
+_MIN_SCRUBBED = 4
+
+_CUT = re.compile(r"[\x00-\x20\x7f]+")
+
+
+def mask_secret(secret: str) -> str:
+    """A credential as it may be shown: ``test-api-key`` -> ``test****``.
+
+    The first four characters show only when the key is at least twelve characters long and
+    they are printable ASCII; any other key, however short, is ``****``."""
+    secret = secret.strip()
+    head = secret[:_SHOWN]
+    if len(secret) >= _SHOWN_FROM and head.isascii() and head.isprintable() and " " not in head:
+        return head + MASK
+    return MASK
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a header or query parameter named ``name`` carries a credential."""
+    return bool(_SECRET_WORDS.search(name))
+
+
+def mask_credentials(value: str) -> str:
+    """An ``Authorization`` value as it may be shown: ``Bearer test-api-key`` -> ``Bearer
+    test****``. A known scheme's name stays; anything else, a key sent without a scheme
+    included, is masked whole."""
+    scheme, space, rest = value.strip().partition(" ")
+    if space and scheme.lower() in _SCHEMES:
+        return f"{scheme} {mask_secret(rest)}"
+    return mask_secret(value)
+
+
+def _mask_cookie(value: str) -> str:
+    """``a=1; b=2`` -> ``a=****; b=****``: the names stay, every value is masked."""
+    shown = []
+    for part in value.split(";"):
+        name, equals, _ = part.strip().partition("=")
+        if not equals or not name or not name.isascii() or not name.isprintable():
+            shown.append(MASK)
+        else:
+            shown.append(f"{name}={MASK}")
+    return "; ".join(shown)
+
+
+def _mask_header(name: str, value: str) -> str:
+    lowered = name.lower()
+    if lowered in ("cookie", "set-cookie"):
+        return _mask_cookie(value)
+    if lowered in ("authorization", "proxy-authorization"):
+        return mask_credentials(value)
+    return mask_secret(value)
+
+
+def _presented(name: str, value: str) -> list[str]:
+    """The credential values a header or parameter carries, for :func:`scrub` to search for."""
+    lowered = name.lower()
+    if lowered in ("cookie", "set-cookie"):
+        values = [part.partition("=")[2] or part for part in value.split(";")]
+    elif lowered in ("authorization", "proxy-authorization"):
+        scheme, space, rest = value.strip().partition(" ")
+        values = [rest] if space and scheme.lower() in _SCHEMES else [value]
+    else:
+        values = [value]
+    found = []
+    for item in values:
+        item = item.strip()
+        found.append(item)
+        # A library quoting a value it refused escapes its control characters: the runs
+        # between them are what such a message carries.
+        found.extend(_CUT.split(item))
+    # A scheme's name alone ("Bearer" with no key after it) is no secret.
+    return [item for item in found if len(item) >= _MIN_SCRUBBED and item.lower() not in _SCHEMES]
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every occurrence of each of ``secrets`` (of four characters or more)
+    replaced by its mask. Longer secrets go first, so a key is never half replaced."""
+    for secret in sorted({s for s in secrets if len(s) >= _MIN_SCRUBBED}, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, mask_secret(secret))
+    return text
+
+
+def redact_headers(headers: Mapping[str, str], *, secrets: Iterable[str] = ()) -> dict[str, str]:
+    """``headers`` as they may be shown: every credential masked, and ``secrets`` (the
+    request's own, see :class:`Redactor`) scrubbed from the other values."""
+    known = list(secrets)
+    return {
+        name: _mask_header(name, value) if is_secret_name(name) else scrub(value, known)
+        for name, value in headers.items()
+    }
+
+
+def redact_query(query: Sequence[tuple[str, str]], *, secrets: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """Query parameters as they may be shown: those named like credentials masked, and
+    ``secrets`` scrubbed from the others."""
+    known = list(secrets)
+    return [
+        (name, mask_secret(value) if is_secret_name(name) else scrub(value, known)) for name, value in query
+    ]
+
+
+class Redactor:
+    """What one request presents as credentials, and everything shown about it, masked.
+
+    ``Redactor(headers, query, keys=settings.api_keys)`` collects the credentials the request
+    carries (and the configured ``keys``); :meth:`headers`, :meth:`query` and :meth:`text` then
+    show the request and anything it caused (an error's reason, an upstream's answer) with each
+    of them masked."""
+
+    def __init__(
+        self,
+        headers: Mapping[str, str],
+        query: Sequence[tuple[str, str]] = (),
+        *,
+        keys: Iterable[str] = (),
+    ) -> None:
+        pairs = [*headers.items(), *query]
+        found = [s for name, value in pairs if is_secret_name(name) for s in _presented(name, value)]
+        found += [key for key in keys if len(key) >= _MIN_SCRUBBED]
+        self.secrets: tuple[str, ...] = tuple(dict.fromkeys(found))
+
+    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        return redact_headers(headers, secrets=self.secrets)
+
+    def query(self, query: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        return redact_query(query, secrets=self.secrets)
+
+    def text(self, text: str) -> str:
+        return scrub(text, self.secrets) if self.secrets else text
+
+    def data(self, value: Any) -> Any:
+        """Every string in JSON-like ``value`` (dicts, lists, strings) scrubbed."""
+        if not self.secrets:
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.data(k): self.data(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.data(v) for v in value]
+        return value
