@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from mockserver.curl import first_request
+from mockserver.curl import first_request, shown_key
 from mockserver.errors import SettingsError
 from mockserver.proxy import DEFAULT_UPSTREAM, Upstream, check_upstream_url
 from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, Settings
@@ -252,7 +252,7 @@ def banner(
 def _fake_lines(url: str, settings: Settings) -> list[str]:
     lines = [f"Marketap fake serving on {url}", ""]
     for api_key, project_ids in settings.api_keys.items():
-        lines.append(f"  API key {api_key!r} for project(s): {', '.join(project_ids)}")
+        lines.append(f"  API key {shown_key(api_key)!r} for project(s): {', '.join(project_ids)}")
     return [
         *lines,
         f"  dashboard: {url}/_mock/",

@@ -25,6 +25,7 @@ __all__ = [
     "Redactor",
     "is_secret_name",
     "mask_credentials",
+    "mask_in_text",
     "mask_secret",
     "redact_headers",
     "redact_query",
@@ -74,6 +75,13 @@ _SCHEMES = frozenset(
 _MIN_SCRUBBED = 4
 
 _CUT = re.compile(r"[\x00-\x20\x7f]+")
+
+#: in free text: ``api_key=VALUE`` (a query string, a cookie) and ``Bearer VALUE``
+_NAMED_VALUE = re.compile(
+    r"([\w.-]*(?:key|token|secret|passw|pwd|auth|session|credential|signature|jwt)[\w.-]*=)([^&;\s'\"]+)",
+    re.IGNORECASE,
+)
+_SCHEMED_VALUE = re.compile(r"\b(bearer|basic|token|apikey)(\s+)([^\s'\"]+)", re.IGNORECASE)
 
 
 def mask_secret(secret: str) -> str:
@@ -152,6 +160,14 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
         if secret in text:
             text = text.replace(secret, mask_secret(secret))
     return text
+
+
+def mask_in_text(text: str) -> str:
+    """Free text (a log line quoting a request line or a header) with what looks like a
+    credential masked: the value of ``name=value`` for a name like a key's, and the word after
+    ``Bearer``. For text about a request whose headers are at hand, :class:`Redactor` is surer."""
+    text = _NAMED_VALUE.sub(lambda m: m.group(1) + mask_secret(m.group(2)), text)
+    return _SCHEMED_VALUE.sub(lambda m: m.group(1) + m.group(2) + mask_secret(m.group(3)), text)
 
 
 def redact_headers(headers: Mapping[str, str], *, secrets: Iterable[str] = ()) -> dict[str, str]:

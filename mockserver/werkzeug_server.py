@@ -26,6 +26,7 @@ from mockserver.errors import ApiError, ToolkitError
 from mockserver.flask_app import create_app
 from mockserver.ingest_front import incomplete_body
 from mockserver.proxy import Upstream
+from mockserver.secrets import mask_in_text
 
 __all__ = ["LiveServer"]
 
@@ -151,7 +152,8 @@ class _Handler(WSGIRequestHandler):
 
     def log_error(self, format: str, *args: Any) -> None:
         if not format.startswith("Request timed out"):  # an idle keep-alive connection, closed
-            super().log_error(format, *args)
+            # http.server quotes a request line it refuses, which may carry ?api_key=...
+            super().log_error("%s", mask_in_text(format % args))
 
     def parse_request(self) -> bool:
         tracker = _EofTracker(self.rfile)

@@ -3,8 +3,19 @@ through every door in every position and searched for on every surface."""
 
 from __future__ import annotations
 
-import pytest
+import io
+import json
+import socket
+import threading
+from typing import Any
 
+import httpx
+import pytest
+from werkzeug.serving import make_server
+
+from mockserver import Backend, LiveServer, create_app, spec
+from mockserver.console import console_listener
+from mockserver.proxy import Upstream
 from mockserver.secrets import (
     MASK,
     Redactor,
@@ -15,6 +26,8 @@ from mockserver.secrets import (
     redact_query,
     scrub,
 )
+from pytest_plugin.inprocess import InProcess
+from tests.conftest import start_serve, stop_serve
 
 SECRET = "sk_live_Zq81mXv0Lr7PwE2n"
 
@@ -109,3 +122,256 @@ def test_redact_query_and_scrub() -> None:
     assert_hidden(redactor.text(repr(f"Bearer {SECRET}\x01".encode())))
     assert_hidden(str(redactor.data({"echo": [SECRET, {SECRET: 1}]})))
     assert scrub("a short key abc stays", ["abc"]) == "a short key abc stays"
+
+
+# --- one known secret through every door, in every position -------------------------------------
+
+SHORT = "Q7z!x"  # a short key shows as **** only; its whole self must not appear either
+PROJECT = "test-project"
+KEYS = {SECRET: [PROJECT], SHORT: [PROJECT]}
+GOOD = {"events": [{"name": "mkt_login", "user_id": "u-1", "timestamp": "2025-01-17T05:39:22Z"}]}
+BAD = {"events": [{"name": "", "user_id": "u-1", "timestamp": "then"}]}
+JSON = {"Content-Type": "application/json"}
+
+#: (headers, extra query, body): the secret as a valid key, as a key sent without "Bearer", under
+#: another scheme, in lower case, in a cookie, in each header and query parameter named like a key,
+#: echoed by another header, for a project it is not valid for, and the short key
+SENDINGS: list[tuple[dict[str, str], str, Any]] = [
+    ({"Authorization": f"Bearer {SECRET}"}, "", GOOD),
+    ({"Authorization": SECRET}, "", GOOD),
+    ({"Authorization": f"{SECRET} {SECRET}"}, "", GOOD),
+    ({"authorization": f"Token {SECRET}"}, "", GOOD),
+    ({"Authorization": f"bearer {SECRET}", "Cookie": f"sid={SECRET}; theme=dark"}, "", BAD),
+    (
+        {
+            "Authorization": f"Bearer {SECRET}",
+            "Proxy-Authorization": f"Basic {SECRET}",
+            "X-Api-Key": SECRET,
+            "X-Auth-Token": SECRET,
+            "Referer": f"https://shop.test/?key={SECRET}",
+        },
+        "",
+        GOOD,
+    ),
+    ({"Authorization": "Bearer test-api-key"}, f"&api_key={SECRET}&token={SECRET}&key={SECRET}", GOOD),
+    ({"Authorization": f"Bearer {SECRET}"}, "&project_id=other", GOOD),
+    ({"Authorization": f"Bearer {SECRET}x"}, "", GOOD),
+    ({"Authorization": f"Bearer {SHORT}"}, "", BAD),
+    ({"Authorization": SHORT}, f"&api_key={SHORT}", GOOD),
+]
+
+#: what the control plane shows, read after the sendings
+VIEWS = [
+    "/_mock/requests",
+    "/_mock/requests?summary=1",
+    "/_mock/requests/1",
+    "/_mock/requests/5",
+    "/_mock/health",
+    "/_mock/settings",
+    "/_mock/parity",
+    "/_mock/first-request",
+    f"/_mock/events?project_id={PROJECT}",
+    "/_mock/faults",
+]
+
+
+def assert_no_secret(text: str) -> None:
+    __tracebackhide__ = True
+    assert_hidden(text)
+    assert SHORT not in text, f"{SHORT!r} shown in {text[:2000]!r}"
+
+
+def _target(query: str) -> str:
+    # A repeated project_id is refused: the project goes first, any other after it.
+    if "project_id=" in query:
+        return f"/v1/api/events?{query.lstrip('&')}"
+    return f"/v1/api/events?project_id={PROJECT}{query}"
+
+
+def _send_all(post: Any) -> str:
+    """Every sending through ``post(url, headers, body) -> (status, headers, body)``; what came
+    back, as text."""
+    seen = []
+    for headers, query, body in SENDINGS:
+        status, answer_headers, answer = post(_target(query), {**JSON, **headers}, json.dumps(body).encode())
+        assert status in (202, 400, 401), (headers, status, answer)
+        seen.append(f"{status} {answer_headers!r} {answer!r}")
+    return "\n".join(seen)
+
+
+def _views(get: Any) -> str:
+    return "\n".join(get(path) for path in VIEWS)
+
+
+def _surfaces_in_process(backend: Backend) -> str:
+    listing = [json.dumps(entry.as_dict()) for entry in backend.requests()]
+    return "\n".join([*listing, json.dumps(backend.health()), json.dumps(backend.settings.as_dict())])
+
+
+@pytest.mark.parametrize("door", ["test_client", "in_process"])
+def test_no_door_without_a_socket_shows_the_secret(door: str) -> None:
+    backend = Backend({"api_keys": KEYS})
+    console = io.StringIO()
+    backend.listen(console_listener("text", stream=console))
+    backend.listen(console_listener("json", stream=console))
+    client = create_app(backend=backend).test_client()
+    if door == "test_client":
+        answers = _send_all(
+            lambda url, headers, data: (lambda r: (r.status_code, dict(r.headers), r.data))(
+                client.post(url, data=data, headers=headers)
+            )
+        )
+    else:
+        routes = InProcess(create_app(backend=backend)).start()
+        try:
+            with httpx.Client(base_url=spec.BASE_URL) as http:
+                answers = _send_all(
+                    lambda url, headers, data: (lambda r: (r.status_code, dict(r.headers), r.content))(
+                        http.post(url, content=data, headers=headers)
+                    )
+                )
+        finally:
+            routes.stop()
+    views = _views(lambda path: client.get(path).get_data(as_text=True))
+    assert views.count("Bearer sk_l****") >= 2  # what is journaled is there, masked
+    for text in (answers, views, console.getvalue(), _surfaces_in_process(backend)):
+        assert_no_secret(text)
+
+
+def test_no_live_server_shows_the_secret_werkzeug() -> None:
+    backend = Backend({"api_keys": KEYS})
+    console = io.StringIO()
+    backend.listen(console_listener("text", stream=console))
+    with LiveServer(backend) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        answers = _send_all(
+            lambda url, headers, data: (lambda r: (r.status_code, dict(r.headers), r.content))(
+                http.post(url, content=data, headers=headers)
+            )
+        )
+        views = _views(lambda path: http.get(path).text)
+    for text in (answers, views, console.getvalue(), _surfaces_in_process(backend)):
+        assert_no_secret(text)
+
+
+def test_no_live_server_shows_the_secret_granian() -> None:
+    proc, url, banner = start_serve("--api-key", SECRET, "--api-key", SHORT, "--project-id", PROJECT)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            answers = _send_all(
+                lambda target, headers, data: (lambda r: (r.status_code, dict(r.headers), r.content))(
+                    http.post(target, content=data, headers=headers)
+                )
+            )
+            views = _views(lambda path: http.get(path).text)
+    finally:
+        out, err = stop_serve(proc)
+    assert "YOUR_API_KEY" in "".join(banner)
+    assert "POST /v1/api/events" in out  # the console printed the requests
+    for text in (answers, views, "".join(banner), out, err):
+        assert_no_secret(text)
+
+
+def _echo(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """An upstream that refuses everything and quotes what it was sent: the client's key too."""
+    seen = {k: v for k, v in environ.items() if k.startswith("HTTP_") or k == "QUERY_STRING"}
+    start_response("400 Bad Request", [("Content-Type", "application/json"), ("X-Seen", str(seen))])
+    return [json.dumps({"code": 400, "message": "Invalid request parameters.", "seen": seen}).encode()]
+
+
+def _raw(url: str, head: bytes, body: bytes) -> bytes:
+    """One request written on a socket as is (a control byte in a header, which clients refuse)."""
+    host, port = url.rsplit("/", 1)[-1].split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(head + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("server", ["werkzeug", "granian"])
+def test_no_proxy_shows_the_secret_nor_an_upstreams_echo_of_it(server: str) -> None:
+    upstream = make_server("127.0.0.1", 0, _echo, threaded=True)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    up_url = f"http://127.0.0.1:{upstream.server_port}"
+    console = io.StringIO()
+    outputs: list[str] = []
+    try:
+        if server == "werkzeug":
+            backend = Backend()
+            backend.listen(console_listener("text", stream=console))
+            forwarder = Upstream(up_url, timeout=30)
+            with LiveServer(backend, upstream=forwarder) as live:
+                outputs += _through_proxy(live.url)
+            forwarder.close()
+            outputs += [console.getvalue(), _surfaces_in_process(backend)]
+        else:
+            proc, url, banner = start_serve("--upstream", up_url, command="proxy")
+            try:
+                outputs += [*_through_proxy(url), "".join(banner)]
+            finally:
+                outputs += stop_serve(proc)
+    finally:
+        upstream.shutdown()
+    assert any("disagree" in text and "sk_l****" in text for text in outputs)  # parity lists the echo
+    for text in outputs:
+        assert_no_secret(text)
+
+
+def _through_proxy(url: str) -> list[str]:
+    with httpx.Client(base_url=url, timeout=60) as http:
+        answers = _send_all(
+            lambda target, headers, data: (lambda r: (r.status_code, dict(r.headers), r.content))(
+                http.post(target, content=data, headers=headers)
+            )
+        )
+        body = json.dumps(GOOD).encode()
+        head = (
+            f"POST /v1/api/events?project_id={PROJECT} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/json\r\nAuthorization: Bearer {SECRET}\x0b\r\n"
+        ).encode()
+        raw = _raw(url, head, body).decode("latin-1")
+        # The upstream's own answers go back to the client as they came, byte for byte: the
+        # client holds its key already. Everything the proxy says itself is searched.
+        assert answers.count("sk_live_") >= 1
+        assert '"seen"' not in raw, raw  # httpx refuses the header: the proxy answers itself
+        return [raw, _views(lambda path: http.get(path).text)]
+
+
+def test_no_failure_message_of_the_plugin_shows_the_secret(pytester: pytest.Pytester) -> None:
+    pytester.makeini(
+        f"[pytest]\nasyncio_default_fixture_loop_scope = function\nmarketap_api_key = {SECRET}\n"
+    )
+    pytester.makepyfile(
+        f"""
+        import httpx
+        import pytest
+
+        SECRET = {SECRET!r}
+        BAD = {BAD!r}
+
+        def send(marketap):
+            url = marketap.url_for("/v1/api/events")
+            json_ = {{"Content-Type": "application/json"}}
+            httpx.post(url + "&api_key=" + SECRET, headers={{**json_, "Authorization": SECRET}}, json=BAD)
+            httpx.post(url, headers={{**json_, "Authorization": "Token " + SECRET, "X-Api-Key": SECRET}}, json=BAD)
+            httpx.post(url, headers={{**json_, "Authorization": "Bearer " + SECRET, "Cookie": "s=" + SECRET}}, json=BAD)
+
+        @pytest.mark.parametrize("name", ["marketap", "marketap_inprocess"])
+        @pytest.mark.parametrize("check", ["rejected", "listing", "event"])
+        def test_fails(request, name, check):
+            marketap = request.getfixturevalue(name)
+            send(marketap)
+            if check == "rejected":
+                marketap.assert_no_rejected_requests()
+            elif check == "listing":
+                assert [r.headers for r in marketap.requests] == []
+            else:
+                marketap.assert_event_sent("mkt_purchase", user_id="u-1")
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly", "-vv")
+    result.assert_outcomes(failed=6)
+    output = result.stdout.str() + result.stderr.str()
+    assert output.count("Unauthorized request") + output.count("Authorization") >= 6
+    assert_no_secret(output)
