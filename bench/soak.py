@@ -1,11 +1,13 @@
 """Memory under a long load: send events to ``marketap-mock serve`` and read its memory.
 
-Run: ``python -m bench.soak [--events 100000] [--large 400]``. The server runs in its own
+Run: ``python -m bench.soak [--events 100000] [--large 400] [--refused 200]``. The server runs in its own
 processes (serve, granian, its worker; their memory is summed) with the default caps (100,000
 stored events, 256 MiB of stored data, a 10,000-entry / 64 MiB journal). This prints the memory
 before, after the first ``--events`` events, and after three and six times as many: by then the
 caps are reached, and the memory must stay flat. Then 8 clients send ``--large`` bodies of one
-15.5 MiB event each (6 GiB in all by default): the byte budget must hold the server under 1 GiB.
+15.5 MiB event each (6 GiB in all by default), and ``--refused`` 1 MiB bodies of bad items, each
+a 400 with thousands of errors: the byte budget, which counts the errors an entry lists, must
+hold the server under 1 GiB.
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ def large_body() -> bytes:
     """One event carrying 15.5 MiB of properties, in strings under the length limit."""
     properties = {f"blob{i}": "x" * 50_000 for i in range(325)}
     return json.dumps({"events": [{"name": "big", "user_id": "u-1", "properties": properties}]}).encode()
+
+
+def error_heavy_body() -> bytes:
+    """1 MiB of events that each break two rules: tens of thousands of errors, nothing stored."""
+    event = {"name": "", "user_id": "u", "timestamp": "then"}
+    count = (1 << 20) // len(json.dumps(event))
+    return json.dumps({"events": [event] * count}).encode()
 
 
 def process_tree(pid: int) -> list[int]:
@@ -70,6 +79,9 @@ def main() -> int:
     parser.add_argument(
         "--large", type=int, default=400, help="15.5 MiB bodies sent by 8 clients (default 400)"
     )
+    parser.add_argument(
+        "--refused", type=int, default=200, help="1 MiB bodies of bad items, each refused (default 200)"
+    )
     args = parser.parse_args()
     server = subprocess.Popen(
         [sys.executable, "-m", "mockserver", "serve", "--port", "0"], stdout=subprocess.PIPE, text=True
@@ -105,6 +117,12 @@ def main() -> int:
         assert set(statuses) == {202}, statuses
         rows.append((f"after {args.large} x 15.5 MiB", sent, *memory_mib(server.pid)))
         large_health = session.get(f"{url}/_mock/health").json()
+        bad = error_heavy_body()
+        refused_start = time.perf_counter()
+        for _ in range(args.refused):
+            assert session.post(events_url, data=bad, headers=headers, timeout=120).status_code == 400
+        refused_elapsed = time.perf_counter() - refused_start
+        rows.append((f"after {args.refused} x 1 MiB refused", sent, *memory_mib(server.pid)))
     finally:
         server.terminate()
         server.communicate(timeout=10)
@@ -123,6 +141,9 @@ def main() -> int:
         f"large events: {mib:,.0f} MiB in {large_elapsed:.1f} s ({mib / large_elapsed:,.0f} MiB/s); "
         f"stored {large_health['stored_bytes'] / 2**20:.1f} MiB, "
         f"dropped {large_health['dropped']['events']:,} events in all"
+    )
+    print(
+        f"refused bodies: {args.refused} x {len(bad) / 2**20:.1f} MiB of bad items in {refused_elapsed:.1f} s"
     )
     peak = max(row[3] for row in rows)
     met = target("soak peak memory / 1 GiB, with 15.5 MiB events", peak / GIB_MIB, 1.0, at_most=True)

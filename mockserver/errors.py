@@ -11,12 +11,20 @@ PYTEST_DONT_REWRITE: loaded on every pytest run; its asserts need no rewriting.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from mockserver import spec
 
-__all__ = ["ApiError", "FieldError", "SettingsError", "ToolkitError"]
+_T = TypeVar("_T")
+
+__all__ = ["MAX_LISTED", "ApiError", "FieldError", "SettingsError", "ToolkitError", "capped"]
+
+#: errors (and warnings) listed per request; the rest are counted. An answer, a journal entry and
+#: a dashboard row stay proportional to their cause: a 10 MiB body of bad items would otherwise
+#: list hundreds of thousands.
+MAX_LISTED = 100
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ class ApiError(Exception):
     def __post_init__(self) -> None:
         if not self.message:
             self.message = spec.MESSAGES.get(self.status, "Error.")
+        self.errors = capped(self.errors, lambda more: FieldError("errors", more))
         super().__init__(self.status, self.message)
 
     def body(self) -> dict[str, Any]:
@@ -56,6 +65,25 @@ class ApiError(Exception):
     @classmethod
     def one(cls, status: int, field_: str, reason: str, **kw: Any) -> ApiError:
         return cls(status, [FieldError(field_, reason)], **kw)
+
+
+def capped(items: list[_T], more: Callable[[str], _T]) -> list[_T]:
+    """The first :data:`MAX_LISTED` of ``items`` and, when there were more, one last item made
+    by ``more`` from the words "…and N more, not listed"."""
+    if len(items) <= MAX_LISTED:
+        return items
+    if len(items) == MAX_LISTED + 1 and _is_more(items[-1]):
+        return items  # capped already
+    return [*items[:MAX_LISTED], more(f"…and {len(items) - MAX_LISTED:,} more, not listed")]
+
+
+def _is_more(item: Any) -> bool:
+    reason: Any = item
+    if isinstance(item, FieldError):
+        reason = item.reason
+    elif isinstance(item, dict):
+        reason = item.get("reason")
+    return isinstance(reason, str) and reason.startswith("…and ") and reason.endswith(" more, not listed")
 
 
 class ToolkitError(Exception):

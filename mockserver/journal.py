@@ -11,6 +11,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver.errors import capped
+
 __all__ = ["Journal", "JournalEntry"]
 
 
@@ -43,6 +45,13 @@ class JournalEntry:
     upstream_error: str | None = None
     #: the upstream's answer, as text (cut short), for when it refused what the fake accepted
     upstream_body: str | None = None
+
+    def __post_init__(self) -> None:
+        # However many a body holds, an entry lists the first errors and warnings and counts the
+        # rest, so that it costs the journal's byte budget what its body costs.
+        errors = capped(self.errors, lambda more: {"field": "errors", "reason": more})
+        object.__setattr__(self, "errors", errors)
+        object.__setattr__(self, "warnings", capped(self.warnings, lambda more: more))
 
     @property
     def agrees(self) -> bool | None:
@@ -115,10 +124,19 @@ _MAX_TEXT = 4096
 _NOT_VERDICTS = frozenset({408, 429})
 #: what an entry costs the journal's byte budget beyond its body: headers, fields, the object
 _ENTRY_OVERHEAD = 512
+#: what one listed error or warning costs beyond its text: its dict or string object
+_ITEM_OVERHEAD = 120
 
 
 def _cost(entry: JournalEntry) -> int:
-    return len(entry.raw) + _ENTRY_OVERHEAD + len(entry.upstream_body or "")
+    listed = sum(len(e["field"]) + len(e["reason"]) for e in entry.errors) + sum(map(len, entry.warnings))
+    return (
+        len(entry.raw)
+        + _ENTRY_OVERHEAD
+        + len(entry.upstream_body or "")
+        + listed
+        + _ITEM_OVERHEAD * (len(entry.errors) + len(entry.warnings))
+    )
 
 
 def _project_of(entry: JournalEntry) -> Any:

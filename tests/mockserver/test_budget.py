@@ -241,3 +241,44 @@ def test_the_clock_stops_at_the_last_second_timestamps_can_name() -> None:
     assert [e["name"] for e in backend.events(PROJECT)] == ["kept", "after"]
     assert len(backend.requests()) == 2  # every stored event is journaled
     assert client.delete("/_mock/clock", json={}).json["frozen"] is False
+
+
+# --- errors per request --------------------------------------------------------------------------
+
+
+def _bad_events(n: int) -> bytes:
+    return json.dumps({"events": [{"name": "", "user_id": "u", "timestamp": "then"}] * n}).encode()
+
+
+def test_an_answer_lists_the_first_hundred_errors_and_counts_the_rest() -> None:
+    from mockserver.errors import MAX_LISTED
+
+    backend = Backend()
+    client = create_app(backend=backend).test_client()
+    answer = client.post(
+        f"/v1/api/events?project_id={PROJECT}",
+        data=_bad_events(1000),
+        headers=HEADERS,
+        content_type="application/json",
+    )
+    errors = answer.json["errors"]
+    assert answer.status_code == 400 and len(errors) == MAX_LISTED + 1
+    assert errors[0]["field"] == "events[0].name"
+    # 1,000 items, two errors each: 2,000 found, 100 listed
+    assert errors[-1] == {"field": "errors", "reason": "…and 1,900 more, not listed"}
+    (entry,) = backend.requests()
+    assert entry.errors == errors  # the journal lists what the answer did
+    listed = client.get("/_mock/requests").json["requests"][0]
+    assert listed["errors"] == errors
+
+
+def test_error_heavy_bodies_count_against_the_journals_byte_budget() -> None:
+    body = _bad_events(1000)
+    backend = Backend({"journal_max_bytes": 20 * (len(body) + 512)})
+    client = create_app(backend=backend).test_client()
+    for _ in range(40):
+        assert post(client, "/v1/api/events", body) == 400
+    health = backend.health()
+    assert health["journal"]["bytes"] <= 20 * (len(body) + 512)
+    # Each entry costs its body and its listed errors: fewer than 20 fit.
+    assert len(backend.requests()) < 20 and health["dropped"]["journal"] > 20
