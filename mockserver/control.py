@@ -91,11 +91,14 @@ def _json_array(key: str, items: Iterable[Any], **extra: Any) -> Response:
     JSON at a time, not the whole answer (and never a parsed copy of every stored body)."""
     head = json.dumps(extra)[1:-1]
 
-    def chunks() -> Iterator[str]:
-        yield "{" + (head + ", " if head else "") + json.dumps(key) + ": ["
+    def chunks() -> Iterator[bytes]:
+        yield ("{" + (head + ", " if head else "") + json.dumps(key) + ": [").encode()
         for index, item in enumerate(items):
-            yield ("," if index else "") + json.dumps(item, ensure_ascii=False)
-        yield "]}"
+            # Text occurs only inside JSON strings, where a lone surrogate written back as its
+            # escape is valid JSON: a stray one must not end the answer mid-stream.
+            text = ("," if index else "") + json.dumps(item, ensure_ascii=False)
+            yield text.encode("utf-8", "backslashreplace")
+        yield b"]}"
 
     return Response(chunks(), mimetype="application/json")
 

@@ -5,11 +5,13 @@ Bounded by entries and by body bytes; the oldest entries go first and are counte
 
 from __future__ import annotations
 
-import json
 import math
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic_core import from_json
 
 from mockserver.errors import capped
 
@@ -143,25 +145,39 @@ def _project_of(entry: JournalEntry) -> Any:
     return entry.project_id if entry.project_id is not None else entry.query.get("project_id")
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(text)
-    return value
+#: what a number must hold to overflow a float: an exponent, or hundreds of digits
+_MAY_OVERFLOW = re.compile(rb"[0-9][eE]|[0-9]{300}")
 
 
-def _reject(text: str) -> Any:
-    raise ValueError(text)
+def _all_finite(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def parse_json(raw: bytes) -> Any:
-    """``raw`` as data when it is plain, finite JSON (so it can be sent on as JSON); else None."""
+    """``raw`` as data when it is plain, finite JSON (so it can be sent on as JSON); else None.
+
+    Read by the parser the validator uses (pydantic-core's), so the journal holds nothing the
+    validator would not read: Python's own ``json`` takes a lone surrogate escape (``"\\ud800"``)
+    into a string no UTF-8 encoder can write, and a listing of the journal would die on it."""
     if not raw:
         return None
     try:
-        return json.loads(raw, parse_float=_finite, parse_constant=_reject)
-    except (ValueError, RecursionError):
+        value = from_json(raw, allow_inf_nan=False)
+    except ValueError:
         return None
+    if _MAY_OVERFLOW.search(raw) and not _all_finite(value):
+        return None
+    return value
 
 
 class Journal:

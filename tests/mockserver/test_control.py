@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -208,9 +209,7 @@ def test_reset(tc_post: Post, client: Any) -> None:
     assert client.get("/_mock/requests").json == {"requests": []}
 
 
-def test_restore_undoes_settings_faults_and_clock_and_keeps_what_was_sent(
-    tc_post: Post, client: Any
-) -> None:
+def test_restore_undoes_settings_faults_and_clock_and_keeps_what_was_sent(tc_post: Post, client: Any) -> None:
     tc_post(spec.EVENTS.path, {"events": [{"name": "e", "user_id": "u"}]})
     client.patch("/_mock/settings", json={"allow_empty_batches": True})
     client.post("/_mock/faults", json={"status": 503})
@@ -346,3 +345,32 @@ def test_request_summaries_and_one_request(tc_post: Post, client: Any) -> None:
     full = client.get(f"/_mock/requests/{summary['id']}").json["request"]
     assert full["json"]["events"][0] == {"name": "a"}
     assert client.get("/_mock/requests/999").status_code == 404
+
+
+@pytest.mark.parametrize("path", [spec.EVENTS.path, spec.PROFILES.path])
+def test_a_lone_surrogate_refused_does_not_break_the_listing(path: str) -> None:
+    import httpx
+
+    from pytest_plugin.sources import HttpSource
+
+    body = b'{"events": [{"name": "a", "user_id": "\\ud800"}], "profiles": [{"user_id": "\\ud800"}]}'
+    backend = Backend()
+    with LiveServer(backend) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        headers = {**AUTH, "Content-Type": "application/json"}
+        assert http.post(f"{path}?project_id={PROJECT}", content=body, headers=headers).status_code == 400
+        listing = http.get("/_mock/requests")
+        assert listing.status_code == 200
+        (entry,) = listing.json()["requests"]  # the whole answer arrived and parses
+        assert entry["json"] is None and "\\ud800" in entry["body"]
+        assert http.get("/_mock/requests/1").status_code == 200
+        (captured,) = HttpSource(server.url, None).requests()  # what marketap.requests reads
+        assert captured["status"] == 400
+
+
+def test_a_listing_writes_any_stray_surrogate_as_its_escape(client: Any, backend: Backend) -> None:
+    # Nothing the journal keeps may end a listing mid-stream, whatever put it there.
+    backend.refuse(
+        method="POST", path="/v1/x", query={}, headers={}, raw=b"", status=404, warnings=["\ud800"]
+    )
+    data = client.get("/_mock/requests").get_data()
+    assert json.loads(data)["requests"][0]["warnings"] == ["\ud800"]
