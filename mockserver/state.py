@@ -38,6 +38,9 @@ class ProjectState:
     #: ingestion without deletions pays nothing for it.
     user_batches: dict[str, dict[int, EventBatch]] | None = None
 
+    def holds_nothing(self) -> bool:
+        return not (self.profiles or self.devices or self.event_count or self.jobs)
+
 
 @dataclass(eq=False)
 class EventBatch:
@@ -128,6 +131,13 @@ class Store:
             state = self.projects[project_id] = ProjectState()
         return state
 
+    def _forget_if_empty(self, project_id: str) -> None:
+        """A project that holds nothing is forgotten: under ``any_project`` every project id a
+        client ever sent would otherwise stay listed (in health, which the dashboard polls)."""
+        state = self.projects.get(project_id)
+        if state is not None and state.holds_nothing():
+            del self.projects[project_id]
+
     def _next_seq(self) -> int:
         self._seq += 1
         self.version += 1
@@ -142,6 +152,7 @@ class Store:
             _merge_properties(stored.setdefault(profile["user_id"], {}), profile.get("properties"))
             self._charge("profiles", project_id, profile["user_id"], cost)
         self._enforce_caps()
+        self._forget_if_empty(project_id)
 
     def add_events(
         self, project_id: str, raw: bytes, ids: list[str | None], users: list[str | None] | None = None
@@ -175,6 +186,7 @@ class Store:
             self._event_count += len(kept)
             self.bytes += batch.cost
             self._enforce_caps()
+        self._forget_if_empty(project_id)
         return len(kept)
 
     def update_devices(self, project_id: str, devices: list[dict[str, Any]], cost: int = 0) -> None:
@@ -191,6 +203,7 @@ class Store:
             _merge_properties(record["properties"], device.get("properties"))
             self._charge("devices", project_id, device["device_id"], cost)
         self._enforce_caps()
+        self._forget_if_empty(project_id)
 
     def add_job(
         self, project_id: str, user_ids: list[str], now: float, due_at: float | None, cost: int = 0
@@ -253,6 +266,7 @@ class Store:
                     # A dropped job stays in the due-time heap until it comes up, and is skipped then.
                     job.status = "dropped"
             state.jobs = [job for job in state.jobs if job.id != key]
+        self._forget_if_empty(project_id)
 
     def _remove_events(self, batch: EventBatch, indexes: list[int]) -> None:
         """Remove the events at ``indexes`` of ``batch``; an emptied batch frees its text at once
@@ -284,6 +298,7 @@ class Store:
         self._event_count -= len(indexes)
         if state is not None:
             state.event_count -= len(indexes)
+            self._forget_if_empty(batch.project_id)
         if not batch.kept:
             self.bytes -= batch.cost
             batch.raw, batch.ids, batch.users = b"", [], []

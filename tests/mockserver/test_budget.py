@@ -86,7 +86,8 @@ def test_a_dropped_pending_job_never_completes() -> None:
     store.max_bytes = 0
     store.update_profiles("p", [], cost=0)
     store._enforce_caps()
-    assert store.projects["p"].jobs == [] and store.dropped["deletion_jobs"] == 1
+    # Its project, which then holds nothing, is forgotten with it.
+    assert "p" not in store.projects and store.dropped["deletion_jobs"] == 1
     store.complete_due_jobs(20.0)
     assert job.status == "dropped"
 
@@ -282,3 +283,20 @@ def test_error_heavy_bodies_count_against_the_journals_byte_budget() -> None:
     assert health["journal"]["bytes"] <= 20 * (len(body) + 512)
     # Each entry costs its body and its listed errors: fewer than 20 fit.
     assert len(backend.requests()) < 20 and health["dropped"]["journal"] > 20
+
+
+def test_projects_that_hold_nothing_are_forgotten() -> None:
+    backend = Backend({"any_project": True, "max_stored_events": 10, "allow_empty_batches": True})
+    client = create_app(backend=backend).test_client()
+    for i in range(200):
+        r = client.post(
+            f"/v1/api/events?project_id=p-{i}",
+            data=events_body("mkt_login"),
+            headers=HEADERS,
+            content_type="application/json",
+        )
+        assert r.status_code == 202
+    # Ten events stay, so ten projects at most; the 190 whose events were dropped are gone.
+    assert backend.health()["projects"] == [f"p-{i}" for i in range(190, 200)]
+    r = client.post("/v1/api/profile/user?project_id=empty", json={"profiles": []}, headers=HEADERS)
+    assert r.status_code == 202 and "empty" not in backend.projects()
