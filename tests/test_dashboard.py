@@ -501,3 +501,12 @@ def test_a_proxy_shows_the_upstreams_status_beside_the_fakes(browser: Any) -> No
             assert page.problems == []
             page.close()
     upstream.close()
+
+
+def test_bidi_controls_are_shown_not_applied(page: Any, fake: LiveServer) -> None:
+    assert send(fake, {"events": [{"name": "a", "user_id": "\u202eevil\u202dgood"}]}) == 202
+    page.wait_for_selector("#journal tbody tr")
+    page.locator("#journal tbody tr").first.click()
+    page.wait_for_selector("#body")
+    text = page.locator("#detail").inner_text()
+    assert "<U+202E>evil<U+202D>good" in text and "\u202e" not in text

@@ -31,14 +31,21 @@ async function api(path, options = {}) {
   return body;
 }
 
+// Bidi controls reorder the text around them ("\u202eevil" would read backwards): what a client
+// sent is shown as sent, each control named by its code point rather than applied.
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+function visible(text) {
+  return text.replace(BIDI, (c) => `<U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}>`);
+}
+
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null) continue;
     if (k === "class") node.className = v; else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
+    else node.setAttribute(k, k === "title" ? visible(String(v)) : v);
   }
-  for (const child of children.flat()) node.append(child instanceof Node ? child : String(child ?? ""));
+  for (const child of children.flat()) node.append(child instanceof Node ? child : visible(String(child ?? "")));
   return node;
 }
 
