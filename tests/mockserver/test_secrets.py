@@ -253,6 +253,7 @@ def test_no_live_server_shows_the_secret_werkzeug() -> None:
         assert_no_secret(text)
 
 
+@pytest.mark.slow  # servers in subprocesses
 def test_no_live_server_shows_the_secret_granian() -> None:
     proc, url, banner = start_serve("--api-key", SECRET, "--api-key", SHORT, "--project-id", PROJECT)
     try:
@@ -289,6 +290,7 @@ def _raw(url: str, head: bytes, body: bytes) -> bytes:
     return b"".join(chunks)
 
 
+@pytest.mark.slow  # servers in subprocesses
 @pytest.mark.parametrize("server", ["werkzeug", "granian"])
 def test_no_proxy_shows_the_secret_nor_an_upstreams_echo_of_it(server: str) -> None:
     upstream = make_server("127.0.0.1", 0, _echo, threaded=True)
@@ -338,6 +340,7 @@ def _through_proxy(url: str) -> list[str]:
         return [raw, _views(lambda path: http.get(path).text)]
 
 
+@pytest.mark.slow  # servers in subprocesses
 def test_no_failure_message_of_the_plugin_shows_the_secret(pytester: pytest.Pytester) -> None:
     pytester.makeini(
         f"[pytest]\nasyncio_default_fixture_loop_scope = function\nmarketap_api_key = {SECRET}\n"
