@@ -27,7 +27,12 @@ from mockserver.proxy import LENIENT, Upstream
 from mockserver.settings import Settings
 from mockserver.validation import Validated, validate_body
 
-__all__ = ["IncomingRequest", "Reply", "error_reply", "handle"]
+__all__ = ["MAX_GZIP_MEMBERS", "IncomingRequest", "Reply", "error_reply", "handle"]
+
+#: The most gzip members a body may hold. Clients compress a body as one member; a few are
+#: allowed for concatenated streams, and the bound keeps inflating linear in the data.
+MAX_GZIP_MEMBERS = 64
+
 
 log = logging.getLogger("mockserver")
 
@@ -307,13 +312,16 @@ def _body(request: IncomingRequest, settings: Settings) -> bytes:
 def _gunzip(data: bytes, limit: int) -> bytes:
     """Every member of a gzip stream (RFC 1952 §2.2: a stream is members one after another),
     inflated. The limit applies to the inflated size, so a small bomb is refused without
-    inflating it all."""
+    inflating it all; at most :data:`MAX_GZIP_MEMBERS` members, so the work stays linear in the
+    data (each member starts a new inflater, and a body of many empty members would otherwise
+    cost far more than its size)."""
     parts: list[bytes] = []
     size = 0
-    while True:
+    view = memoryview(data)
+    for _member in range(MAX_GZIP_MEMBERS):
         inflater = zlib.decompressobj(wbits=31)
         try:
-            part = inflater.decompress(data, limit + 1 - size)
+            part = inflater.decompress(view, limit + 1 - size)
         except zlib.error as exc:
             raise ApiError.one(400, "body", f"not valid gzip data: {exc}") from None
         parts.append(part)
@@ -324,9 +332,15 @@ def _gunzip(data: bytes, limit: int) -> bytes:
             )
         if not inflater.eof:
             raise ApiError.one(400, "body", "not valid gzip data: the stream is truncated")
-        data = inflater.unused_data
-        if not data:
+        rest = len(inflater.unused_data)
+        if not rest:
             return b"".join(parts)
+        view = view[len(view) - rest :]
+    raise ApiError.one(
+        400,
+        "body",
+        f"not accepted gzip data: more than {MAX_GZIP_MEMBERS} gzip members; compress the body as one member",
+    )
 
 
 # --- journal ---------------------------------------------------------------------------------
