@@ -23,7 +23,7 @@ from mockserver.browser_guard import check_proxy_origin
 from mockserver.errors import ApiError
 from mockserver.faults import retry_after_header
 from mockserver.journal import parse_json
-from mockserver.proxy import LENIENT, Upstream
+from mockserver.proxy import LENIENT, Upstream, check_connection
 from mockserver.settings import Settings
 from mockserver.validation import Validated, validate_body
 
@@ -32,7 +32,6 @@ __all__ = ["MAX_GZIP_MEMBERS", "IncomingRequest", "Reply", "error_reply", "handl
 #: The most gzip members a body may hold. Clients compress a body as one member; a few are
 #: allowed for concatenated streams, and the bound keeps inflating linear in the data.
 MAX_GZIP_MEMBERS = 64
-
 
 log = logging.getLogger("mockserver")
 
@@ -162,12 +161,17 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
     """Judge, send on (unless ``--enforce`` refuses, or the body never arrived whole), journal
     both verdicts, and store what the upstream took. The upstream's answer goes back unchanged."""
     try:
+        why = "cross-site"
         check_proxy_origin(request.headers.get("origin"), request.headers.get("host"))
-    except ApiError as foreign:
+        why = "a loop"
+        upstream.check_loop(request.headers.get("via"))
+        why = "its Connection header would strip what was judged"
+        check_connection(request.headers)
+    except ApiError as refused:
         _journal(
-            backend, request, endpoint, None, request.body, foreign, upstream_error="not sent on: cross-site"
+            backend, request, endpoint, None, request.body, refused, upstream_error=f"not sent on: {why}"
         )
-        return error_reply(foreign)
+        return error_reply(refused)
     verdict = _judge(backend, request, endpoint, proxy=True)
     error = verdict.error
     unsendable = request.too_large or request.body_error is not None

@@ -180,6 +180,8 @@ class _Handler(WSGIRequestHandler):
 
     def make_environ(self) -> Any:
         environ = super().make_environ()
+        # The query as received (PEP 3333: its bytes as latin-1), where werkzeug re-encodes it.
+        environ["QUERY_STRING"] = self.path.partition("?")[2].partition("#")[0]
         rfile: Any = self.rfile
         if self._continue:
             rfile = _ContinueOnRead(self.rfile, self.wfile)
@@ -226,6 +228,7 @@ class LiveServer:
         )
         self.host = host
         self.port = port
+        self.upstream = upstream
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -250,6 +253,13 @@ class LiveServer:
             raise OSError(errno.EADDRINUSE, f"address {self.host}:{self.port} is already in use") from None
         self._server.daemon_threads = True  # type: ignore[attr-defined]
         self.port = self._server.server_port
+        if self.upstream is not None:
+            try:
+                self.upstream.check_not_self(self.host, self.port)
+            except ToolkitError:
+                self._server.server_close()
+                self._server = None
+                raise
         self._thread = threading.Thread(target=self._serve, name=f"marketap-mock:{self.port}", daemon=True)
         self._thread.start()
         return self
