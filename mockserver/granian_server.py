@@ -107,6 +107,10 @@ def serve(
             str(_BACKLOG),
             "--backpressure",
             str(_BACKPRESSURE),
+            # Headers, like a body, must arrive whole within the read timeout: a client
+            # trickling them is cut off (granian's bounds: 1 ms to 60 s).
+            "--http1-header-read-timeout",
+            str(min(max(round(settings.read_timeout * 1000), 1), 60_000)),
             "--no-log",
             "mockserver.granian_server:app_from_environment",
         ],
