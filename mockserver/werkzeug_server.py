@@ -274,12 +274,10 @@ class _Handler(WSGIRequestHandler):
         deadline.arm(self.backend.settings.read_timeout)
         super().handle_one_request()
         if deadline.expired and not self._head_read:
-            self.request_version = "HTTP/1.1"
             reason = (
                 "the request line and headers did not arrive within the read timeout (setting read_timeout)"
             )
-            with contextlib.suppress(OSError):
-                self._refuse(ApiError.one(408, "request", reason))
+            self._refuse_head(ApiError.one(408, "request", reason))
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # the journal records every request; a line each on stderr is noise in tests
@@ -292,10 +290,16 @@ class _Handler(WSGIRequestHandler):
         """http.server's own refusals (a garbage request line, headers too long) in the vendor's
         envelope and with a status line, rather than an HTML page (or none, for a request line
         it cannot read)."""
+        # Its own message is not used: it quotes the request line, query parameters included.
+        phrase = self.responses.get(code, ("Error",))[0]
+        self._refuse_head(
+            ApiError.one(code, "request", f"{phrase}: the request line or headers are malformed")
+        )
+
+    def _refuse_head(self, error: ApiError) -> None:
         self.request_version = "HTTP/1.1"
-        reason = message or self.responses.get(code, ("Error",))[0]
         with contextlib.suppress(OSError):
-            self._refuse(ApiError.one(code, "request", reason))
+            self._refuse(error)
 
     def parse_request(self) -> bool:
         tracker = _EofTracker(self.rfile)
@@ -311,7 +315,7 @@ class _Handler(WSGIRequestHandler):
             return False
         problem = _header_problem(self.raw_requestline, tracker.lines)
         if problem is not None:
-            self.send_error(400, problem)
+            self._refuse_head(ApiError.one(400, "request", problem))
             return False
         self._head_read = True
         # The body has a read timeout of its own, from the end of the headers.
