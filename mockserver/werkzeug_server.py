@@ -235,7 +235,8 @@ def _header_problem(raw_requestline: bytes, lines: list[bytes]) -> str | None:
         if line[:1] in (b" ", b"\t"):
             return "a header line is folded (starts with a space or tab); send each header on one line"
         if not _HEADER_LINE.fullmatch(line):
-            name = line.split(b":", 1)[0][:40].decode("latin-1")
+            # Only the name's leading token: a line without a colon may hold a key.
+            name = re.match(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]{0,40}", line)[0].decode("latin-1")  # type: ignore[index]
             return (
                 f"the header line starting {name!r} holds a bare CR, a NUL or another control "
                 "character, or is not 'Name: value'"
