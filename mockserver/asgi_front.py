@@ -5,8 +5,14 @@ thread for each request while its client sends the body, so one stalled client o
 latency would hold up the others. Here the body is read with ``await`` (a stalled client costs
 one idle task, and gives up after ``read_timeout``), an injected latency is an
 ``await asyncio.sleep`` that holds nothing, and the WSGI app is then called in the event loop
-with the body in memory, through the body protocol of :mod:`mockserver.ingest_front`. The
-pipeline is CPU-bound and holds the GIL either way, so a thread would only add a hand-off.
+with the body in memory, through the body protocol of :mod:`mockserver.ingest_front`.
+
+Where the app's work is long, it runs in a small pool of threads instead, so the event loop
+keeps answering everyone else meanwhile (the thread yields the GIL to the loop every few
+milliseconds): a large or compressed body (inflating and validating it), every control call but
+``/_mock/health`` (a journal listing can be long), and in proxy mode every ingestion request,
+which waits on the upstream in a pool of its own. A small plain body is answered on the loop,
+where a hand-off would cost more than the work.
 
 ASGI rather than granian's own RSGI: RSGI's body iterator ends quietly when a client closes
 mid-chunk, so a truncated chunked body would be stored, and its one-piece read buffers a chunked
@@ -23,12 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver.backend import Backend
 from mockserver.errors import ApiError
-from mockserver.ingest_front import BODY_ERROR_KEY, attach_body, declared_length, incomplete_body
+from mockserver.ingest_front import BODY_ERROR_KEY, attach_body, declared_length, incomplete_body, is_heavy
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-__all__ = ["AsgiFront", "wsgi_environ"]
+__all__ = ["WORK_THREADS", "AsgiFront", "wsgi_environ"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -36,15 +42,34 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
+#: Threads for long work off the event loop. One: work in Python holds the GIL, so more threads
+#: would not finish sooner, and each would compete with the event loop for it.
+WORK_THREADS = 1
+#: The one control call answered on the event loop: what a supervisor polls to see the fake live.
+_ON_LOOP = "/_mock/health"
+
+
 class AsgiFront:
-    """Reads each request asynchronously, then answers it with the WSGI app."""
+    """Reads each request asynchronously, then answers it with the WSGI app, on the event loop
+    or in a pool of threads (see the module's docstring)."""
 
     def __init__(self, wsgi_app: WSGIApplication, backend: Backend, *, threads: int = 0) -> None:
         self.wsgi_app = wsgi_app
         self.backend = backend
-        #: proxy mode: the app waits on the upstream, so it runs in a pool of threads, where a
-        #: slow upstream call holds one thread and not the event loop
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="marketap-proxy") if threads else None
+        self._work = ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="marketap-work")
+        #: proxy mode: each ingestion request waits on the upstream in a thread of its own pool,
+        #: apart from the control plane's, so hanging upstream calls never hold the control plane
+        self._proxy = ThreadPoolExecutor(threads, thread_name_prefix="marketap-proxy") if threads else None
+
+    def _pool(self, environ: dict[str, Any], body: bytes) -> ThreadPoolExecutor | None:
+        path = environ["PATH_INFO"]
+        if path == "/_mock" or path.startswith("/_mock/"):
+            return None if path == _ON_LOOP else self._work
+        if self._proxy is not None:
+            return self._proxy
+        if is_heavy(body, environ.get("HTTP_CONTENT_ENCODING")):
+            return self._work
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -67,14 +92,18 @@ class AsgiFront:
             started[:] = [status, headers]
             return lambda data: None  # the legacy write(): neither Flask nor the front uses it
 
-        if self._pool is None:
-            result = self.wsgi_app(environ, start_response)
-        else:
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self._pool, self.wsgi_app, environ, start_response)
+        pool = self._pool(environ, body)
+        loop = asyncio.get_running_loop()
+
+        async def step(call: Callable[..., Any], *args: Any) -> Any:
+            return call(*args) if pool is None else await loop.run_in_executor(pool, call, *args)
+
+        result = await step(self.wsgi_app, environ, start_response)
         try:
             chunks = iter(result)
-            first = next(chunks, b"")  # a generator calls start_response on its first step
+            # A generator calls start_response on its first step, and a streamed answer (a
+            # journal listing) does its work between chunks: each step runs where the app ran.
+            first = await step(next, chunks, b"")
             if delays:
                 await asyncio.sleep(sum(delays))
             status, headers = started
@@ -85,11 +114,11 @@ class AsgiFront:
                     "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
                 }
             )
-            if first:
-                await send({"type": "http.response.body", "body": first, "more_body": True})
-            for chunk in chunks:  # a streamed answer (a large journal read) yields between chunks
+            chunk = first
+            while chunk is not None:
                 if chunk:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                chunk = await step(next, chunks, None)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             close = getattr(result, "close", None)

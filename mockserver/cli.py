@@ -379,6 +379,9 @@ def _serve_granian(
     except OSError as exc:
         print(f"marketap-mock: cannot bind {ns.host}:{ns.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    except SettingsError as exc:
+        print(f"marketap-mock: {exc}", file=sys.stderr)
+        return 2
     out.write("Stopped.\n")
     return 0
 
@@ -409,6 +412,9 @@ def _serve_werkzeug(
         ).start()
     except OSError as exc:
         print(f"marketap-mock: cannot bind {ns.host}:{ns.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except SettingsError as exc:
+        print(f"marketap-mock: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # a flag, not KeyboardInterrupt: no window to miss

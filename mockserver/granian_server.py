@@ -65,9 +65,12 @@ def serve(
     """Serve the fake on granian until SIGINT or SIGTERM, or until granian ends.
 
     ``ready`` is called with the server's URL once a connection to it succeeds. Raises
-    ``OSError`` when ``host:port`` cannot be bound (port 0 picks a free one).
+    ``OSError`` when ``host:port`` cannot be bound (port 0 picks a free one), ``SettingsError``
+    when ``upstream`` is this very address.
     """
     port = port or _free_port(host)
+    if upstream is not None:
+        upstream.check_not_self(host, port)
     # Bind once here, so an address in use fails now, in words, rather than in granian's worker.
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.bind((host, port))
@@ -104,6 +107,10 @@ def serve(
             str(_BACKLOG),
             "--backpressure",
             str(_BACKPRESSURE),
+            # Headers, like a body, must arrive whole within the read timeout: a client
+            # trickling them is cut off (granian's bounds: 1 ms to 60 s).
+            "--http1-header-read-timeout",
+            str(min(max(round(settings.read_timeout * 1000), 1), 60_000)),
             "--no-log",
             "mockserver.granian_server:app_from_environment",
         ],

@@ -20,6 +20,7 @@ import contextlib
 import io
 import logging
 import socket
+import threading
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -44,13 +45,20 @@ __all__ = [
     "BODY_ERROR_KEY",
     "DEFER_KEY",
     "DROP_HEADER",
+    "LARGE_BODY",
     "IngestFront",
     "attach_body",
     "declared_length",
     "incomplete_body",
+    "is_heavy",
 ]
 
 log = logging.getLogger("mockserver")
+
+#: A body at least this large, or compressed, is long work: inflating, parsing and validating
+#: it. Such requests take turns (:attr:`IngestFront.heavy`), so however many arrive at once, one
+#: thread at a time does such work and the others' answers wait for the GIL only briefly.
+LARGE_BODY = 64 << 10
 
 #: Bodies are read in pieces of at most this size, never in one allocation of a declared size.
 _READ_CHUNK = 1 << 20
@@ -85,6 +93,8 @@ class IngestFront:
         self.backend = backend
         self.hosts = hosts
         self.upstream = upstream
+        #: the turn a request with a large or compressed body waits for (see LARGE_BODY)
+        self.heavy = threading.Lock()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # The path as werkzeug reads PATH_INFO, so this front and Flask's routing agree on it.
@@ -96,7 +106,12 @@ class IngestFront:
                 # The control plane's cross-site checks run after Flask's routing, so a wrong
                 # method there is still answered 405.
                 return self.control_app(environ, start_response)
-            reply = pipeline.handle(self.backend, _incoming(self.backend, environ, path), self.upstream)
+            incoming = _incoming(self.backend, environ, path)
+            if self.upstream is None and is_heavy(incoming.body, incoming.headers.get("content-encoding")):
+                with self.heavy:
+                    reply = pipeline.handle(self.backend, incoming)
+            else:
+                reply = pipeline.handle(self.backend, incoming, self.upstream)
         except ApiError as error:
             reply = pipeline.error_reply(error)
             if control_plane:
@@ -119,6 +134,11 @@ class IngestFront:
         headers = [*sent, ("Content-Length", str(len(reply.body)))]
         start_response(f"{reply.status} {HTTP_STATUS_CODES.get(reply.status, 'UNKNOWN')}", headers)
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [reply.body]
+
+
+def is_heavy(body: bytes, content_encoding: str | None) -> bool:
+    """Whether a body is long work to answer (see :data:`LARGE_BODY`)."""
+    return len(body) >= LARGE_BODY or bool(content_encoding)
 
 
 def _drop(environ: WSGIEnvironment) -> pipeline.Reply:

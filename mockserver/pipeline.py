@@ -24,12 +24,16 @@ from mockserver.browser_guard import check_proxy_origin
 from mockserver.errors import ApiError, FieldError
 from mockserver.faults import retry_after_header
 from mockserver.journal import parse_json
-from mockserver.proxy import LENIENT, Upstream
+from mockserver.proxy import LENIENT, Upstream, check_connection
 from mockserver.secrets import Redactor
 from mockserver.settings import Settings
 from mockserver.validation import Validated, validate_body
 
-__all__ = ["IncomingRequest", "Reply", "error_reply", "handle"]
+__all__ = ["MAX_GZIP_MEMBERS", "IncomingRequest", "Reply", "error_reply", "handle"]
+
+#: The most gzip members a body may hold. Clients compress a body as one member; a few are
+#: allowed for concatenated streams, and the bound keeps inflating linear in the data.
+MAX_GZIP_MEMBERS = 64
 
 log = logging.getLogger("mockserver")
 
@@ -172,12 +176,17 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
     """Judge, send on (unless ``--enforce`` refuses, or the body never arrived whole), journal
     both verdicts, and store what the upstream took. The upstream's answer goes back unchanged."""
     try:
+        why = "cross-site"
         check_proxy_origin(request.headers.get("origin"), request.headers.get("host"))
-    except ApiError as foreign:
+        why = "a loop"
+        upstream.check_loop(request.headers.get("via"))
+        why = "its Connection header would strip what was judged"
+        check_connection(request.headers)
+    except ApiError as refused:
         _journal(
-            backend, request, endpoint, None, request.body, foreign, upstream_error="not sent on: cross-site"
+            backend, request, endpoint, None, request.body, refused, upstream_error=f"not sent on: {why}"
         )
-        return error_reply(foreign)
+        return error_reply(refused)
     verdict = _judge(backend, request, endpoint, proxy=True)
     error = verdict.error
     unsendable = request.too_large or request.body_error is not None
@@ -329,13 +338,16 @@ def _body(request: IncomingRequest, settings: Settings) -> bytes:
 def _gunzip(data: bytes, limit: int) -> bytes:
     """Every member of a gzip stream (RFC 1952 §2.2: a stream is members one after another),
     inflated. The limit applies to the inflated size, so a small bomb is refused without
-    inflating it all."""
+    inflating it all; at most :data:`MAX_GZIP_MEMBERS` members, so the work stays linear in the
+    data (each member starts a new inflater, and a body of many empty members would otherwise
+    cost far more than its size)."""
     parts: list[bytes] = []
     size = 0
-    while True:
+    view = memoryview(data)
+    for _member in range(MAX_GZIP_MEMBERS):
         inflater = zlib.decompressobj(wbits=31)
         try:
-            part = inflater.decompress(data, limit + 1 - size)
+            part = inflater.decompress(view, limit + 1 - size)
         except zlib.error as exc:
             raise ApiError.one(400, "body", f"not valid gzip data: {exc}") from None
         parts.append(part)
@@ -346,9 +358,15 @@ def _gunzip(data: bytes, limit: int) -> bytes:
             )
         if not inflater.eof:
             raise ApiError.one(400, "body", "not valid gzip data: the stream is truncated")
-        data = inflater.unused_data
-        if not data:
+        rest = len(inflater.unused_data)
+        if not rest:
             return b"".join(parts)
+        view = view[len(view) - rest :]
+    raise ApiError.one(
+        400,
+        "body",
+        f"not accepted gzip data: more than {MAX_GZIP_MEMBERS} gzip members; compress the body as one member",
+    )
 
 
 # --- journal ---------------------------------------------------------------------------------

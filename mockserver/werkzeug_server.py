@@ -7,15 +7,26 @@ size past the body limit followed by a close would crash the process), ``100 Con
 when the body is read (so an oversized declared body gets its 413 first), a read timeout on
 every connection (setting ``read_timeout``), two different ``Content-Length`` headers refused,
 and a request whose headers were cut short dropped without an answer.
+
+Like granian, it keeps one deadline per request rather than per read: the request line and
+headers must arrive whole within ``read_timeout`` of their first byte, and the body within
+``read_timeout`` of the headers, so a client trickling a byte a second is answered 408 (and
+closed) rather than held for as long as it trickles. Headers are parsed strictly (RFC 9112 §5):
+a bare CR, a NUL or another control byte, a folded line or a malformed request line is a 400,
+as is a ``Transfer-Encoding`` other than a lone ``chunked``; every error the server itself
+answers is in the vendor's JSON envelope.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
 import re
+import socket
 import threading
+import time
 from types import TracebackType
 from typing import Any
 
@@ -31,6 +42,12 @@ from mockserver.secrets import mask_in_text
 __all__ = ["LiveServer"]
 
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,64}")
+#: RFC 9112 §3: method SP request-target SP HTTP-version CRLF (a lone LF is tolerated, §2.2).
+#: The target may hold raw bytes past ASCII (a client's unencoded UTF-8 query): they are sent
+#: on as received in proxy mode, never spaces or control bytes.
+_REQUEST_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^\x00-\x20\x7f]+ HTTP/[0-9]\.[0-9]\r?\n")
+#: RFC 9110 §5.1, §5.5: a token, a colon, then a value of visible bytes, spaces and tabs.
+_HEADER_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\r?\n")
 _MAX_LINE = 4096  # a chunk-size or trailer line
 _MAX_TRAILERS = 100
 _READ = 1 << 20
@@ -100,6 +117,74 @@ class _ChunkedBody:
         return b"".join(parts)
 
 
+class _Deadline:
+    """The connection's reader, with one deadline for a stretch of reads (:meth:`arm`). Each
+    read waits at most what is left of it, and reads only what has arrived (a trickling client
+    cannot hold a read open byte by byte); past the deadline a read raises ``TimeoutError``.
+    Between stretches each read waits at most ``idle`` seconds, the socket's own timeout."""
+
+    def __init__(self, rfile: io.BufferedReader, sock: socket.socket, idle: float) -> None:
+        self.rfile, self._sock, self._idle = rfile, sock, idle
+        self._until: float | None = None
+        #: whether a read ran out of time while the deadline was armed
+        self.expired = False
+
+    def arm(self, seconds: float) -> None:
+        self._until = time.monotonic() + seconds
+        self.expired = False
+
+    def disarm(self) -> None:
+        self._until = None
+
+    def _fill(self) -> bytes:
+        """What the buffer holds, after at most one wait on the socket (b"" at the end of input)."""
+        if self._until is None:
+            return self.rfile.peek(1)
+        left = self._until - time.monotonic()
+        if left <= 0:
+            self.expired = True
+            raise TimeoutError("the request did not arrive within the read timeout")
+        self._sock.settimeout(min(left, self._idle))
+        try:
+            return self.rfile.peek(1)
+        except TimeoutError:
+            self.expired = time.monotonic() >= self._until
+            raise
+        finally:
+            # Writes keep the socket's own timeout: an answer is not cut short by the deadline.
+            with contextlib.suppress(OSError):
+                self._sock.settimeout(self._idle)
+
+    def read(self, size: int | None = -1) -> bytes:
+        want = (1 << 62) if size is None or size < 0 else size
+        parts: list[bytes] = []
+        got = 0
+        while got < want and self._fill():
+            part = self.rfile.read1(want - got)
+            parts.append(part)
+            got += len(part)
+        return b"".join(parts)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        want = (1 << 62) if size is None or size < 0 else size
+        parts: list[bytes] = []
+        got = 0
+        while got < want:
+            ready = self._fill()[: want - got]
+            if not ready:
+                break
+            end = ready.find(b"\n")
+            part = self.rfile.read(end + 1 if end >= 0 else len(ready))
+            parts.append(part)
+            got += len(part)
+            if end >= 0:
+                break
+        return b"".join(parts)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.rfile, name)
+
+
 class _ContinueOnRead:
     """Sends ``100 Continue`` when the app first reads the body, not before it has looked at
     the headers (werkzeug sends it at once, inviting a body the fake will refuse)."""
@@ -123,29 +208,78 @@ class _ContinueOnRead:
 
 
 class _EofTracker:
-    """Wraps the connection while headers are read, to tell a blank line from the end of input."""
+    """Wraps the connection while headers are read, to tell a blank line from the end of input,
+    and keeps the header lines as received, for the strict check."""
 
     def __init__(self, rfile: io.BufferedIOBase) -> None:
         self.rfile = rfile
         self.eof = False
+        self.lines: list[bytes] = []
 
     def readline(self, size: int = -1) -> bytes:
         line = self.rfile.readline(size)
         self.eof = line == b""
+        self.lines.append(line)
         return line
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.rfile, name)
 
 
+def _header_problem(raw_requestline: bytes, lines: list[bytes]) -> str | None:
+    """Why a request's head is malformed (RFC 9112 §2-§5), or None."""
+    if not _REQUEST_LINE.fullmatch(raw_requestline):
+        return "the request line is not 'METHOD target HTTP/1.1' in visible characters"
+    for line in lines:
+        if line in (b"\r\n", b"\n", b""):
+            break
+        if line[:1] in (b" ", b"\t"):
+            return "a header line is folded (starts with a space or tab); send each header on one line"
+        if not _HEADER_LINE.fullmatch(line):
+            # Only the name's leading token: a line without a colon may hold a key.
+            name = re.match(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]{0,40}", line)[0].decode("latin-1")  # type: ignore[index]
+            return (
+                f"the header line starting {name!r} holds a bare CR, a NUL or another control "
+                "character, or is not 'Name: value'"
+            )
+    return None
+
+
 class _Handler(WSGIRequestHandler):
     backend: Backend  # set per server, for the read timeout
     _continue = False
+    _head_read = False
+    _deadline: _Deadline
 
     def setup(self) -> None:
-        # socketserver applies `timeout` to every read and write on the connection
+        # socketserver applies `timeout` to every read and write on the connection: here, the
+        # longest a keep-alive connection may sit idle, and the longest one write may take
         self.timeout = self.backend.settings.read_timeout  # type: ignore[misc]
         super().setup()
+        self._deadline = _Deadline(self.rfile, self.connection, self.timeout)  # type: ignore[arg-type]
+        self.rfile = self._deadline  # type: ignore[assignment]
+
+    def handle_one_request(self) -> None:
+        deadline = self._deadline
+        deadline.disarm()
+        self._head_read = False
+        try:
+            # An idle keep-alive connection waits for its next request's first byte, up to the
+            # socket's timeout...
+            if not deadline.rfile.peek(1):
+                self.close_connection = True
+                return
+        except (OSError, ValueError):  # idle too long, or the connection broke: close it
+            self.close_connection = True
+            return
+        # ...then the request line and headers must arrive whole within the read timeout.
+        deadline.arm(self.backend.settings.read_timeout)
+        super().handle_one_request()
+        if deadline.expired and not self._head_read:
+            reason = (
+                "the request line and headers did not arrive within the read timeout (setting read_timeout)"
+            )
+            self._refuse_head(ApiError.one(408, "request", reason))
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # the journal records every request; a line each on stderr is noise in tests
@@ -154,6 +288,21 @@ class _Handler(WSGIRequestHandler):
         if not format.startswith("Request timed out"):  # an idle keep-alive connection, closed
             # http.server quotes a request line it refuses, which may carry ?api_key=...
             super().log_error("%s", mask_in_text(format % args))
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a garbage request line, headers too long) in the vendor's
+        envelope and with a status line, rather than an HTML page (or none, for a request line
+        it cannot read)."""
+        # Its own message is not used: it quotes the request line, query parameters included.
+        phrase = self.responses.get(code, ("Error",))[0]
+        self._refuse_head(
+            ApiError.one(code, "request", f"{phrase}: the request line or headers are malformed")
+        )
+
+    def _refuse_head(self, error: ApiError) -> None:
+        self.request_version = "HTTP/1.1"
+        with contextlib.suppress(OSError):
+            self._refuse(error)
 
     def parse_request(self) -> bool:
         tracker = _EofTracker(self.rfile)
@@ -165,7 +314,16 @@ class _Handler(WSGIRequestHandler):
         if ok and tracker.eof:  # the client closed before the blank line: not a request
             self.close_connection = True
             return False
-        return ok
+        if not ok:
+            return False
+        problem = _header_problem(self.raw_requestline, tracker.lines)
+        if problem is not None:
+            self._refuse_head(ApiError.one(400, "request", problem))
+            return False
+        self._head_read = True
+        # The body has a read timeout of its own, from the end of the headers.
+        self._deadline.arm(self.backend.settings.read_timeout)
+        return True
 
     def handle_expect_100(self) -> bool:
         return True  # http.server would send 100 Continue now; _ContinueOnRead sends it on reading
@@ -175,6 +333,13 @@ class _Handler(WSGIRequestHandler):
         if len(lengths) > 1:
             reason = f"given {len(lengths)} times with different values; send it once (RFC 9112 §6.3)"
             return self._refuse(ApiError.one(400, "Content-Length", reason))
+        codings = self.headers.get_all("Transfer-Encoding") or []
+        if codings and [c.strip().lower() for c in ",".join(codings).split(",")] != ["chunked"]:
+            reason = (
+                f"{', '.join(codings)[:100]!r} is not accepted: only a lone 'chunked' (RFC 9112 §6.1 "
+                "asks for chunked last, and the fake takes no other transfer coding)"
+            )
+            return self._refuse(ApiError.one(400, "Transfer-Encoding", reason))
         self._continue = self.headers.get("Expect", "").lower().strip(" \t") == "100-continue"
         if self._continue:
             del self.headers["Expect"]  # sent when the body is read, by _ContinueOnRead
@@ -182,6 +347,8 @@ class _Handler(WSGIRequestHandler):
 
     def make_environ(self) -> Any:
         environ = super().make_environ()
+        # The query as received (PEP 3333: its bytes as latin-1), where werkzeug re-encodes it.
+        environ["QUERY_STRING"] = self.path.partition("?")[2].partition("#")[0]
         rfile: Any = self.rfile
         if self._continue:
             rfile = _ContinueOnRead(self.rfile, self.wfile)
@@ -228,6 +395,7 @@ class LiveServer:
         )
         self.host = host
         self.port = port
+        self.upstream = upstream
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -252,6 +420,13 @@ class LiveServer:
             raise OSError(errno.EADDRINUSE, f"address {self.host}:{self.port} is already in use") from None
         self._server.daemon_threads = True  # type: ignore[attr-defined]
         self.port = self._server.server_port
+        if self.upstream is not None:
+            try:
+                self.upstream.check_not_self(self.host, self.port)
+            except ToolkitError:
+                self._server.server_close()
+                self._server = None
+                raise
         self._thread = threading.Thread(target=self._serve, name=f"marketap-mock:{self.port}", daemon=True)
         self._thread.start()
         return self

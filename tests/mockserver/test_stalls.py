@@ -1,0 +1,158 @@
+"""No request stalls the others: while heavy requests are in flight (a gzip body of many members,
+large bodies of bad items, full journal listings), ``/_mock/health`` keeps answering within a
+bound, on granian and on werkzeug; and gzip bodies are inflated in linear time, with a cap on
+their members, on every door.
+
+The bound is relative, so that load on the machine slows both sides alike: health must answer
+within a third of the time the heavy requests take together (and within a second when they take
+almost none). A server that runs heavy work on its one event loop answers health only when all
+of it is done; one that shares the work fairly answers within the longest single step of it
+(one parse of one body, a fraction of the whole)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from mockserver import Backend, LiveServer, spec
+from mockserver.pipeline import MAX_GZIP_MEMBERS
+from tests.conftest import serving
+
+AUTH = {"Authorization": "Bearer test-api-key", "Content-Type": "application/json"}
+EVENTS = f"{spec.EVENTS.path}?project_id=test-project"
+#: what share of the heavy requests' time health may take, at most
+HEALTH_SHARE = 1 / 3
+#: how many heavy requests run at once in each case
+HEAVY_AT_ONCE = 6
+
+
+@contextmanager
+def server_url(server: str) -> Iterator[str]:
+    if server == "werkzeug":
+        with LiveServer(Backend()) as live:
+            yield live.url
+    else:
+        with serving("--quiet") as (url, _proc):
+            yield url
+
+
+def empty_members(count: int) -> bytes:
+    """``count`` gzip members of nothing, then one holding a valid body."""
+    event = {"name": "mkt_login", "user_id": "u-1", "timestamp": "2025-01-17T05:39:22Z"}
+    return gzip.compress(b"") * count + gzip.compress(json.dumps({"events": [event]}).encode())
+
+
+def bad_items_body() -> bytes:
+    """A body near the size limit whose every item breaks several rules (long to validate)."""
+    item = {"name": "", "user_id": "", "timestamp": "x", "id": 5}
+    return json.dumps({"events": [item] * 250_000}).encode()
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    return httpx.post(url + EVENTS, content=body, headers=headers, timeout=300).status_code
+
+
+def heavy_gzip(url: str) -> Callable[[], Any]:
+    body = empty_members(100_000)
+    return lambda: _post(url, body, {**AUTH, "Content-Encoding": "gzip"})
+
+
+def heavy_bad_items(url: str) -> Callable[[], Any]:
+    body = bad_items_body()
+    return lambda: _post(url, body, AUTH)
+
+
+def heavy_listing(url: str) -> Callable[[], Any]:
+    """Fill the journal (about 25 MiB of bodies), then list it all."""
+    big = json.dumps({"events": [{"name": "e", "user_id": "u" * 200, "id": str(i)} for i in range(1000)]})
+    with httpx.Client(timeout=120) as client:
+        for _ in range(100):
+            assert client.post(url + EVENTS, content=big, headers=AUTH).status_code == 202
+    return lambda: httpx.get(url + "/_mock/requests", timeout=300).status_code
+
+
+HEAVY = {"gzip_members": heavy_gzip, "bad_items": heavy_bad_items, "journal_listing": heavy_listing}
+
+
+@pytest.mark.parametrize("heavy", HEAVY)
+@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+def test_health_answers_while_heavy_requests_are_in_flight(server: str, heavy: str) -> None:
+    with server_url(server) as url:
+        call = HEAVY[heavy](url)
+        results: list[Any] = []
+
+        def run() -> None:
+            results.append(call())
+
+        workers = [threading.Thread(target=run) for _ in range(HEAVY_AT_ONCE)]
+        began = time.monotonic()
+        for worker in workers:
+            worker.start()
+        waits: list[float] = []
+        with httpx.Client(timeout=300) as client:
+            while any(w.is_alive() for w in workers) or not waits:
+                started = time.monotonic()
+                assert client.get(url + "/_mock/health").status_code == 200
+                waits.append(time.monotonic() - started)
+                time.sleep(0.05)
+        for worker in workers:
+            worker.join()
+        took = time.monotonic() - began
+        assert len(results) == HEAVY_AT_ONCE and all(isinstance(r, int) for r in results)
+        assert max(waits) < max(took * HEALTH_SHARE, 1.0), (took, sorted(waits)[-5:])
+
+
+def test_a_body_of_too_many_gzip_members_is_refused_naming_them(client: Any) -> None:
+    answer = client.post(
+        EVENTS, data=empty_members(MAX_GZIP_MEMBERS), headers={**AUTH, "Content-Encoding": "gzip"}
+    )
+    assert answer.status_code == 400
+    (error,) = answer.get_json()["errors"]
+    assert error["field"] == "body" and f"more than {MAX_GZIP_MEMBERS} gzip members" in error["reason"]
+
+
+def test_a_body_of_a_few_gzip_members_is_accepted(client: Any) -> None:
+    body = empty_members(MAX_GZIP_MEMBERS - 1)
+    answer = client.post(EVENTS, data=body, headers={**AUTH, "Content-Encoding": "gzip"})
+    assert answer.status_code == 202, answer.get_json()
+
+
+@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+def test_many_gzip_members_are_refused_over_a_socket(server: str) -> None:
+    with server_url(server) as url:
+        answer = httpx.post(
+            url + EVENTS,
+            content=empty_members(400_000),
+            headers={**AUTH, "Content-Encoding": "gzip"},
+            timeout=300,
+        )
+        assert answer.status_code == 400
+        assert "gzip members" in answer.json()["errors"][0]["reason"]
+
+
+def test_inflating_is_linear_in_the_number_of_members(client: Any) -> None:
+    """The work a body of members costs is counted in inflaters started, not timed: each member
+    starts one, and none past the cap is started."""
+    started = 0
+    real = zlib.decompressobj
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal started
+        started += 1
+        return real(*args, **kwargs)
+
+    body = empty_members(10_000)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("mockserver.pipeline.zlib.decompressobj", counting)
+        answer = client.post(EVENTS, data=body, headers={**AUTH, "Content-Encoding": "gzip"})
+    assert answer.status_code == 400
+    assert started <= MAX_GZIP_MEMBERS
