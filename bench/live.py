@@ -1,11 +1,14 @@
 """Live throughput, side by side in one run: ``marketap-mock serve`` against Stoplight Prism fed
 the fake's own OpenAPI document, and against a bare Flask app on the same server.
 
-Run: ``python -m bench.live [--runs 3 --duration 5]``. Needs ``wrk`` (Debian: ``apt-get install
-wrk``); Prism's row needs ``npm`` and is skipped with a note otherwise. Each server gets a
-warm-up, then ``--runs`` runs of ``--duration`` seconds with 8 connections; the table shows the
-median, and the ratios that are the targets: serve >= 1.0x Prism on 1-event bodies and >= 1.5x
-on 1,000-event bodies, and >= 0.8x bare Flask on 1,000-event bodies.
+Run: ``python -m bench.live [--rounds 5 --duration 3]``. Needs ``wrk`` (Debian: ``apt-get
+install wrk``); Prism's row needs ``npm`` and is skipped with a note otherwise. Every server runs
+at once; after a warm-up, each round gives each server ``--duration`` seconds of 8 connections
+in turn. Each ratio is the median of the rounds' ratios, with its spread. Targets, with every
+check on: serve >= 1.0x a bare Flask app on the same granian and >= 2.0x Prism, on 1-event and
+1,000-event bodies; the ceiling (an ASGI app that reads the body and answers) is printed beside.
+Each server's CPU time per request (with every process below it, from /proc) is printed too: it
+depends far less on what else the machine is doing than requests per second do.
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from bench.bodies import events_body
-from bench.report import skipped, target
+from bench.report import Ratio, skipped, target
 
 HERE = Path(__file__).parent
 CACHE = Path(os.environ.get("MARKETAP_BENCH_CACHE", Path.home() / ".cache" / "marketap-mock-bench"))
@@ -41,7 +44,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(command: list[str], port: int, ready_path: str, cwd: Path | None = None) -> Iterator[None]:
+def running(command: list[str], port: int, ready_path: str, cwd: Path | None = None) -> Iterator[int]:
+    """Run ``command`` until the block ends; yields its process id."""
     process = subprocess.Popen(
         command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
@@ -57,7 +61,7 @@ def running(command: list[str], port: int, ready_path: str, cwd: Path | None = N
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError(f"{command[0]} did not start") from None
                 time.sleep(0.2)
-        yield
+        yield process.pid
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -66,7 +70,30 @@ def running(command: list[str], port: int, ready_path: str, cwd: Path | None = N
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def wrk(port: int, body: Path, seconds: float) -> tuple[float, int]:
+def cpu_seconds(root: int) -> float:
+    """CPU time (user and system) so far of process ``root`` and every live process below it
+    (``serve`` starts granian in a session of its own, so a process group would miss it)."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # the fields after the command's name, which is in parentheses and may hold spaces
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime
+    tree, grew = {root}, True
+    while grew:
+        below = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= below
+        grew = bool(below)
+    return sum(ticks.get(pid, 0) for pid in tree) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(port: int, body: Path, seconds: float) -> tuple[float, int, int]:
+    """Requests per second, non-2xx answers, and requests answered."""
     env = {**os.environ, "BODY_FILE": str(body), "AUTH": "Bearer test-api-key"}
     done = subprocess.run(
         [
@@ -87,7 +114,7 @@ def wrk(port: int, body: Path, seconds: float) -> tuple[float, int]:
     )
     match = re.search(r"RESULT requests=(\d+) duration_us=(\d+) rps=([\d.]+).*non2xx=(\d+)", done.stdout)
     assert match, done.stdout
-    return float(match.group(3)), int(match.group(4))
+    return float(match.group(3)), int(match.group(4)), int(match.group(1))
 
 
 def prism_command(port: int, spec: Path) -> list[str] | None:
@@ -113,18 +140,34 @@ def prism_command(port: int, spec: Path) -> list[str] | None:
     return [str(prism), "mock", "-h", "127.0.0.1", "-p", str(port), "-v", "error", str(spec)]
 
 
+def granian(app: str, interface: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "granian", "--interface", interface, "--host", "127.0.0.1",
+        "--port", str(port), "--workers", "1", "--blocking-threads", "1", "--no-log", app,
+    ]  # fmt: skip
+
+
+FAKE, WERKZEUG, BARE, CEILING, PRISM = (
+    "marketap-mock serve (granian)",
+    "marketap-mock serve --server werkzeug",
+    "bare Flask, granian (parse, answer 202)",
+    "ceiling: ASGI, granian (read, answer 202)",
+    "Prism 5, -v error, the fake's OpenAPI",
+)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=3)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("bench.live: skipped, wrk is not installed (Debian: apt-get install wrk)")
         return 0
     python = sys.executable
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         work = Path(tmp)
         bodies = {}
         for n in (1, 1000):
@@ -136,76 +179,62 @@ def main() -> int:
                 [python, "-m", "mockserver", "openapi"], capture_output=True, text=True, check=True
             ).stdout
         )
-        servers: list[tuple[str, list[str] | None, str, int]] = []
-        for label, extra in (
-            ("marketap-mock serve (granian)", []),
-            ("marketap-mock serve --server werkzeug", ["--server", "werkzeug"]),
-        ):
-            port = free_port()
-            servers.append(
-                (
-                    label,
-                    [python, "-m", "mockserver", "serve", "--port", str(port), *extra],
-                    "/_mock/health",
-                    port,
-                )
-            )
-        port = free_port()
-        servers.append(
-            (
-                "bare Flask, granian (no checks, no state)",
-                [
-                    python,
-                    "-m",
-                    "granian",
-                    "--interface",
-                    "wsgi",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--workers",
-                    "1",
-                    "--blocking-threads",
-                    "1",
-                    "--no-log",
-                    "bench.bare_app:app",
-                ],
-                "/_mock/health",
-                port,
-            )
-        )
-        port = free_port()
-        servers.append(("Prism 5, -v error, the fake's OpenAPI", prism_command(port, spec), "/", port))
-
-        results: dict[str, dict[int, tuple[float, int]]] = {}
-        for label, command, ready, port in servers:
+        commands: dict[str, tuple[list[str] | None, str]] = {}
+        ports = {label: free_port() for label in (FAKE, WERKZEUG, BARE, CEILING, PRISM)}
+        mock = [python, "-m", "mockserver", "serve", "--port"]
+        commands[FAKE] = ([*mock, str(ports[FAKE])], "/_mock/health")
+        commands[WERKZEUG] = ([*mock, str(ports[WERKZEUG]), "--server", "werkzeug"], "/_mock/health")
+        commands[BARE] = (granian("bench.bare_app:app", "wsgi", ports[BARE]), "/_mock/health")
+        commands[CEILING] = (granian("bench.ceiling_app:app", "asgi", ports[CEILING]), "/")
+        commands[PRISM] = (prism_command(ports[PRISM], spec), "/")
+        # every server runs for the whole benchmark, and each round measures each of them in
+        # turn: the ratios within a round share the machine's state of the moment
+        roots: dict[str, int] = {}
+        for label, (command, ready) in commands.items():
             if command is None:
                 print(f"{label}: skipped, npm is not installed")
                 continue
-            with running(command, port, ready, cwd=HERE.parent):
-                results[label] = {}
-                for n, body in bodies.items():
-                    wrk(port, body, 2)  # warm-up
-                    runs = [wrk(port, body, args.duration) for _ in range(args.runs)]
-                    results[label][n] = (statistics.median(r[0] for r in runs), sum(r[1] for r in runs))
+            roots[label] = stack.enter_context(running(command, ports[label], ready, cwd=HERE.parent))
+        rps: dict[str, dict[int, list[float]]] = {label: {1: [], 1000: []} for label in roots}
+        cpu: dict[str, dict[int, list[float]]] = {label: {1: [], 1000: []} for label in roots}
+        non2xx = 0
+        for n, body in bodies.items():
+            for label in roots:
+                wrk(ports[label], body, 1)  # warm-up
+            for _ in range(args.rounds):
+                for label, root in roots.items():
+                    before = cpu_seconds(root)
+                    rate, bad, count = wrk(ports[label], body, args.duration)
+                    cpu[label][n].append((cpu_seconds(root) - before) / count * 1e6)
+                    rps[label][n].append(rate)
+                    non2xx += bad
 
-    print(f"\n{'server':<44} {'1 event req/s':>14} {'1,000 events req/s':>19} {'non-2xx':>8}")
-    for label, by_size in results.items():
-        non2xx = by_size[1][1] + by_size[1000][1]
-        print(f"{label:<44} {by_size[1][0]:>14,.0f} {by_size[1000][0]:>19,.0f} {non2xx:>8}")
-    fake = results["marketap-mock serve (granian)"]
-    prism = results.get("Prism 5, -v error, the fake's OpenAPI")
-    bare = results["bare Flask, granian (no checks, no state)"]
+    print(f"\n{'server, medians of rounds':<44} {'1 event':>18} {'1,000 events':>18}")
+    print(f"{'':<44} {'req/s':>8} {'CPU µs':>9} {'req/s':>8} {'CPU µs':>9}")
+    for label in rps:
+        row = [
+            f"{statistics.median(rps[label][n]):>8,.0f} {statistics.median(cpu[label][n]):>9,.0f}"
+            for n in (1, 1000)
+        ]
+        print(f"{label:<44} {' '.join(row)}")
     print()
-    if prism:
-        target("serve / Prism -v error, 1 event", fake[1][0] / prism[1][0], 1.0)
-        target("serve / Prism -v error, 1,000 events", fake[1000][0] / prism[1000][0], 1.5)
-    else:
-        for size in ("1 event", "1,000 events"):
+
+    def ratio(over: str, n: int) -> Ratio:
+        return Ratio(tuple(a / b for a, b in zip(rps[FAKE][n], rps[over][n], strict=True)))
+
+    def cpu_ratio(over: str, n: int) -> Ratio:
+        # the other's CPU per request over the fake's: above 1 when the fake does more with less
+        return Ratio(tuple(b / a for a, b in zip(cpu[FAKE][n], cpu[over][n], strict=True)))
+
+    for n, size in ((1, "1 event"), (1000, "1,000 events")):
+        target(f"serve / bare Flask on granian, {size}", ratio(BARE, n), 1.0)
+        print(f"  the same by CPU per request: {cpu_ratio(BARE, n)}")
+        if PRISM in rps:
+            target(f"serve / Prism -v error, {size}", ratio(PRISM, n), 2.0)
+            print(f"  the same by CPU per request: {cpu_ratio(PRISM, n)}")
+        else:
             skipped(f"serve / Prism -v error, {size}", "npm is not installed")
-    target("serve / bare Flask on granian, 1,000 events", fake[1000][0] / bare[1000][0], 0.8)
-    non2xx = sum(n for by_size in results.values() for _, n in by_size.values())
+        print(f"  serve / ceiling (ASGI, no parsing), {size}: {ratio(CEILING, n)}")
     if non2xx:
         print(f"{non2xx} non-2xx answers: the figures above do not count", flush=True)
         return 1

@@ -50,9 +50,7 @@ def skipped(label: str, why: str) -> None:
     print(f"{MARK} {label}: skipped, {why}", flush=True)
 
 
-def alternating(
-    measures: Sequence[Callable[[], float]], *, rounds: int = 9
-) -> list[tuple[float, ...]]:
+def alternating(measures: Sequence[Callable[[], float]], *, rounds: int = 9) -> list[tuple[float, ...]]:
     """Each measure once per round, in turn, ``rounds`` times; one tuple of figures per round.
 
     Taken in turn, the measures of one round share the machine's state of the moment, so a
