@@ -37,6 +37,8 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
 }
 
+_SEEN_MAX = 64
+
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -64,14 +66,24 @@ class HostGuard:
         given = {_hostname(n) for n in names if n}
         self.any = "*" in given
         self.names = frozenset({"localhost", *given} - {"*"})
+        # Clients send the same few Host values on every request, and parsing an IP address
+        # costs more than the rest of the check; the cache is bounded, since a hostile client
+        # can send a new value each time.
+        self._seen: dict[str, bool] = {}
 
     def allows(self, host: str | None) -> bool:
         if self.any:
             return True
         if not host:  # HTTP/1.0 without Host: no browser sends that
             return True
+        known = self._seen.get(host)
+        if known is not None:
+            return known
         name = _hostname(host)
-        return name in self.names or _is_ip(name)
+        allowed = name in self.names or _is_ip(name)
+        if len(self._seen) < _SEEN_MAX:
+            self._seen[host] = allowed
+        return allowed
 
     def check(self, host: str | None) -> None:
         if not self.allows(host):
