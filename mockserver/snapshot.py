@@ -25,9 +25,12 @@ The format (version 1)::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
 import re
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -41,7 +44,17 @@ from mockserver.settings import Settings
 if TYPE_CHECKING:
     from mockserver.validation import Validated
 
-__all__ = ["FORMAT", "VERSION", "ProjectSnapshot", "Snapshot", "SnapshotError", "parse", "parse_text"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "ProjectSnapshot",
+    "Snapshot",
+    "SnapshotError",
+    "parse",
+    "parse_text",
+    "read",
+    "write",
+]
 
 FORMAT = "marketap-mock-state"
 VERSION = 1
@@ -88,6 +101,33 @@ class Snapshot:
     now: float
     frozen: bool
     projects: dict[str, ProjectSnapshot]
+
+
+def read(path: str, settings: Settings) -> Snapshot:
+    """:func:`parse` for a file (``serve --load``)."""
+    try:
+        with open(path, "rb") as file:
+            text = file.read()
+    except OSError as exc:
+        raise SnapshotError("file", f"cannot read {path}: {exc.strerror or exc}") from None
+    return parse_text(text, settings)
+
+
+def write(path: str, document: Mapping[str, Any]) -> None:
+    """Write a saved state to ``path`` whole or not at all: into a new file beside it, flushed
+    to disk, then renamed over it, so a crash leaves the old file or the new one, never half."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".marketap-state-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(document, file, ensure_ascii=False)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def parse_text(text: str | bytes, settings: Settings) -> Snapshot:
