@@ -236,15 +236,16 @@ def _wait_listening(host: str, port: int, child: subprocess.Popen[bytes], stop: 
 
 
 def _stop_child(child: subprocess.Popen[bytes]) -> None:
-    """Ask with SIGINT (again, in case one was lost), then SIGTERM, then SIGKILL."""
-    for sig, wait in (
-        (signal.SIGINT, 1.0),
-        (signal.SIGINT, 3.0),
-        (signal.SIGTERM, 5.0),
-        (signal.SIGKILL, 5.0),
-    ):
+    """Ask with SIGINT (again, in case one was lost), then terminate, then kill."""
+    steps: tuple[tuple[Callable[[], None], float], ...] = (
+        (lambda: child.send_signal(signal.SIGINT), 1.0),
+        (lambda: child.send_signal(signal.SIGINT), 3.0),
+        (child.terminate, 5.0),
+        (child.kill, 5.0),
+    )
+    for step, wait in steps:
         if child.poll() is not None:
             return
-        child.send_signal(sig)
+        step()
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=wait)
