@@ -3,7 +3,7 @@
 # Usage: container/test-compose.sh IMAGE (run by .ci/container, which sets podman up).
 set -euo pipefail
 cd "$(dirname "$0")"
-export MARKETAP_MOCK_IMAGE="$1"
+export MARKETAP_IMAGE="$1"
 project="marketap-mock-ci-$$"
 compose=(podman-compose -p "$project" -f compose.yaml)
 trap '"${compose[@]}" down -t 2 >/dev/null 2>&1 || true' EXIT

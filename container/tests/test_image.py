@@ -1,6 +1,6 @@
 """The image as a service: what a team outside Python gets from it.
 
-Run by ``.ci/container`` (which builds the image and names it in ``MARKETAP_MOCK_IMAGE``); not
+Run by ``.ci/container`` (which builds the image and names it in ``MARKETAP_IMAGE``); not
 part of the main suite, which runs where no container engine is.
 """
 
@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import requests
 
-IMAGE = os.environ.get("MARKETAP_MOCK_IMAGE", "")
+IMAGE = os.environ.get("MARKETAP_IMAGE", "")
 #: the engine and the options every container needs on the CI machines (see .ci/container)
-ENGINE = os.environ.get("MARKETAP_MOCK_ENGINE", "podman --runtime runc").split()
+ENGINE = os.environ.get("MARKETAP_ENGINE", "podman --runtime runc").split()
 LIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
 AUTH = {"Authorization": "Bearer test-api-key"}
 EVENTS = "/v1/api/events?project_id=test-project"
@@ -30,7 +30,7 @@ BODY = {"events": [{"name": "mkt_login", "user_id": "u-1"}]}
 
 @pytest.fixture(scope="session", autouse=True)
 def _image() -> None:
-    assert IMAGE, "set MARKETAP_MOCK_IMAGE to the image to test (.ci/container does)"
+    assert IMAGE, "set MARKETAP_IMAGE to the image to test (.ci/container does)"
 
 
 def engine(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ import requests
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.wait_strategies import HttpWaitStrategy
 
-IMAGE = os.environ.get("MARKETAP_MOCK_IMAGE", "marketap-mock")  # the image you built
+IMAGE = os.environ.get("MARKETAP_IMAGE", "marketap-mock")  # the image you built
 
 
 @pytest.fixture(scope="session")
