@@ -104,7 +104,11 @@ def _json_array(key: str, items: Iterable[Any], **extra: Any) -> Response:
 
 
 def _json_object() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        # Nesting deep enough to exhaust the parser is not a control call's JSON object either.
+        data = None
     if not isinstance(data, dict):
         raise ApiError.one(400, "body", "must be a JSON object")
     return data

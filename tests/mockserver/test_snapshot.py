@@ -155,8 +155,9 @@ def test_a_bad_state_is_refused_whole_naming_the_field(
     assert len(client.get("/_mock/requests").json["requests"]) == 4
 
 
-def test_a_state_that_is_not_json_is_refused(client: Any) -> None:
-    answer = client.put("/_mock/state", data=b"{not json", headers=JSON)
+@pytest.mark.parametrize("body", [b"{not json", b"[" * 200_000 + b"]" * 200_000], ids=["broken", "deep"])
+def test_a_state_that_is_not_json_is_refused(client: Any, body: bytes) -> None:
+    answer = client.put("/_mock/state", data=body, headers=JSON)
     assert answer.status_code == 400
     assert answer.json["errors"][0]["field"] == "body"
 
