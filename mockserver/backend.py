@@ -26,6 +26,7 @@ from mockserver.faults import Faults, Outcome, RateLimiter
 from mockserver.journal import Journal, JournalEntry
 from mockserver.parity import Parity
 from mockserver.settings import Settings
+from mockserver.snapshot import FORMAT, VERSION, Snapshot, SnapshotError
 from mockserver.state import DeletionJob, ProjectState, Store
 
 if TYPE_CHECKING:
@@ -240,6 +241,63 @@ class Backend:
                         self._store.complete_job(job, now)
                         done.append(_job_dict(job))
             return done
+
+    # --- saved state ---------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """What is stored and the clock, as a saved state (:mod:`mockserver.snapshot`): no
+        settings, so no credentials. Taken whole under the lock, so it is one moment's state."""
+        self._tick()
+        with self._lock:
+            projects: dict[str, Any] = {}
+            for project_id, state in self._store.projects.items():
+                projects[project_id] = {
+                    "profiles": {user: dict(props) for user, props in state.profiles.items()},
+                    "devices": {
+                        key: {**record, "properties": dict(record["properties"])}
+                        for key, record in state.devices.items()
+                    },
+                    "events": self._store.events(project_id),
+                    "deletion_jobs": [_job_dict(job) for job in state.jobs],
+                }
+            now = self._clock.now()
+            return {
+                "format": FORMAT,
+                "version": VERSION,
+                "saved_at": iso(now),
+                "clock": {"now": iso(now), "frozen": self._clock.frozen},
+                "projects": projects,
+            }
+
+    def load(self, state: Snapshot) -> None:
+        """Replace everything stored with a checked snapshot (:func:`mockserver.snapshot.parse`),
+        as a reset followed by the snapshot's data and clock; settings stay. Raises
+        :class:`~mockserver.snapshot.SnapshotError` (413), changing nothing, when the snapshot
+        does not fit ``max_stored_events`` and ``max_stored_bytes``."""
+        with self._lock:
+            settings = self._settings
+            store = Store(settings.max_stored_events, settings.max_stored_bytes)
+            for project_id, project in state.projects.items():
+                store.seed(project_id, project.profiles, project.devices, project.event_chunks, project.jobs)
+            if any(store.dropped.values()):
+                raise SnapshotError(
+                    "state",
+                    "does not fit the storage budget (max_stored_events "
+                    f"{settings.max_stored_events}, max_stored_bytes {settings.max_stored_bytes}): "
+                    "raise them, or load a smaller state",
+                    413,
+                )
+            # The version never goes back: a poller that saw the old one must read again.
+            store.version += self._store.version + 1
+            self._store = store
+            self._resets += 1
+            self._parity.forget(None)
+            self._journal.clear()
+            self._faults.clear()
+            self._limiter.clear()
+            self._clock.reset()
+            if state.frozen:
+                self._clock.freeze_at(state.now)
 
     # --- reads (copies, so callers never see a half-applied request) --------------------------
 

@@ -10,10 +10,11 @@ import argparse
 import dataclasses
 import ipaddress
 import json
+import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from mockserver.curl import first_request, shown_key
@@ -21,7 +22,15 @@ from mockserver.errors import SettingsError
 from mockserver.proxy import DEFAULT_UPSTREAM, Upstream, check_upstream_url
 from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, Settings
 
-__all__ = ["build_parser", "credentials_from", "main"]
+__all__ = [
+    "ENV_PREFIX",
+    "apply_environment",
+    "build_parser",
+    "credentials_from",
+    "environment_variable",
+    "main",
+    "unknown_variables",
+]
 
 
 class _Ordered(argparse.Action):
@@ -150,6 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help=f"a project the preceding --api-key is valid for (repeatable; default: {DEFAULT_PROJECT_ID})",
     )
+    state = serve.add_argument_group("saved state (see GET and PUT /_mock/state)")
+    state.add_argument(
+        "--load", metavar="FILE", help="seed the fake with a state saved by --save or GET /_mock/state"
+    )
+    state.add_argument(
+        "--save",
+        metavar="FILE",
+        help="write the fake's state to FILE when it stops on Ctrl+C or SIGTERM (replaced whole, never "
+        "half-written); --load the same FILE to carry on where it stopped",
+    )
     _add_settings(serve)
     chaos = serve.add_argument_group("chaos (fault rules from the start; change them at /_mock/faults)")
     chaos.add_argument(
@@ -198,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_server_flags(proxy)
     _add_settings(proxy, proxy=True)
+    for command in (serve, proxy):
+        _name_variables(command)
     commands.add_parser("openapi", help="print the OpenAPI document of the five endpoints")
     contract = commands.add_parser(
         "contract",
@@ -220,13 +241,135 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# --- settings from the environment --------------------------------------------------------------
+
+#: Every flag of ``serve`` and ``proxy`` can be given as ``MARKETAP_MOCK_<FLAG>`` instead: a CI
+#: ``services:`` block or a container sets variables more easily than it passes flags.
+ENV_PREFIX = "MARKETAP_MOCK_"
+#: variables of the prefix that are not flags: the hand-off to granian's worker
+_INTERNAL = frozenset({"MARKETAP_MOCK_SERVE"})
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_LISTS = frozenset({"allow_host", "api_key", "project_id"})
+#: values never repeated in a message: they are credentials
+_SECRETS = frozenset({"api_key", "control_token"})
+
+
+def environment_variable(action: argparse.Action) -> str:
+    """The variable that stands for a flag: ``--allow-host`` is ``MARKETAP_MOCK_ALLOW_HOST``."""
+    flag = next(o for o in action.option_strings if o.startswith("--"))
+    return ENV_PREFIX + flag[2:].upper().replace("-", "_")
+
+
+def _flags(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
+    for action in parser._actions:
+        if any(o.startswith("--") for o in action.option_strings) and action.dest != "help":
+            yield action
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _name_variables(parser: argparse.ArgumentParser) -> None:
+    for action in _flags(parser):
+        action.help = f"{action.help or ''} [env: {environment_variable(action)}]".strip()
+    parser.epilog = (
+        f"Every flag can also be set by the environment variable named after it ({ENV_PREFIX}...); "
+        "a flag on the command line wins over its variable. A repeatable flag's variable takes a "
+        "comma-separated list; the projects in MARKETAP_MOCK_PROJECT_ID are valid for every key in "
+        "MARKETAP_MOCK_API_KEY. A yes-or-no flag's variable takes 1/0, true/false, yes/no or "
+        "on/off. An empty variable counts as unset."
+    )
+
+
+def apply_environment(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> None:
+    """Make each ``MARKETAP_MOCK_*`` variable the default of its flag in ``parser`` (``serve``
+    or ``proxy``), so a flag given on the command line still wins. Raises SettingsError naming
+    the variable when a value is wrong."""
+    keys: list[str] = []
+    projects: list[str] = []
+    for action in _flags(parser):
+        name = environment_variable(action)
+        text = environ.get(name, "").strip()
+        if not text:
+            continue
+        value = _from_environment(action, name, text)
+        if action.dest == "api_key":
+            keys = value
+        elif action.dest == "project_id":
+            projects = value
+        elif action.dest == "allow_host":
+            parser.set_defaults(env_allow_host=value)
+        else:
+            parser.set_defaults(**{action.dest: value})
+    if keys or projects:
+        pairs = [("project_id", p) for p in projects]
+        if keys:
+            pairs = [pair for key in keys for pair in [("api_key", key), *pairs]]
+        parser.set_defaults(env_credentials=pairs)
+
+
+def _from_environment(action: argparse.Action, name: str, text: str) -> Any:
+    if action.dest in _LISTS:
+        return [item.strip() for item in text.split(",") if item.strip()]
+    shown = "" if action.dest in _SECRETS else f", not {text[:60]!r}"
+    if isinstance(action, (argparse._StoreTrueAction, argparse.BooleanOptionalAction)):
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise SettingsError(f"{name} must be 1/0, true/false, yes/no or on/off{shown}")
+    if action.choices is not None and text not in action.choices:
+        raise SettingsError(f"{name} must be one of {', '.join(map(str, action.choices))}{shown}")
+    if action.dest in Settings.names():
+        try:
+            Settings.from_mapping({action.dest: text})
+        except SettingsError as exc:
+            raise SettingsError(f"{name}: {exc}") from None
+        return text
+    if callable(action.type):
+        try:
+            return action.type(text)
+        except (ValueError, TypeError, argparse.ArgumentTypeError) as exc:
+            if isinstance(exc, argparse.ArgumentTypeError):
+                raise SettingsError(f"{name}: {exc}") from None
+            raise SettingsError(f"{name} must be a number{shown}") from None
+    return text
+
+
+def unknown_variables(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> list[str]:
+    """A warning for each ``MARKETAP_MOCK_*`` variable that names no flag (a misspelling would
+    otherwise be ignored without a word)."""
+    from mockserver.names import did_you_mean
+
+    known = {
+        environment_variable(action)
+        for command in ("serve", "proxy")
+        for action in _flags(_subparsers(parser)[command])
+    }
+    return [
+        f"ignoring {name}: no flag of serve or proxy has that name{did_you_mean(name, known)}"
+        for name in sorted(environ)
+        if name.startswith(ENV_PREFIX) and name not in known and name not in _INTERNAL
+    ]
+
+
+def _allowed_hosts(ns: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(ns.allow_host or getattr(ns, "env_allow_host", None) or ())
+
+
 def settings_from(ns: argparse.Namespace) -> Settings:
     values: dict[str, Any] = {
         f.name: getattr(ns, f.name)
         for f in dataclasses.fields(Settings)
         if getattr(ns, f.name, None) is not None
     }
-    values["api_keys"] = credentials_from(getattr(ns, "credentials", None) or [])
+    pairs = getattr(ns, "credentials", None) or getattr(ns, "env_credentials", None) or []
+    values["api_keys"] = credentials_from(pairs)
     return Settings.from_mapping(values)
 
 
@@ -292,7 +435,13 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """The command. ``environ`` (default: the process's) supplies ``MARKETAP_MOCK_*`` settings."""
     out = out or sys.stdout
     from mockserver.conflict import conflict
 
@@ -301,7 +450,19 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         print(problem, file=sys.stderr)
         return 2
     parser = build_parser()
-    ns = parser.parse_args(argv)
+    if environ is None:
+        environ = os.environ
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in arguments if not a.startswith("-")), None)
+    subparser = _subparsers(parser).get(command or "")
+    if subparser is not None and command in ("serve", "proxy"):
+        try:
+            apply_environment(subparser, environ)
+        except SettingsError as exc:
+            subparser.error(str(exc))
+        for warning in unknown_variables(parser, environ):
+            print(f"marketap-mock: {warning}", file=sys.stderr)
+    ns = parser.parse_args(arguments)
     if ns.command == "contract":
         from mockserver.contract import run_contract
 
@@ -311,8 +472,6 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
 
         out.write(json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n")
         return 0
-    from mockserver.errors import SettingsError
-
     upstream = None
     try:
         settings = settings_from(ns)
@@ -345,9 +504,52 @@ def _serve(ns: argparse.Namespace, settings: Settings, out: TextIO, upstream: Up
     except SettingsError as exc:
         print(f"marketap-mock: {exc}", file=sys.stderr)
         return 2
+    if getattr(ns, "load", None):
+        problem = _check_load(ns.load, settings)
+        if problem:
+            print(f"marketap-mock: {problem}", file=sys.stderr)
+            return 2
     if ns.server == "werkzeug":
         return _serve_werkzeug(ns, settings, rules, out, upstream)
     return _serve_granian(ns, settings, rules, out, upstream)
+
+
+def _check_load(path: str, settings: Settings) -> str | None:
+    """Why ``--load FILE`` cannot be loaded (refused before the server starts), or None."""
+    from mockserver.backend import Backend
+    from mockserver.snapshot import SnapshotError, read
+
+    try:
+        Backend(settings).load(read(path, settings))
+    except SnapshotError as exc:
+        return f"--load {path}: {exc}"
+    return None
+
+
+def _save(ns: argparse.Namespace, document: dict[str, Any], out: TextIO) -> bool:
+    """Write ``--save``'s file; False, with the reason on stderr, when it cannot be written."""
+    from mockserver.snapshot import write
+
+    try:
+        write(ns.save, document)
+    except OSError as exc:
+        print(f"marketap-mock: cannot save the state to {ns.save}: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    out.write(f"Saved the state to {ns.save}.\n")
+    return True
+
+
+def _state_over_http(url: str, token: str | None) -> dict[str, Any]:
+    """GET /_mock/state from the server at ``url`` (granian's worker holds the state)."""
+    import urllib.request
+
+    host = url.replace("//0.0.0.0:", "//127.0.0.1:").replace("//[::]:", "//[::1]:")
+    request = urllib.request.Request(host + "/_mock/state")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        document: dict[str, Any] = json.loads(response.read())
+    return document
 
 
 def _serve_granian(
@@ -363,6 +565,17 @@ def _serve_granian(
         out.write(banner(url, settings, ns.control_token, ns.host, upstream) + "\n")
         out.flush()
 
+    saved = [True]
+
+    def stopping(url: str) -> None:
+        try:
+            document = _state_over_http(url, ns.control_token)
+        except OSError as exc:
+            print(f"marketap-mock: cannot read the state to save it: {exc}", file=sys.stderr)
+            saved[0] = False
+            return
+        saved[0] = _save(ns, document, out)
+
     try:
         serve(
             settings,
@@ -371,10 +584,12 @@ def _serve_granian(
             port=ns.port,
             ready=ready,
             control_token=ns.control_token,
-            allowed_hosts=tuple(ns.allow_host),
+            allowed_hosts=_allowed_hosts(ns),
             upstream=upstream,
             log_format=ns.log_format,
             quiet=ns.quiet,
+            load=getattr(ns, "load", None),
+            stopping=stopping if getattr(ns, "save", None) else None,
         )
     except OSError as exc:
         print(f"marketap-mock: cannot bind {ns.host}:{ns.port}: {exc.strerror or exc}", file=sys.stderr)
@@ -383,7 +598,7 @@ def _serve_granian(
         print(f"marketap-mock: {exc}", file=sys.stderr)
         return 2
     out.write("Stopped.\n")
-    return 0
+    return 0 if saved[0] else 1
 
 
 def _serve_werkzeug(
@@ -395,11 +610,14 @@ def _serve_werkzeug(
 ) -> int:
     from mockserver.backend import Backend
     from mockserver.console import console_listener
+    from mockserver.snapshot import read
     from mockserver.werkzeug_server import LiveServer
 
     backend = Backend(settings)
     for rule in rules:
         backend.add_fault(rule)
+    if getattr(ns, "load", None):
+        backend.load(read(ns.load, settings))
     backend.listen(console_listener(ns.log_format, quiet=ns.quiet, stream=out))
     try:
         server = LiveServer(
@@ -407,7 +625,7 @@ def _serve_werkzeug(
             host=ns.host,
             port=ns.port,
             control_token=ns.control_token,
-            allowed_hosts=tuple(ns.allow_host),
+            allowed_hosts=_allowed_hosts(ns),
             upstream=upstream,
         ).start()
     except OSError as exc:
@@ -425,6 +643,7 @@ def _serve_werkzeug(
         while server.running and not stop.wait(0.5):
             pass
     finally:
+        saved = not getattr(ns, "save", None) or _save(ns, backend.snapshot(), out)
         server.stop()
         out.write("Stopped.\n")
-    return 0
+    return 0 if saved else 1

@@ -54,6 +54,11 @@ class Clock:
                 self._offset += seconds
         return self.now()
 
+    def freeze_at(self, seconds: float) -> None:
+        """Stop the clock at ``seconds`` (a saved state's time)."""
+        with self._lock:
+            self._frozen_at = seconds
+
     def reset(self) -> None:
         """Back to real time."""
         with self._lock:

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from mockserver import curl
+from mockserver import curl, snapshot
 from mockserver.backend import Backend
 from mockserver.browser_guard import PAGE_HEADERS, check_control_write
 from mockserver.errors import ApiError, SettingsError
@@ -104,7 +104,11 @@ def _json_array(key: str, items: Iterable[Any], **extra: Any) -> Response:
 
 
 def _json_object() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        # Nesting deep enough to exhaust the parser is not a control call's JSON object either.
+        data = None
     if not isinstance(data, dict):
         raise ApiError.one(400, "body", "must be a JSON object")
     return data
@@ -239,6 +243,34 @@ def restore() -> Response:
     stays (the plugin calls it after every test)."""
     _backend().restore()
     return jsonify({"status": "restored"})
+
+
+@control.get("/state")
+def get_state() -> Response:
+    """Everything stored and the clock, as a saved state to PUT back later or load with
+    ``serve --load`` (:mod:`mockserver.snapshot`)."""
+    return jsonify(_backend().snapshot())
+
+
+@control.put("/state")
+def put_state() -> Response:
+    """Replace everything stored with a saved state: checked whole first, so a bad one changes
+    nothing. Like a reset, it clears the journal and fault rules; settings stay."""
+    backend = _backend()
+    try:
+        backend.load(snapshot.parse(_json_object(), backend.settings))
+    except snapshot.SnapshotError as exc:
+        raise exc.as_api_error() from None
+    return jsonify({"status": "loaded", **_loaded(backend)})
+
+
+def _loaded(backend: Backend) -> dict[str, Any]:
+    health = backend.health()
+    return {
+        "projects": health["projects"],
+        "events": health["events"],
+        "stored_bytes": health["stored_bytes"],
+    }
 
 
 def _clock_state() -> dict[str, Any]:

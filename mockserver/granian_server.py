@@ -61,12 +61,16 @@ def serve(
     upstream: Upstream | None = None,
     log_format: str | None = None,
     quiet: bool = False,
+    load: str | None = None,
+    stopping: Callable[[str], None] | None = None,
 ) -> None:
     """Serve the fake on granian until SIGINT or SIGTERM, or until granian ends.
 
-    ``ready`` is called with the server's URL once a connection to it succeeds. Raises
-    ``OSError`` when ``host:port`` cannot be bound (port 0 picks a free one), ``SettingsError``
-    when ``upstream`` is this very address.
+    ``ready`` is called with the server's URL once a connection to it succeeds; ``stopping``
+    with the same URL on SIGINT or SIGTERM, while the server still answers (to save its
+    state). ``load``: a saved state's file, already checked, that the worker starts from.
+    Raises ``OSError`` when ``host:port`` cannot be bound (port 0 picks a free one),
+    ``SettingsError`` when ``upstream`` is this very address.
     """
     port = port or _free_port(host)
     if upstream is not None:
@@ -84,6 +88,7 @@ def serve(
         quiet=quiet,
         allowed_hosts=(host, *allowed_hosts),
         upstream=upstream,
+        load=load,
     )
     # granian runs in a child process that this one supervises: a Ctrl+C that lands while
     # granian is still starting is otherwise lost, and the server would never stop.
@@ -123,12 +128,18 @@ def serve(
         signal.signal(sig, lambda signum, frame: stop.set())
     # granian's worker opens its own listening socket after building the app: the URL is said
     # once a connection to it succeeds, not before it works.
-    if _wait_listening(host, port, child, stop):
-        shown = f"[{host}]" if ":" in host else host
-        ready(f"http://{shown}:{port}")
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}"
+    listening = _wait_listening(host, port, child, stop)
+    if listening:
+        ready(url)
     while child.poll() is None and not stop.wait(0.2):
         pass
-    _stop_child(child)
+    try:
+        if stopping is not None and listening and child.poll() is None:
+            stopping(url)
+    finally:
+        _stop_child(child)
 
 
 def app_from_environment() -> AsgiFront:
@@ -140,6 +151,10 @@ def app_from_environment() -> AsgiFront:
     backend = Backend(Settings.from_mapping(config["settings"]))
     for rule in config["faults"]:
         backend.add_fault(rule)
+    if config.get("load"):
+        from mockserver.snapshot import read
+
+        backend.load(read(config["load"], backend.settings))
     if config.get("log_format"):
         backend.listen(console_listener(config["log_format"], quiet=config.get("quiet", False)))
     proxy = config.get("upstream")
@@ -164,6 +179,7 @@ def _environment_value(
     quiet: bool = False,
     allowed_hosts: tuple[str, ...] = (),
     upstream: Upstream | None = None,
+    load: str | None = None,
 ) -> str:
     values = {name: getattr(settings, name) for name in Settings.names()}
     values["api_keys"] = {k: list(v) for k, v in settings.api_keys.items()}
@@ -176,6 +192,7 @@ def _environment_value(
             "quiet": quiet,
             "allowed_hosts": list(allowed_hosts),
             "upstream": upstream.describe() if upstream is not None else None,
+            "load": load,
         }
     )
 
@@ -219,15 +236,16 @@ def _wait_listening(host: str, port: int, child: subprocess.Popen[bytes], stop: 
 
 
 def _stop_child(child: subprocess.Popen[bytes]) -> None:
-    """Ask with SIGINT (again, in case one was lost), then SIGTERM, then SIGKILL."""
-    for sig, wait in (
-        (signal.SIGINT, 1.0),
-        (signal.SIGINT, 3.0),
-        (signal.SIGTERM, 5.0),
-        (signal.SIGKILL, 5.0),
-    ):
+    """Ask with SIGINT (again, in case one was lost), then terminate, then kill."""
+    steps: tuple[tuple[Callable[[], None], float], ...] = (
+        (lambda: child.send_signal(signal.SIGINT), 1.0),
+        (lambda: child.send_signal(signal.SIGINT), 3.0),
+        (child.terminate, 5.0),
+        (child.kill, 5.0),
+    )
+    for step, wait in steps:
         if child.poll() is not None:
             return
-        child.send_signal(sig)
+        step()
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=wait)

@@ -93,6 +93,10 @@ def _index(user_batches: dict[str, dict[int, EventBatch]], batch: EventBatch) ->
             user_batches.setdefault(user, {})[batch.seq] = batch
 
 
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode())
+
+
 def _merge_properties(target: dict[str, Any], properties: dict[str, Any] | None) -> None:
     # `null` for an optional value means absent: it does not erase what is stored.
     for key, value in (properties or {}).items():
@@ -229,6 +233,44 @@ class Store:
     def _uncharge(self, kind: str, project_id: str, key: str) -> None:
         _, cost = self._ledger.pop((kind, project_id, key), (0, 0))
         self.bytes -= cost
+
+    def seed(
+        self,
+        project_id: str,
+        profiles: dict[str, dict[str, Any]],
+        devices: dict[str, dict[str, Any]],
+        event_chunks: list[tuple[bytes, list[str | None], list[str | None]]],
+        jobs: list[dict[str, Any]],
+    ) -> None:
+        """Store a loaded project (:mod:`mockserver.snapshot`, already checked), each item
+        charged to the budget as if it had arrived in a request of its own."""
+        state = self.project(project_id)
+        for user_id, properties in profiles.items():
+            state.profiles[user_id] = properties
+            self._charge("profiles", project_id, user_id, _size(properties))
+        for device_id, record in devices.items():
+            state.devices[device_id] = record
+            self._charge("devices", project_id, device_id, _size(record))
+        for raw, ids, users in event_chunks:
+            self.add_events(project_id, raw, ids, users)
+        for saved in jobs:
+            number = int(saved["id"].removeprefix("job-"))
+            self._job_seq = max(self._job_seq, number)
+            job = DeletionJob(
+                saved["id"],
+                project_id,
+                list(saved["user_ids"]),
+                saved["requested_at"],
+                saved["due_at"],
+                saved["status"],
+                saved["completed_at"],
+                saved["removed"],
+            )
+            state.jobs.append(job)
+            if job.status == "pending" and job.due_at is not None:
+                heapq.heappush(self._due, (job.due_at, number, job))
+            self._charge("deletion_jobs", project_id, job.id, _size(job.user_ids))
+        self._enforce_caps()
 
     # --- the caps -----------------------------------------------------------------------------
 

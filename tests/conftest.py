@@ -112,7 +112,9 @@ def tc_post(client: Any) -> Post:
     return _test_client_post(client)
 
 
-def start_serve(*args: str, command: str = "serve") -> tuple[subprocess.Popen[str], str, list[str]]:
+def start_serve(
+    *args: str, command: str = "serve", env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str, list[str]]:
     """``marketap-mock serve --port 0 ARGS`` (or ``command``) in a subprocess, read up to the end
     of its banner: the process, its URL and the banner's lines."""
     proc = subprocess.Popen(
@@ -120,7 +122,7 @@ def start_serve(*args: str, command: str = "serve") -> tuple[subprocess.Popen[st
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     assert proc.stdout is not None
     lines = []
@@ -147,9 +149,11 @@ def stop_serve(proc: subprocess.Popen[str]) -> tuple[str, str]:
 
 
 @contextmanager
-def serving(*args: str, command: str = "serve") -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def serving(
+    *args: str, command: str = "serve", env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """:func:`start_serve` as a context: yields the URL and the process, then stops it."""
-    proc, url, _lines = start_serve(*args, command=command)
+    proc, url, _lines = start_serve(*args, command=command, env=env)
     try:
         yield url, proc
     finally:

@@ -3,6 +3,7 @@ sdist carries what it needs to run its own tests."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import sysconfig
@@ -108,7 +109,22 @@ def test_the_sdist_can_run_its_own_tests(installed: Path, tmp_path: Path) -> Non
         names = archive.getnames()
         archive.extractall(tmp_path, filter="data")
     root = tmp_path / sdist.name.removesuffix(".tar.gz")
-    for needed in ("tests/conftest.py", "tests/mockserver/test_openapi.py", "tox.ini", ".ci/run", "LICENSE"):
+    for needed in (
+        "tests/conftest.py",
+        "tests/mockserver/test_openapi.py",
+        "tox.ini",
+        ".ci/run",
+        # every file .ci/run reads or runs
+        ".ci/lowest.txt",
+        ".ci/lowest.py",
+        ".ci/container",
+        "Containerfile",
+        "container/compose.yaml",
+        "container/healthcheck.py",
+        "container/test-compose.sh",
+        "container/tests/test_image.py",
+        "LICENSE",
+    ):
         assert f"{root.name}/{needed}" in names, needed
     done = subprocess.run(
         [
@@ -130,3 +146,60 @@ def test_the_sdist_can_run_its_own_tests(installed: Path, tmp_path: Path) -> Non
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert " passed" in done.stdout and "error" not in done.stdout.lower()
+
+
+def test_the_lowest_versions_file_is_computed_from_pyproject() -> None:
+    """.ci/lowest.txt pins each floor of pyproject.toml, and nothing else (regenerate it with
+    ``python3 .ci/lowest.py > .ci/lowest.txt``)."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / ".ci" / "lowest.py")], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert (ROOT / ".ci" / "lowest.txt").read_text() == done.stdout
+    assert "werkzeug==" in done.stdout
+
+
+def test_every_package_the_code_imports_is_declared() -> None:
+    """A package imported by the shipped code is a dependency of its own, so its floor is
+    tested (it must not arrive only as another package's dependency)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lowest", ROOT / ".ci" / "lowest.py")
+    assert spec is not None and spec.loader is not None
+    lowest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lowest)
+    declared = {
+        re.split(r"[<>=!~ ;\[]", requirement, maxsplit=1)[0].lower().replace("-", "_")
+        for requirement in lowest.requirements(ROOT / "pyproject.toml")
+    }
+    imported: set[str] = set()
+    for folder in ("mockserver", "pytest_plugin", "contract_tests"):
+        for path in (ROOT / folder).rglob("*.py"):
+            statements = re.findall(
+                r"^\s*(?:from ([a-z_][a-z0-9_]*)[\w.]* import |import ([a-z_][a-z0-9_]*))",
+                path.read_text(),
+                flags=re.M,
+            )
+            imported.update(name for pair in statements for name in pair if name)
+    third_party = {m for m in imported - set(sys.stdlib_module_names) if m not in _OWN}
+    missing = {m for m in third_party if _DISTRIBUTION.get(m, m) not in declared}
+    assert not missing, f"imported but not declared in pyproject.toml: {sorted(missing)}"
+
+
+#: the project's own packages, pytest's internals, type-checking-only names, and optional tools
+#: imported only when present
+_OWN = {
+    "mockserver",
+    "pytest_plugin",
+    "contract_tests",
+    "tests",
+    "_pytest",
+    "_typeshed",
+    "pytest_asyncio",
+    "xdist",
+    "anyio",
+    # the requests route's transport, imported only when a test uses requests
+    "urllib3",
+}
+#: import name -> distribution name, where they differ
+_DISTRIBUTION = {"pydantic_core": "pydantic_core"}
