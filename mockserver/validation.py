@@ -129,6 +129,14 @@ def _impossible(ymd: str, hms: str, zone: str | None) -> str | None:
         return f"hour {hour} does not exist: hours run from 00 to 23 (midnight is 00:00 of the next day)"
     if int(minute) > 59:
         return f"minute {minute} does not exist: minutes run from 00 to 59"
+    if second == "60":
+        # RFC 3339 and ISO 8601 both allow a leap second; the fake refuses it all the same, and
+        # says why rather than claiming it cannot exist.
+        return (
+            "second 60 (a leap second) is refused: RFC 3339 allows it only at the end of a day "
+            "one is inserted (none since 2016-12-31), and Python's datetime, like many parsers, "
+            "cannot hold it; send 59"
+        )
     if int(second) > 59:
         return f"second {second} does not exist: seconds run from 00 to 59"
     if zone and zone not in "Zz":

@@ -98,6 +98,8 @@ def test_non_string_timestamps_are_400(tc_post: Post, value: Any) -> None:
         ("2025-13-01T00:00:00Z", "month 13 does not exist"),
         ("2025-01-17T24:00:00Z", "hour 24 does not exist"),
         ("2025-01-17T05:60:00Z", "minute 60 does not exist"),
+        ("2016-12-31T23:59:60Z", "second 60 (a leap second) is refused: RFC 3339 allows it"),
+        ("2025-01-17T05:39:61Z", "second 61 does not exist"),
         ("2025-01-17T05:39:22+25:00", "offset +25:00 does not exist: offsets run from -23:59 to +23:59"),
         ("0000-01-01T00:00:00Z", "year 0000 does not exist"),
         # exactly what Python's str(datetime) prints
