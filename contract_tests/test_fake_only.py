@@ -351,3 +351,19 @@ def test_unknown_reserved_keys_can_be_refused(contract: Contract) -> None:
     _configure(contract, reject_unknown_reserved=True)
     response = _send(contract, spec.PROFILES.path, body, 400)
     assert "profiles[0].properties.mkt_emial" in [e["field"] for e in response.json()["errors"]]
+
+
+def test_with_a_processing_delay_accepted_data_is_pending_until_due(contract: Contract) -> None:
+    """The page says events are processed asynchronously; the setting lets a test see a client
+    that relies on reading its own write at once."""
+    _configure(contract, processing_delay=60)
+    _mock(contract, "POST", "clock/advance", {"seconds": 0})
+    _send(contract, spec.EVENTS.path, {"events": [EVENT, EVENT]})
+    _send(contract, spec.PROFILES.path, {"profiles": [PROFILE]})
+    assert not _get(contract, "events") and not _get(contract, "profiles")
+    pending = _mock(contract, "GET", f"pending?project_id={contract.target.project_id}")
+    assert pending["total"] == 3
+    assert [(p["kind"], p["items"]) for p in pending["pending"]] == [("events", 2), ("profiles", 1)]
+    _mock(contract, "POST", "clock/advance", {"seconds": 60})
+    assert len(_get(contract, "events")) == 2 and USER in _get(contract, "profiles")
+    assert _get(contract, "pending") == []

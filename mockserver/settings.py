@@ -139,6 +139,17 @@ class Settings:
         default=0.0,
         metadata=_doc("Seconds on the fake's clock before an `immediate` job completes.", min=0, max=1e9),
     )
+    processing_delay: float = field(
+        default=0.0,
+        metadata=_doc(
+            "Seconds on the fake's clock between accepting events or profiles (202) and "
+            "processing them: until then the state views and the plugin's assertions show them "
+            "as pending, not stored. The vendor's page says events are processed "
+            "asynchronously; 0 (default) shows them at once.",
+            min=0,
+            max=1e9,
+        ),
+    )
     journal_max_entries: int = field(
         default=10_000,
         metadata=_doc(

@@ -363,6 +363,13 @@ MUTANTS: tuple[Mutant, ...] = (
         by=("test_fake_only",),
     ),
     Mutant(
+        "the processing delay ignored",
+        "backend.py",
+        "if delay > 0 and endpoint in _DELAYED:",
+        "if False:",
+        by=("test_fake_only",),
+    ),
+    Mutant(
         "deletion jobs ignore their delay",
         "backend.py",
         'due = None if settings.deletion_jobs == "manual" else now + settings.deletion_job_delay',
