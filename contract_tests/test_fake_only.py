@@ -367,3 +367,16 @@ def test_with_a_processing_delay_accepted_data_is_pending_until_due(contract: Co
     _mock(contract, "POST", "clock/advance", {"seconds": 60})
     assert len(_get(contract, "events")) == 2 and USER in _get(contract, "profiles")
     assert _get(contract, "pending") == []
+
+
+@pytest.mark.parametrize("key", ["profiles", "events", "devices", "user_ids"])
+def test_each_array_limit_can_be_set_on_its_own(contract: Contract, key: str) -> None:
+    path = {e.key: e.path for e in spec.ENDPOINTS}[key]
+    _configure(contract, max_batch_items=4, **{f"max_batch_{key}": 2})
+    item = VALID[path][key][0]
+    _send(contract, path, {key: [item] * 2}, case=f"{key}: 2 items under its own limit of 2")
+    response = _send(contract, path, {key: [item] * 3}, 400, case=f"{key}: 3 items over its own limit")
+    assert key in [e["field"] for e in response.json()["errors"]]
+    other = "events" if key != "events" else "profiles"
+    other_path = {e.key: e.path for e in spec.ENDPOINTS}[other]
+    _send(contract, other_path, {other: [VALID[other_path][other][0]] * 4}, case=f"{other}: max_batch_items")

@@ -155,7 +155,7 @@ def _batch(key: str, item: dict[str, Any], s: Settings) -> dict[str, Any]:
         "type": "array",
         "items": item,
         "minItems": s.min_batch_items(key),
-        "maxItems": s.max_batch_items,
+        "maxItems": s.max_items(key),
     }
     return _object([key], {key: array})
 

@@ -233,7 +233,7 @@ class _Schemas:
 
     def batch(self, key: str, item: cs.CoreSchema) -> cs.CoreSchema:
         items = cs.list_schema(
-            item, min_length=self.s.min_batch_items(key), max_length=self.s.max_batch_items, strict=True
+            item, min_length=self.s.min_batch_items(key), max_length=self.s.max_items(key), strict=True
         )
         return self.obj({key: (items, True)}, 1)
 
@@ -365,9 +365,9 @@ def _first_items_errors(
     endpoint: spec.Endpoint, body: dict[str, Any], settings: Settings, errors: list[FieldError]
 ) -> list[FieldError]:
     """A batch over the limit is refused before its items are read (a body of a million items
-    must not cost a million errors): the errors of its first ``max_batch_items`` items, found
+    must not cost a million errors): the errors of its first items up to the limit, found
     again on them alone."""
-    key, limit = endpoint.key, settings.max_batch_items
+    key, limit = endpoint.key, settings.max_items(endpoint.key)
     items = body.get(key)
     if not isinstance(items, list) or len(items) <= limit or not any(e.field == key for e in errors):
         return []

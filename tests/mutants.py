@@ -177,6 +177,13 @@ MUTANTS: tuple[Mutant, ...] = (
         by=("test_bodies", "test_rules", "test_fake_only"),
     ),
     Mutant(
+        "one limit for every array",
+        "settings.py",
+        'own: int | None = getattr(self, f"max_batch_{key}", None)',
+        "own: int | None = None",
+        by=("test_fake_only",),
+    ),
+    Mutant(
         "1,001 events pass",
         "fastpath.py",
         'min_length=self.s.min_batch_items("events"), max_length=self.s.max_batch_items',

@@ -95,7 +95,7 @@ def _body_cases(endpoint: spec.Endpoint, s: Settings) -> st.SearchStrategy[Inval
     if endpoint.bulk:
         if s.min_batch_items(key):
             cases.append(st.just(_case({key: []}, key, f"{key} is empty")))
-        over = s.max_batch_items + 1
+        over = s.max_items(key) + 1
         why = f"{over} items, over the limit of {over - 1}"
         if over * _ITEM_BYTES <= s.max_body_bytes:
             cases.append(
