@@ -172,8 +172,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "1,001 profiles, devices and user ids pass",
         "validation.py",
-        "item, min_length=self.s.min_batch_items(key), max_length=self.s.max_batch_items, strict=True",
-        "item, min_length=self.s.min_batch_items(key), max_length=self.s.max_batch_items + 1, strict=True",
+        "item, min_length=self.s.min_batch_items(key), max_length=self.s.max_items(key), strict=True",
+        "item, min_length=self.s.min_batch_items(key), max_length=self.s.max_items(key) + 1, strict=True",
         by=("test_bodies", "test_rules", "test_fake_only"),
     ),
     Mutant(
@@ -186,8 +186,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "1,001 events pass",
         "fastpath.py",
-        'min_length=self.s.min_batch_items("events"), max_length=self.s.max_batch_items',
-        'min_length=self.s.min_batch_items("events"), max_length=self.s.max_batch_items + 1',
+        'min_length=self.s.min_batch_items("events"), max_length=self.s.max_items("events")',
+        'min_length=self.s.min_batch_items("events"), max_length=self.s.max_items("events") + 1',
         by=("test_bodies",),
     ),
     Mutant(
