@@ -8,6 +8,7 @@ point it at any server, the real service included. Everything here speaks HTTP o
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +21,10 @@ from pytest_plugin import MarketapMock
 
 #: Every id the suite creates starts with this, so its data is easy to find and remove.
 PREFIX = "contract-test-"
+#: The generated checks' seed when none is given: every run draws the same cases, so a run
+#: that fails fails again.
+DEFAULT_SEED = 29
+SEED_ENV = "MARKETAP_CONTRACT_SEED"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,6 +41,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="let the contract suite request deletion of its own contract-test- users on a real service",
     )
+    group.addoption(
+        "--marketap-seed",
+        metavar="N",
+        default=None,
+        help=f"seed of the contract suite's generated checks (default: ${SEED_ENV}, then "
+        f"--hypothesis-seed, then {DEFAULT_SEED}); the same seed draws the same cases",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -49,6 +61,39 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "deletes: requests deletion; on a real service needs --marketap-allow-deletion"
     )
     config.stash[_RECORDS] = []
+    config.stash[_SEED] = _seed(config)
+
+
+def _seed(config: pytest.Config) -> int:
+    """The seed asked for (option, environment, Hypothesis's own option), else the default."""
+    given = (
+        config.getoption("marketap_seed", None)
+        or os.environ.get(SEED_ENV)
+        or config.getoption("hypothesis_seed", None)
+    )
+    if given is None or given == "":
+        return DEFAULT_SEED
+    try:
+        return int(str(given).strip())
+    except ValueError:
+        raise pytest.UsageError(
+            f"marketap: the contract seed must be a whole number, not {given!r}"
+        ) from None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"marketap contract suite: generated checks seeded with {config.stash[_SEED]} (--marketap-seed N)"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give every generated check the run's seed: without one, Hypothesis draws new cases on
+    each run, and a wrong fake could pass one run in three."""
+    from hypothesis import seed
+
+    for item in items:
+        function: Any = getattr(item, "obj", None)
+        if getattr(function, "is_hypothesis_test", False) and item.path.parent == Path(__file__).parent:
+            seed(config.stash[_SEED])(function)
 
 
 @dataclass
@@ -62,13 +107,23 @@ class Record:
 
 
 _RECORDS = pytest.StashKey[list[Record]]()
+_SEED = pytest.StashKey[int]()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     path = session.config.getoption("marketap_report", None)
     if path:
         records = [asdict(r) for r in session.config.stash.get(_RECORDS, [])]
-        Path(path).write_text(json.dumps({"records": records}, indent=2, ensure_ascii=False))
+        report = {"seed": session.config.stash.get(_SEED, DEFAULT_SEED), "records": records}
+        Path(path).write_text(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    # Printed even under -q: a failing run names the seed that makes it fail again.
+    seed = config.stash.get(_SEED, DEFAULT_SEED)
+    terminalreporter.write_line(
+        f"marketap contract suite: seed {seed} (run again with --marketap-seed {seed})"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -203,7 +258,10 @@ def http(marketap_server: MarketapMock) -> Iterator[httpx.Client]:
 @pytest.fixture
 def contract(
     marketap_server: MarketapMock, http: httpx.Client, request: pytest.FixtureRequest, has_control_plane: bool
-) -> Contract:
+) -> Iterator[Contract]:
     if has_control_plane:
         marketap_server.reset()
-    return Contract(marketap_server, http, request.config.stash[_RECORDS], request.node)
+    yield Contract(marketap_server, http, request.config.stash[_RECORDS], request.node)
+    if has_control_plane:
+        # a fake-only check may change settings or the clock; the next check starts as the fake did
+        marketap_server.restore()

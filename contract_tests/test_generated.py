@@ -13,8 +13,13 @@ from pytest_plugin import strategies as ms
 
 # The contract fixture is per test, and the examples below share it on purpose: each example's
 # verdict is recorded, and nothing needs resetting between them (only statuses are compared).
+# The seed is the run's (see conftest.py), and no example database replays other runs' cases:
+# the same seed draws the same cases everywhere.
 _SETTINGS = settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 

@@ -10,13 +10,18 @@ it or reaches the parts it guards. Fidelity notes, each tied to a setting or to 
 * events keep arrival order; a repeated event ``id`` is accepted and stored once;
 * deletion requests become jobs (the vendor returns no job id); a job completes at once, after
   ``deletion_job_delay`` seconds of the fake's clock, or only on request (``deletion_jobs``);
-  completing removes the users' profiles, device mappings and events.
+  completing removes the users' profiles, device mappings and events;
+* events and profiles are processed asynchronously on the vendor's side: with
+  ``processing_delay`` an accepted body is held, visible only as pending, for that many seconds
+  of the fake's clock before it is stored.
 """
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -35,6 +40,22 @@ if TYPE_CHECKING:
 __all__ = ["Backend"]
 
 _V = TypeVar("_V")
+
+#: What ``processing_delay`` holds back: the bodies the vendor processes asynchronously.
+_DELAYED = (spec.EVENTS, spec.PROFILES)
+
+
+@dataclass(order=True)
+class _Pending:
+    """An accepted body waiting for its processing time; ordered by when it falls due."""
+
+    due_at: float
+    seq: int
+    accepted_at: float = field(compare=False)
+    endpoint: spec.Endpoint = field(compare=False)
+    project_id: str = field(compare=False)
+    validated: Validated = field(compare=False)
+    raw: bytes = field(compare=False)
 
 
 def _newest(items: dict[str, _V], limit: int | None) -> Iterable[tuple[str, _V]]:
@@ -67,6 +88,10 @@ class Backend:
         # how many resets so far: a poller that sees it change reloads what it holds
         self._resets = 0
         self._listeners: list[Callable[[JournalEntry], None]] = []
+        #: accepted bodies held back by ``processing_delay``, earliest due first
+        self._pending: list[_Pending] = []
+        self._pending_seq = 0
+        self._pending_bytes = 0
 
     # --- settings -----------------------------------------------------------------------------
 
@@ -120,7 +145,7 @@ class Backend:
             # jobs that fell due go first, so that a body arriving after its users' deletion
             # is kept
             now = self._clock.now()
-            self._store.complete_due_jobs(now)
+            self._process_due(now)
             # the entry is built before the store changes and nothing after the store can fail,
             # so a stored body always has its entry
             entry = JournalEntry(id=self._journal.next_id(), time=iso(now), **fields)
@@ -133,6 +158,31 @@ class Backend:
             return entry
 
     def _store_body(self, endpoint: spec.Endpoint, project_id: str, validated: Validated, raw: bytes) -> None:
+        delay = self._settings.processing_delay
+        if delay > 0 and endpoint in _DELAYED:
+            now = self._clock.now()
+            self._pending_seq += 1
+            held = _Pending(now + delay, self._pending_seq, now, endpoint, project_id, validated, raw)
+            heapq.heappush(self._pending, held)
+            self._pending_bytes += len(raw)
+            # Held bodies count against the stored-data budget too: past it, the oldest is
+            # processed early rather than memory growing without bound.
+            while self._pending and self._pending_bytes > self._settings.max_stored_bytes:
+                self._process(heapq.heappop(self._pending))
+            return
+        self._store_now(endpoint, project_id, validated, raw)
+
+    def _process(self, held: _Pending) -> None:
+        self._pending_bytes -= len(held.raw)
+        self._store_now(held.endpoint, held.project_id, held.validated, held.raw)
+
+    def _process_due(self, now: float) -> None:
+        """Store held bodies whose processing time has come, then complete due deletion jobs."""
+        while self._pending and self._pending[0].due_at <= now:
+            self._process(heapq.heappop(self._pending))
+        self._store.complete_due_jobs(now)
+
+    def _store_now(self, endpoint: spec.Endpoint, project_id: str, validated: Validated, raw: bytes) -> None:
         if endpoint is spec.EVENTS:
             assert validated.event_ids is not None
             self._store.add_events(project_id, raw, validated.event_ids, validated.event_users)
@@ -168,9 +218,9 @@ class Backend:
             return self._limiter.take(key, limit, self._clock.now())
 
     def _tick(self) -> None:
-        """Complete deletion jobs whose time has come on the fake's clock."""
+        """Process held bodies and complete deletion jobs whose time has come on the fake's clock."""
         with self._lock:
-            self._store.complete_due_jobs(self._clock.now())
+            self._process_due(self._clock.now())
 
     # --- control ------------------------------------------------------------------------------
 
@@ -182,10 +232,12 @@ class Backend:
             self._resets += 1
             self._parity.forget(project_id)
             if project_id is not None:
+                self._drop_pending(project_id)
                 self._store.clear_project(project_id)
                 self._journal.remove_project(project_id)
                 self._faults.clear(project_id)
                 return
+            self._drop_pending(None)
             self._store.clear()
             self._journal.clear()
             self._faults.clear()
@@ -196,6 +248,9 @@ class Backend:
         """Undo what a test may change and leave what it sent: the settings the backend was
         created with, no fault rules, the clock back to real time."""
         with self._lock:
+            # what was accepted stays: held bodies are processed now, before the clock goes back
+            while self._pending:
+                self._process(heapq.heappop(self._pending))
             self._apply_settings(self._initial_settings)
             self._faults.clear()
             self._clock.reset()
@@ -220,7 +275,7 @@ class Backend:
             now = self._clock.advance(seconds)
             if freeze:
                 now = self._clock.freeze()
-            self._store.complete_due_jobs(now)
+            self._process_due(now)
             return now
 
     def reset_clock(self) -> None:
@@ -374,6 +429,28 @@ class Backend:
         }
         return where, (event for batch, kept in batches for event in batch.events(kept))
 
+    def _drop_pending(self, project_id: str | None) -> None:
+        kept = [held for held in self._pending if project_id is not None and held.project_id != project_id]
+        heapq.heapify(kept)
+        self._pending = kept
+        self._pending_bytes = sum(len(held.raw) for held in kept)
+
+    def pending(self, project_id: str) -> list[dict[str, Any]]:
+        """The project's accepted bodies not yet processed (setting ``processing_delay``), in
+        the order they fall due."""
+        self._tick()
+        with self._lock:
+            held = sorted(h for h in self._pending if h.project_id == project_id)
+            return [
+                {
+                    "kind": h.endpoint.key,
+                    "items": h.validated.items,
+                    "accepted_at": iso(h.accepted_at),
+                    "due_at": iso(h.due_at),
+                }
+                for h in held
+            ]
+
     def deletion_jobs(self, project_id: str) -> list[dict[str, Any]]:
         self._tick()
         with self._lock:
@@ -401,6 +478,7 @@ class Backend:
                 "resets": self._resets,
                 "version": self._store.version,
                 "events": self._store.event_count(),
+                "pending": len(self._pending),
                 "projects": sorted(self._store.projects),
                 "clock": {"now": iso(self._clock.now()), "frozen": self._clock.frozen},
             }

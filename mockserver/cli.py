@@ -236,6 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="let the suite request deletion of its own contract-test- users on a real service",
     )
     contract.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the generated checks (default: $MARKETAP_CONTRACT_SEED, else a fixed one)",
+    )
+    contract.add_argument(
         "pytest_args", nargs="*", metavar="PYTEST_ARG", help="passed on to pytest (after --)"
     )
     return parser

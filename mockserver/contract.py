@@ -60,7 +60,12 @@ def run_contract(ns: argparse.Namespace, out: TextIO) -> int:
                 args.append(f"--marketap-{option.replace('_', '-')}={getattr(ns, option)}")
         if ns.allow_deletion:
             args.append("--marketap-allow-deletion")
+        if getattr(ns, "seed", None) is not None:
+            args.append(f"--marketap-seed={ns.seed}")
         code = pytest.main([*args, *ns.pytest_args])
         if report.exists():
-            out.write("\n" + format_table(json.loads(report.read_text())["records"]) + "\n")
+            written = json.loads(report.read_text())
+            out.write("\n" + format_table(written["records"]) + "\n")
+            if "seed" in written:
+                out.write(f"seed {written['seed']}: the same seed draws the same generated cases\n")
     return int(code)

@@ -175,6 +175,13 @@ def devices() -> Response:
     return jsonify({"total": total, "devices": page})
 
 
+@control.get("/pending")
+def pending() -> Response:
+    """Accepted bodies not yet processed (setting ``processing_delay``), earliest due first."""
+    held = _backend().pending(_project())
+    return jsonify({"total": sum(h["items"] for h in held), "pending": held})
+
+
 @control.get("/deletion-jobs")
 def deletion_jobs() -> Response:
     return jsonify({"deletion_jobs": _backend().deletion_jobs(_project())})

@@ -113,7 +113,7 @@ class _Types:
         # gc=False: a thousand structs that live for one request need no cycle tracking
         event = msgspec.defstruct("Event", fields, forbid_unknown_fields=True, gc=False)
         batch = _limited(
-            _list(event), min_length=self.s.min_batch_items("events"), max_length=self.s.max_batch_items
+            _list(event), min_length=self.s.min_batch_items("events"), max_length=self.s.max_items("events")
         )
         return msgspec.defstruct("Events", [("events", batch)], forbid_unknown_fields=True)
 

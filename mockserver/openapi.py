@@ -155,7 +155,7 @@ def _batch(key: str, item: dict[str, Any], s: Settings) -> dict[str, Any]:
         "type": "array",
         "items": item,
         "minItems": s.min_batch_items(key),
-        "maxItems": s.max_batch_items,
+        "maxItems": s.max_items(key),
     }
     return _object([key], {key: array})
 
@@ -273,6 +273,22 @@ def _responses(endpoint: spec.Endpoint, s: Settings) -> dict[str, Any]:
     }
 
 
+def _beyond_schema(s: Settings) -> str:
+    """A warning for each limit lowered past what JSON Schema can state: a body valid by this
+    document can still be refused, and a generator reading it cannot know."""
+    lowered = []
+    if s.max_depth < spec.MAX_DEPTH:
+        lowered.append(f"max_depth is {s.max_depth} (bodies nested deeper get 400)")
+    if s.max_body_bytes < spec.MAX_BODY_BYTES:
+        lowered.append(f"max_body_bytes is {s.max_body_bytes} (larger bodies get 413)")
+    if not lowered:
+        return ""
+    return (
+        "\n\nWarning: " + "; ".join(lowered) + ". JSON Schema cannot state either limit, so a body "
+        "valid by this document may still be refused."
+    )
+
+
 def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
     """The document for ``settings`` (defaults when None)."""
     s = settings or Settings()
@@ -313,6 +329,7 @@ def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
                 "current settings. Other methods on these paths get 405 with `Allow: POST`, other "
                 "paths 404, both in the error envelope. A JSON key given twice is accepted (the last "
                 "occurrence wins) with a warning in the fake's journal."
+                + _beyond_schema(s)
             ),
         },
         "servers": [{"url": spec.BASE_URL, "description": "Production Server"}],

@@ -60,7 +60,7 @@ def _required(field: spec.Field) -> str:
 
 def _batch_row(endpoint: spec.Endpoint) -> str:
     least = "1 (CONFIRMED, never relaxed)" if endpoint.min_items_confirmed else "1 (`allow_empty_batches`: 0)"
-    limits = f"{least} to {spec.MAX_BATCH_ITEMS:,} items (`max_batch_items`)"
+    limits = f"{least} to {spec.MAX_BATCH_ITEMS:,} items (`max_batch_items`, `max_batch_{endpoint.key}`)"
     kind = "strings, each not empty" if endpoint is spec.BULK_DELETION else "objects (below)"
     return f"| `{endpoint.key}` | array of {kind} | yes | {limits} | {endpoint.body_evidence} |"
 

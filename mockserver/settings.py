@@ -33,6 +33,10 @@ BODY_SETTINGS = (
     "reject_control_characters",
     "reject_unknown_reserved",
     "max_batch_items",
+    "max_batch_profiles",
+    "max_batch_events",
+    "max_batch_devices",
+    "max_batch_user_ids",
     "max_string_length",
     "max_properties",
     "max_depth",
@@ -111,6 +115,32 @@ class Settings:
             "Most items per bulk call (confirmed 1,000 for profiles and events).", min=1, max=1_000_000
         ),
     )
+    max_batch_profiles: int | None = field(
+        default=None,
+        metadata=_doc(
+            "Most `profiles` per call, when not `max_batch_items` (confirmed 1,000).", min=1, max=1_000_000
+        ),
+    )
+    max_batch_events: int | None = field(
+        default=None,
+        metadata=_doc(
+            "Most `events` per call, when not `max_batch_items` (confirmed 1,000).", min=1, max=1_000_000
+        ),
+    )
+    max_batch_devices: int | None = field(
+        default=None,
+        metadata=_doc(
+            "Most `devices` per call, when not `max_batch_items` (inferred 1,000).", min=1, max=1_000_000
+        ),
+    )
+    max_batch_user_ids: int | None = field(
+        default=None,
+        metadata=_doc(
+            "Most `user_ids` per bulk deletion, when not `max_batch_items` (inferred 1,000).",
+            min=1,
+            max=1_000_000,
+        ),
+    )
     max_body_bytes: int = field(
         default=spec.MAX_BODY_BYTES,
         metadata=_doc("Largest body, after decompression; larger is 413 (unknown).", min=1, max=1 << 30),
@@ -138,6 +168,17 @@ class Settings:
     deletion_job_delay: float = field(
         default=0.0,
         metadata=_doc("Seconds on the fake's clock before an `immediate` job completes.", min=0, max=1e9),
+    )
+    processing_delay: float = field(
+        default=0.0,
+        metadata=_doc(
+            "Seconds on the fake's clock between accepting events or profiles (202) and "
+            "processing them: until then the state views and the plugin's assertions show them "
+            "as pending, not stored. The vendor's page says events are processed "
+            "asynchronously; 0 (default) shows them at once.",
+            min=0,
+            max=1e9,
+        ),
     )
     journal_max_entries: int = field(
         default=10_000,
@@ -223,6 +264,11 @@ class Settings:
         """Whether every item must hold ``field``: events' ``user_id`` hangs on a setting."""
         return self.require_event_user_id if field.required == "setting" else field.required
 
+    def max_items(self, key: str) -> int:
+        """The most items the ``key`` list may hold: its own setting, else ``max_batch_items``."""
+        own: int | None = getattr(self, f"max_batch_{key}", None)
+        return self.max_batch_items if own is None else own
+
     def min_batch_items(self, key: str) -> int:
         """The fewest items the ``key`` list may hold: ``user_ids`` keeps its CONFIRMED 1."""
         return 0 if self.allow_empty_batches and key != "user_ids" else 1
@@ -245,6 +291,11 @@ def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
         return keys
     if isinstance(value, str) and f.name == "rate_limit" and value.strip().lower() in ("", "none", "off"):
         return None
+    if kind == "int | None":
+        # a per-array limit: unset (null, or "none" from a command line) follows max_batch_items
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+            return None
+        kind = "int"
     if isinstance(value, str):
         text = value.strip()
         if kind == "bool":
@@ -278,6 +329,8 @@ def _check(f: dataclasses.Field[Any], value: Any) -> None:
     meta = f.metadata
     if kind == "bool" and not isinstance(value, bool):
         raise SettingsError(f"{f.name} must be true or false, not {value!r}")
+    if kind == "int | None" and value is not None:
+        kind = "int"
     if kind == "int" and (not isinstance(value, int) or isinstance(value, bool)):
         raise SettingsError(f"{f.name} must be a whole number, not {value!r}")
     if kind == "float" and (

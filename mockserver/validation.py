@@ -129,6 +129,14 @@ def _impossible(ymd: str, hms: str, zone: str | None) -> str | None:
         return f"hour {hour} does not exist: hours run from 00 to 23 (midnight is 00:00 of the next day)"
     if int(minute) > 59:
         return f"minute {minute} does not exist: minutes run from 00 to 59"
+    if second == "60":
+        # RFC 3339 and ISO 8601 both allow a leap second; the fake refuses it all the same, and
+        # says why rather than claiming it cannot exist.
+        return (
+            "second 60 (a leap second) is refused: RFC 3339 allows it only at the end of a day "
+            "one is inserted (none since 2016-12-31), and Python's datetime, like many parsers, "
+            "cannot hold it; send 59"
+        )
     if int(second) > 59:
         return f"second {second} does not exist: seconds run from 00 to 59"
     if zone and zone not in "Zz":
@@ -225,7 +233,7 @@ class _Schemas:
 
     def batch(self, key: str, item: cs.CoreSchema) -> cs.CoreSchema:
         items = cs.list_schema(
-            item, min_length=self.s.min_batch_items(key), max_length=self.s.max_batch_items, strict=True
+            item, min_length=self.s.min_batch_items(key), max_length=self.s.max_items(key), strict=True
         )
         return self.obj({key: (items, True)}, 1)
 
@@ -357,9 +365,9 @@ def _first_items_errors(
     endpoint: spec.Endpoint, body: dict[str, Any], settings: Settings, errors: list[FieldError]
 ) -> list[FieldError]:
     """A batch over the limit is refused before its items are read (a body of a million items
-    must not cost a million errors): the errors of its first ``max_batch_items`` items, found
+    must not cost a million errors): the errors of its first items up to the limit, found
     again on them alone."""
-    key, limit = endpoint.key, settings.max_batch_items
+    key, limit = endpoint.key, settings.max_items(endpoint.key)
     items = body.get(key)
     if not isinstance(items, list) or len(items) <= limit or not any(e.field == key for e in errors):
         return []

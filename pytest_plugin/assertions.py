@@ -15,7 +15,7 @@ from typing import Any
 
 from pytest_plugin.captured import CapturedRequest, DeletionJob
 
-__all__ = ["deletion_failure", "event_failure", "profile_failure", "rejected_failure", "same"]
+__all__ = ["deletion_failure", "event_failure", "pending_note", "profile_failure", "rejected_failure", "same"]
 
 # unittest (and Django's runner) leave the frames of a module with this name out of a failure's
 # traceback, as pytest leaves out those with __tracebackhide__.
@@ -125,6 +125,20 @@ def _elsewhere(
 
 def _rejected_section(heading: str, lines: list[str]) -> list[str]:
     return [heading, *lines] if lines else []
+
+
+def pending_note(pending: Sequence[Mapping[str, Any]], kind: str) -> str:
+    """A failure's last lines when some of ``kind`` was accepted but is not processed yet."""
+    held = [p for p in pending if p.get("kind") == kind]
+    if not held:
+        return ""
+    items = sum(int(p.get("items", 0)) for p in held)
+    return (
+        f"\nAccepted but not yet processed (setting processing_delay): {_plural(items, kind[:-1])} "
+        f"in {_plural(len(held), 'request')}, the first due at {held[0].get('due_at')}; the vendor "
+        "processes them asynchronously. Advance the fake's clock (marketap.advance(seconds)) to "
+        "see them processed."
+    )
 
 
 def event_failure(

@@ -80,6 +80,13 @@ class MarketapMock:
 
     # --- control -------------------------------------------------------------------------------
 
+    @property
+    def pending(self) -> list[dict[str, Any]]:
+        """Accepted bodies not yet processed (setting ``processing_delay``), earliest due first:
+        ``{"kind": "events" or "profiles", "items", "accepted_at", "due_at"}``. ``advance()`` the
+        clock past ``due_at`` and they move to ``events`` and ``profiles``."""
+        return self._source.pending(self.project_id)
+
     def reset(self) -> None:
         """Forget all data and captured requests (settings stay). Call it in ``@given`` bodies."""
         self._source.reset()
@@ -153,7 +160,7 @@ class MarketapMock:
             self.events, self.requests, self.project_id, name, user_id, count, properties
         )
         if message:
-            raise AssertionError(message)
+            raise AssertionError(message + assertions.pending_note(self.pending, "events"))
 
     def assert_profile(self, user_id: str, **properties: Any) -> None:
         """A profile for ``user_id`` is stored, holding these properties (others may exist)."""
@@ -162,7 +169,7 @@ class MarketapMock:
             self.profiles, self.requests, self.deletion_jobs, self.project_id, user_id, properties
         )
         if message:
-            raise AssertionError(message)
+            raise AssertionError(message + assertions.pending_note(self.pending, "profiles"))
 
     def assert_deletion_requested(self, *user_ids: str) -> None:
         """Deletion was requested (single or bulk) for every one of ``user_ids``."""

@@ -27,6 +27,7 @@ class Source(Protocol):
     def profiles(self, project_id: str) -> dict[str, dict[str, Any]]: ...
     def devices(self, project_id: str) -> dict[str, dict[str, Any]]: ...
     def deletion_jobs(self, project_id: str) -> list[dict[str, Any]]: ...
+    def pending(self, project_id: str) -> list[dict[str, Any]]: ...
     def complete_deletion_jobs(self) -> list[dict[str, Any]]: ...
     def reset(self) -> None: ...
     def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]: ...
@@ -58,6 +59,9 @@ class BackendSource:
 
     def deletion_jobs(self, project_id: str) -> list[dict[str, Any]]:
         return self.backend.deletion_jobs(project_id)
+
+    def pending(self, project_id: str) -> list[dict[str, Any]]:
+        return self.backend.pending(project_id)
 
     def complete_deletion_jobs(self) -> list[dict[str, Any]]:
         return self.backend.complete_deletion_jobs()
@@ -176,6 +180,10 @@ class HttpSource:
             "deletion_jobs"
         ]
         return jobs
+
+    def pending(self, project_id: str) -> list[dict[str, Any]]:
+        held: list[dict[str, Any]] = self._call("GET", "pending", project_id=project_id)["pending"]
+        return held
 
     def complete_deletion_jobs(self) -> list[dict[str, Any]]:
         completed: list[dict[str, Any]] = self._call("POST", "deletion-jobs/complete", {}, **self._scoped())[

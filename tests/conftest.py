@@ -168,8 +168,9 @@ def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-#: Modules whose every test is slow: real browsers, and the contract suite run as a whole.
-_SLOW_MODULES = {"test_dashboard.py", "test_browser_attacks.py", "test_contract_suite.py"}
+#: Modules whose every test is slow: real browsers, the contract suite run as a whole, and the
+#: contract suite run against each mutant of the fake.
+_SLOW_MODULES = {"test_dashboard.py", "test_browser_attacks.py", "test_contract_suite.py", "test_mutants.py"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -23,7 +23,8 @@ def run_contract(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProces
         [sys.executable, "-m", "mockserver", "contract", "--report", str(report), *args],
         capture_output=True,
         text=True,
-        timeout=600,
+        # the whole suite: about a thousand requests, slow on a loaded machine
+        timeout=1800,
     )
     records = json.loads(report.read_text())["records"] if report.exists() else []
     return done, records

@@ -95,7 +95,7 @@ def _body_cases(endpoint: spec.Endpoint, s: Settings) -> st.SearchStrategy[Inval
     if endpoint.bulk:
         if s.min_batch_items(key):
             cases.append(st.just(_case({key: []}, key, f"{key} is empty")))
-        over = s.max_batch_items + 1
+        over = s.max_items(key) + 1
         why = f"{over} items, over the limit of {over - 1}"
         if over * _ITEM_BYTES <= s.max_body_bytes:
             cases.append(
@@ -279,7 +279,8 @@ def _user_id_cases(s: Settings) -> st.SearchStrategy[InvalidCase]:
 
     @st.composite
     def cases(draw: st.DrawFn) -> InvalidCase:
-        items = list(draw(_batches(_ITEMS["user_ids"](s), 1, 5)))
+        # never more items than the limit allows: a case breaks one rule, its own
+        items = list(draw(_batches(_ITEMS["user_ids"](s), 1, min(5, s.max_items("user_ids")))))
         index = draw(st.integers(0, len(items) - 1))
         value, why = draw(st.sampled_from([*_WRONG_STRINGS, ("", "an empty string"), (None, "null")]))
         items[index] = value
@@ -298,7 +299,8 @@ def _item_cases(endpoint: spec.Endpoint, s: Settings, chosen: bool) -> st.Search
 
     @st.composite
     def cases(draw: st.DrawFn) -> InvalidCase:
-        items = list(draw(_batches(_ITEMS[key](s), 1, 5)))
+        # never more items than the limit allows: a case breaks one rule, its own
+        items = list(draw(_batches(_ITEMS[key](s), 1, min(5, s.max_items(key)))))
         index = draw(st.integers(0, len(items) - 1))
         make = _ITEM_DEFECTS[draw(st.sampled_from(kinds))]
         items[index], where, why = make(draw, dict(items[index]), target)

@@ -341,5 +341,5 @@ def valid_bodies(
         raise InvalidArgument(
             f"min_size=0: the fake refuses an empty {key} list (setting allow_empty_batches)"
         )
-    top = _check_sizes(min_size, max_size, limit=s.max_batch_items)
+    top = _check_sizes(min_size, max_size, limit=s.max_items(key))
     return st.fixed_dictionaries({key: _batches(_ITEMS[key](s), min_size, top)})

@@ -374,3 +374,55 @@ def test_a_listing_writes_any_stray_surrogate_as_its_escape(client: Any, backend
     )
     data = client.get("/_mock/requests").get_data()
     assert json.loads(data)["requests"][0]["warnings"] == ["\ud800"]
+
+
+def test_processing_delay_holds_events_and_profiles_until_due(tc_post: Post, client: Any, backend: Backend) -> None:
+    backend.update_settings({"processing_delay": 30})
+    backend.advance_clock(0, freeze=True)
+    assert tc_post(spec.EVENTS.path, {"events": [{"name": "e", "user_id": "u"}]}).status == 202
+    assert tc_post(spec.PROFILES.path, {"profiles": [{"user_id": "u"}, {"user_id": "v"}]}).status == 202
+    # devices and deletion requests are not held: only what the vendor processes asynchronously
+    tc_post(spec.DEVICES.path, {"devices": [{"device_id": "d", "platform": "ios", "user_id": "u"}]})
+    assert backend.events(PROJECT) == [] and backend.profiles(PROJECT) == {}
+    assert list(backend.devices(PROJECT)) == ["d"]
+    view = client.get(f"/_mock/pending?project_id={PROJECT}").json
+    assert view["total"] == 3
+    assert [(p["kind"], p["items"]) for p in view["pending"]] == [("events", 1), ("profiles", 2)]
+    assert all(p["due_at"] > p["accepted_at"] for p in view["pending"])
+    assert client.get("/_mock/health").json["pending"] == 2
+    backend.advance_clock(29.9)
+    assert backend.events(PROJECT) == []
+    client.post("/_mock/clock/advance", json={"seconds": 0.1})
+    assert [e["name"] for e in client.get(f"/_mock/events?project_id={PROJECT}").json["events"]] == ["e"]
+    assert set(backend.profiles(PROJECT)) == {"u", "v"}
+    assert client.get(f"/_mock/pending?project_id={PROJECT}").json == {"total": 0, "pending": []}
+
+
+def test_held_bodies_are_dropped_by_reset_and_kept_by_restore(tc_post: Post, backend: Backend) -> None:
+    backend.update_settings({"processing_delay": 3600})
+    tc_post(spec.EVENTS.path, {"events": [{"name": "e", "user_id": "u"}]})
+    backend.reset()
+    assert backend.pending(PROJECT) == []
+    backend.update_settings({"processing_delay": 3600})
+    tc_post(spec.EVENTS.path, {"events": [{"name": "kept", "user_id": "u"}]})
+    backend.restore()  # the settings go back; what was accepted stays, processed now
+    assert backend.pending(PROJECT) == [] and [e["name"] for e in backend.events(PROJECT)] == ["kept"]
+
+
+def test_held_bodies_count_against_the_stored_bytes_budget(tc_post: Post, backend: Backend) -> None:
+    body = {"events": [{"name": "e" * 200, "user_id": "u"}]}
+    backend.update_settings({"processing_delay": 3600, "max_stored_bytes": 1000})
+    for _ in range(10):
+        assert tc_post(spec.EVENTS.path, body).status == 202
+    held = backend.pending(PROJECT)
+    assert 0 < len(held) < 10  # the oldest were processed early, not held without bound
+    assert backend.health()["events"] + len(held) <= 10
+
+
+def test_a_deletion_after_processing_removes_held_events(tc_post: Post, backend: Backend) -> None:
+    backend.update_settings({"processing_delay": 10})
+    backend.advance_clock(0, freeze=True)
+    tc_post(spec.EVENTS.path, {"events": [{"name": "e", "user_id": "u"}]})
+    backend.advance_clock(10)
+    tc_post(spec.DELETION.path, {"user_id": "u"})
+    assert backend.events(PROJECT) == []

@@ -155,3 +155,10 @@ def test_an_example_the_settings_refuse_is_left_out() -> None:
         "example" not in doc["paths"][spec.EVENTS.path]["post"]["requestBody"]["content"]["application/json"]
     )
     assert "example" in doc["paths"][spec.DELETION.path]["post"]["requestBody"]["content"]["application/json"]
+
+
+def test_the_document_warns_of_limits_json_schema_cannot_state() -> None:
+    assert "Warning" not in openapi_document()["info"]["description"]
+    text = openapi_document(Settings(max_depth=8, max_body_bytes=4096))["info"]["description"]
+    assert "Warning: max_depth is 8" in text and "max_body_bytes is 4096" in text
+    assert "max_body_bytes" not in openapi_document(Settings(max_depth=8))["info"]["description"]

@@ -98,6 +98,8 @@ def test_non_string_timestamps_are_400(tc_post: Post, value: Any) -> None:
         ("2025-13-01T00:00:00Z", "month 13 does not exist"),
         ("2025-01-17T24:00:00Z", "hour 24 does not exist"),
         ("2025-01-17T05:60:00Z", "minute 60 does not exist"),
+        ("2016-12-31T23:59:60Z", "second 60 (a leap second) is refused: RFC 3339 allows it"),
+        ("2025-01-17T05:39:61Z", "second 61 does not exist"),
         ("2025-01-17T05:39:22+25:00", "offset +25:00 does not exist: offsets run from -23:59 to +23:59"),
         ("0000-01-01T00:00:00Z", "year 0000 does not exist"),
         # exactly what Python's str(datetime) prints
@@ -661,3 +663,50 @@ def test_a_batch_over_the_limit_lists_its_first_items_errors(tc_post: Post, back
         {"field": "events", "reason": "at most 3 items allowed, got 4"},
         {"field": "events[1].user_id", "reason": "must be a string"},
     ]
+
+
+@pytest.mark.parametrize(
+    ("key", "path", "item"),
+    [
+        ("profiles", spec.PROFILES.path, {"user_id": "u"}),
+        ("events", spec.EVENTS.path, {"name": "e", "user_id": "u"}),
+        ("devices", spec.DEVICES.path, {"device_id": "d", "platform": "web"}),
+        ("user_ids", spec.BULK_DELETION.path, "u"),
+    ],
+)
+def test_each_array_can_have_a_limit_of_its_own(key: str, path: str, item: Any) -> None:
+    from mockserver import Backend, create_app
+
+    backend = Backend({f"max_batch_{key}": 2, "max_batch_items": 5})
+    client = create_app(backend=backend).test_client()
+
+    def status(n: int, at: str) -> int:
+        response = client.post(
+            f"{at}?project_id=test-project",
+            json={spec.endpoint_for(at).key: [item] * n},  # type: ignore[union-attr]
+            headers={"Authorization": "Bearer test-api-key"},
+        )
+        return response.status_code
+
+    assert status(2, path) == 202 and status(3, path) == 400
+    # the other arrays keep max_batch_items
+    other = spec.EVENTS.path if path != spec.EVENTS.path else spec.PROFILES.path
+    other_item = {"name": "e", "user_id": "u"} if other == spec.EVENTS.path else {"user_id": "u"}
+    assert client.post(
+        f"{other}?project_id=test-project",
+        json={spec.endpoint_for(other).key: [other_item] * 5},  # type: ignore[union-attr]
+        headers={"Authorization": "Bearer test-api-key"},
+    ).status_code == 202
+    assert backend.settings.max_items(key) == 2
+    assert backend.update_settings({f"max_batch_{key}": None}).max_items(key) == 5
+
+
+def test_a_per_array_limit_is_checked_like_any_limit() -> None:
+    from mockserver.errors import SettingsError
+    from mockserver.settings import Settings
+
+    assert Settings.from_mapping({"max_batch_events": "7"}).max_items("events") == 7
+    assert Settings.from_mapping({"max_batch_events": "none"}).max_batch_events is None
+    for wrong in (0, "x", True, 1.5):
+        with pytest.raises(SettingsError):
+            Settings.from_mapping({"max_batch_events": wrong})

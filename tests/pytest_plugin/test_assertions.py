@@ -39,6 +39,36 @@ CASES = {
             " 2025-01-17T05:39:22Z) requires 'T': use datetime.isoformat()",
         ],
     ),
+    "event_pending": (
+        """
+        def test_it(marketap):
+            marketap.configure(processing_delay=30)
+            send(marketap, "/v1/api/events", {"events": [{"name": "e", "user_id": "u"}, {"name": "f", "user_id": "u"}]})
+            assert [(p["kind"], p["items"]) for p in marketap.pending] == [("events", 2)]
+            marketap.assert_event_sent("e")
+        """,
+        [
+            "E   AssertionError: marketap: expected event 'e' to be sent at least once; it was not.",
+            "E   Accepted events in project 'test-project': 0.",
+            "E   Accepted but not yet processed (setting processing_delay): 2 events in 1 request, the first"
+            " due at *; the vendor processes them asynchronously. Advance the fake's clock"
+            " (marketap.advance(seconds)) to see them processed.",
+        ],
+    ),
+    "profile_pending": (
+        """
+        def test_it(marketap):
+            marketap.configure(processing_delay=5)
+            send(marketap, "/v1/api/profile/user", {"profiles": [{"user_id": "u", "properties": {"a": 1}}]})
+            marketap.advance(4.9)
+            marketap.assert_profile("u", a=1)
+        """,
+        [
+            "E   Accepted but not yet processed (setting processing_delay): 1 profile in 1 request, the first"
+            " due at *; the vendor processes them asynchronously. Advance the fake's clock"
+            " (marketap.advance(seconds)) to see them processed.",
+        ],
+    ),
     "event_count": (
         """
         def test_it(marketap):
@@ -184,6 +214,11 @@ def test_it(marketap):
     send(marketap, "/v1/api/events", {"events": [{"name": "e", "user_id": "u", "properties": {"n": 1, "f": True}}]})
     send(marketap, "/v1/api/profile/user", {"profiles": [{"user_id": "u", "properties": {"mkt_name": "x", "z": 1}}]})
     send(marketap, "/v1/api/profile/user/deletion-job/bulk", {"user_ids": ["a", "b"]})
+    marketap.configure(processing_delay=10)
+    send(marketap, "/v1/api/events", {"events": [{"name": "late", "user_id": "u"}]})
+    marketap.advance(10)
+    assert marketap.pending == []
+    marketap.assert_event_sent("late")
     marketap.assert_event_sent("e")
     marketap.assert_event_sent("e", user_id="u", count=1, n=1, f=True)
     marketap.assert_profile("u", mkt_name="x")

@@ -70,6 +70,8 @@ def test_invalid_bodies_are_rejected_as_labelled(
 _CHOSEN: dict[str, dict[str, Any]] = {
     "lenient": dict(LENIENT),  # every rule a setting can relax, relaxed
     "strict": {"reject_unknown_reserved": True, "max_batch_items": 7, "max_properties": 12, "max_depth": 9},
+    # under the five items a case's batch may hold: a case must break no limit but its own
+    "tight": {"max_batch_items": 2, "max_batch_user_ids": 1},
     "default": {},
 }
 
