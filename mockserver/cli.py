@@ -624,7 +624,7 @@ def _serve_werkzeug(
         backend.add_fault(rule)
     if getattr(ns, "load", None):
         backend.load(read(ns.load, settings))
-    backend.listen(console_listener(ns.log_format, quiet=ns.quiet, stream=out))
+    backend.listen(console_listener(ns.log_format, quiet=ns.quiet, stream=out, background=True))
     try:
         server = LiveServer(
             backend,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import queue
 import sys
+import threading
 from collections.abc import Callable
 from typing import TextIO
 
@@ -72,19 +75,83 @@ def format_json(entry: JournalEntry) -> str:
 
 
 def console_listener(
-    log_format: str = "text", *, quiet: bool = False, stream: TextIO | None = None
+    log_format: str = "text", *, quiet: bool = False, stream: TextIO | None = None, background: bool = False
 ) -> Callable[[JournalEntry], None]:
     """A journal listener that prints each request; ``quiet`` keeps only the rejected ones
-    (by the fake, or in proxy mode by the upstream)."""
+    (by the fake, or in proxy mode by the upstream).
+
+    ``background``: lines are written by a thread of their own (what a server needs, see
+    :class:`_Writer`); otherwise at once, in the caller's thread.
+    """
     out = stream or sys.stdout
     # NO_COLOR (no-color.org): set and not empty, no colour even on a terminal
     colour = log_format == "text" and out.isatty() and not os.environ.get("NO_COLOR")
+    write = _Writer(out).put if background else _write_now(out)
 
     def listen(entry: JournalEntry) -> None:
         upstream_ok = not entry.proxied or 200 <= (entry.upstream_status or 0) < 300
         if quiet and 200 <= entry.status < 300 and upstream_ok:
             return
-        out.write((format_json(entry) if log_format == "json" else format_line(entry, colour=colour)) + "\n")
-        out.flush()
+        write((format_json(entry) if log_format == "json" else format_line(entry, colour=colour)) + "\n")
 
     return listen
+
+
+def _write_now(out: TextIO) -> Callable[[str], None]:
+    def write(line: str) -> None:
+        out.write(line)
+        out.flush()
+
+    return write
+
+
+class _Writer:
+    """Writes console lines from a thread of its own, so that a console nobody reads holds up
+    no request.
+
+    A server started with its output piped to a parent that never reads it fills the pipe, and a
+    write to a full pipe blocks; written in the request's thread (under the backend's lock, and
+    on granian in the event loop), that would stall every request. Here a full queue drops the
+    line instead, and the console says how many were dropped once it is read again.
+    """
+
+    #: lines waiting to be written; past this, new lines are dropped and counted
+    MAX_WAITING = 10_000
+    #: at exit, how long the lines still waiting may take to be written
+    EXIT_GRACE = 2.0
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.lines: queue.Queue[str] = queue.Queue(self.MAX_WAITING)
+        self.dropped = 0
+        self._count = threading.Lock()
+        threading.Thread(target=self._run, name="marketap-console", daemon=True).start()
+        atexit.register(self._drain)
+
+    def put(self, line: str) -> None:
+        try:
+            self.lines.put_nowait(line)
+        except queue.Full:
+            with self._count:
+                self.dropped += 1
+
+    def _run(self) -> None:
+        while True:
+            line = self.lines.get()
+            with self._count:
+                dropped, self.dropped = self.dropped, 0
+            try:
+                if dropped:
+                    self.out.write(f"({dropped} lines not shown: the console was not being read)\n")
+                self.out.write(line)
+                self.out.flush()
+            except (OSError, ValueError):
+                pass  # the console is gone (closed pipe, closed file): nothing more can be shown
+            finally:
+                self.lines.task_done()
+
+    def _drain(self) -> None:
+        # The lines of the last requests before a stop are written, unless the console is stuck.
+        done = threading.Thread(target=self.lines.join, daemon=True)
+        done.start()
+        done.join(self.EXIT_GRACE)

@@ -156,7 +156,9 @@ def app_from_environment() -> AsgiFront:
 
         backend.load(read(config["load"], backend.settings))
     if config.get("log_format"):
-        backend.listen(console_listener(config["log_format"], quiet=config.get("quiet", False)))
+        backend.listen(
+            console_listener(config["log_format"], quiet=config.get("quiet", False), background=True)
+        )
     proxy = config.get("upstream")
     upstream = (
         Upstream(proxy["upstream"], timeout=proxy["timeout"], enforce=proxy["enforce"]) if proxy else None

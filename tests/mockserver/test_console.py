@@ -131,3 +131,45 @@ def test_format_line_for_a_drop() -> None:
         format_line(entry)
         == "10:00:00 POST /v1/api/events project=p DROP [fault] connection: dropped by fault rule #1"
     )
+
+
+@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+def test_a_console_nobody_reads_holds_up_no_request(server: str) -> None:
+    # stdout is a pipe this test never reads: once the pipe is full, a line written in the
+    # request's thread would block, and with it every later request.
+    with serving("--server", server) as (url, _proc), requests.Session() as session:
+        path = f"{url}/v1/api/events?project_id={PROJECT}"
+        for _ in range(2500):  # some 150 KB of console lines, over twice a pipe's buffer
+            answer = session.post(
+                path, json={"events": [{"name": "e", "user_id": "u"}]}, headers=AUTH, timeout=30
+            )
+            assert answer.status_code == 202
+
+
+def test_a_full_console_queue_drops_lines_and_says_how_many() -> None:
+    import threading
+
+    from mockserver.console import _Writer
+
+    release = threading.Event()
+
+    class Stuck(io.StringIO):
+        def write(self, text: str) -> int:
+            release.wait(30)
+            return super().write(text)
+
+    out = Stuck()
+    writer = _Writer(out)
+    for i in range(writer.MAX_WAITING + 10):  # the first may already be in the writer's hands
+        writer.put(f"line {i}\n")
+    assert 9 <= writer.dropped <= 10
+    release.set()
+    writer.lines.join()
+    writer.put("after\n")
+    writer.lines.join()
+    text = out.getvalue()
+    note = re.search(r"\((\d+) lines not shown: the console was not being read\)\n", text)
+    assert note is not None and 9 <= int(note[1]) <= 10
+    shown = [line for line in text.splitlines() if line.startswith("line ")]
+    assert len(shown) == writer.MAX_WAITING + 10 - int(note[1])
+    assert text.endswith("after\n")
