@@ -34,7 +34,7 @@ from mockserver.reference import pages
 
 ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"
-README = (ROOT / "README.md").read_text()
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 PAGES = sorted(
     [ROOT / "README.md", ROOT / "README.ko.md", *DOCS.rglob("*.md")], key=lambda p: str(p.relative_to(ROOT))
 )
@@ -63,7 +63,7 @@ class Block:
 
 
 def blocks(path: Path) -> Iterator[Block]:
-    lines = path.read_text().split("\n")
+    lines = path.read_text(encoding="utf-8").split("\n")
     name = str(path.relative_to(ROOT))
     i = 0
     while i < len(lines):
@@ -105,7 +105,7 @@ def test_every_block_says_how_it_is_checked(block: Block) -> None:
 def test_an_example_is_the_file_the_suite_runs(block: Block) -> None:
     path = block.argument
     assert path.startswith("tests/examples/"), path
-    assert (ROOT / path).read_text() == block.code, f"{block} differs from {path}"
+    assert (ROOT / path).read_text(encoding="utf-8") == block.code, f"{block} differs from {path}"
 
 
 @pytest.mark.parametrize("block", of_kind("output"), ids=str)
@@ -265,12 +265,12 @@ def test_every_command_is_one_the_checkout_takes(block: Block) -> None:
 def test_the_readme_is_a_landing_page() -> None:
     assert len(README.splitlines()) <= 150
     assert "README.ko.md" in "\n".join(README.splitlines()[:8])  # the Korean README, at the top
-    korean = (ROOT / "README.ko.md").read_text()
+    korean = (ROOT / "README.ko.md").read_text(encoding="utf-8")
     assert len(korean.splitlines()) <= 150 and "README.md" in "\n".join(korean.splitlines()[:8])
 
 
 def test_quick_start_commands_match_ci() -> None:
-    ci = (ROOT / ".ci" / "run").read_text()
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     test_command = re.search(r"Run the tests:\n\n<!-- command -->\n```bash\n(.*?)\n```", README, flags=re.S)
     assert test_command is not None
     assert test_command.group(1).replace(" -q", "") in ci.replace(" -q", "")
@@ -279,12 +279,12 @@ def test_quick_start_commands_match_ci() -> None:
 @pytest.mark.parametrize(("name", "text"), pages().items())
 def test_a_reference_page_is_what_the_code_says(name: str, text: str) -> None:
     """Regenerate with ``python -m mockserver.reference``."""
-    written = (DOCS / "reference" / name).read_text()
+    written = (DOCS / "reference" / name).read_text(encoding="utf-8")
     assert written == text, f"docs/reference/{name} is stale: python -m mockserver.reference"
 
 
 def test_every_setting_is_in_the_reference() -> None:
-    settings = (DOCS / "reference" / "settings.md").read_text()
+    settings = (DOCS / "reference" / "settings.md").read_text(encoding="utf-8")
     for name in Settings.names():
         assert f"| `{name}` |" in settings, name
 
