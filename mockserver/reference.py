@@ -148,7 +148,7 @@ def _cell(text: str) -> str:
 
 
 def _default(f: dataclasses.Field[Any]) -> str:
-    value = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+    value = getattr(Settings(), f.name)
     if f.name == "api_keys":
         return f"`{json.dumps({k: list(v) for k, v in value.items()})}`"
     if value is None:
