@@ -297,3 +297,9 @@ def test_the_reference_needs_every_control_call_documented(monkeypatch: pytest.M
     monkeypatch.delitem(reference.CONTROL_CALLS, ("POST", "/_mock/reset"))
     with pytest.raises(LookupError, match="POST /_mock/reset"):
         reference.control_reference()
+
+
+def test_every_documented_control_call_is_a_route() -> None:
+    from mockserver.reference import CONTROL_CALLS, control_routes
+
+    assert set(CONTROL_CALLS) == set(control_routes())
