@@ -264,7 +264,8 @@ CONTROL_CALLS: dict[tuple[str, str], ControlCall] = {
     ),
     ("GET", "/_mock/first-request"): ControlCall(
         '`{"curl": [...], "upstream": null}`: the banner\'s curl command for this server, as lines '
-        "(a proxy's has `YOUR_API_KEY` and `YOUR_PROJECT_ID` in place of the fake's)."
+        "(a key other than the default `test-api-key` shows as `YOUR_API_KEY`; a proxy's has "
+        "`YOUR_API_KEY` and `YOUR_PROJECT_ID` in place of the fake's, and names its upstream)."
     ),
     ("GET", "/_mock/requests"): ControlCall(
         '`{"requests": [entry, ...]}`, oldest first, streamed (the entry\'s shape is in '
