@@ -180,7 +180,8 @@ def settings_reference() -> str:
         "# Settings",
         "",
         "What the real API does is only partly published. Where it is unknown the fake is strict,",
-        "and a setting relaxes it. Set them with `marketap-mock serve` flags, with",
+        "and a setting relaxes it. Set them with `marketap-mock serve` flags or their",
+        "environment variables (`--max-batch-items` is `MARKETAP_MOCK_MAX_BATCH_ITEMS`), with",
         "`create_app({...})` or `Backend({...})`, at runtime with `PATCH /_mock/settings`, per test",
         "with `@pytest.mark.marketap(...)` or `marketap.configure(...)`, or with",
         "`mock_marketap(...)`. Out-of-range values are refused with a 400 naming the setting.",
@@ -215,7 +216,9 @@ def cli_reference() -> str:
         "# Command line",
         "",
         "`marketap-mock COMMAND [options]`, or `python -m mockserver COMMAND [options]`.",
-        "`marketap-mock COMMAND --help` prints the same.",
+        "`marketap-mock COMMAND --help` prints the same. Every flag of `serve` and `proxy` can",
+        "also be given as the environment variable named in its `[env: ...]`; a flag on the command",
+        "line wins.",
         "",
     ]
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -335,6 +338,21 @@ CONTROL_CALLS: dict[tuple[str, str], ControlCall] = {
         "Proxy mode's account of the fake's verdicts against the upstream's answers (see "
         '[Proxy mode](../proxy.md)); `{"requests": 0, ..., "proxy": null}` on a plain fake.'
     ),
+    ("GET", "/_mock/state"): ControlCall(
+        '`{"format": "marketap-mock-state", "version": 1, "saved_at", "clock", "projects": {...}}`: '
+        "every project's profiles, devices, events and deletion jobs, and the clock (see "
+        "[saved state](../manual.md#save-and-load-the-state))."
+    ),
+    ("PUT", "/_mock/state"): ControlCall(
+        'Loads such a document, checked whole first: `{"status": "loaded", "projects", "events", '
+        '"stored_bytes"}`; 400 naming the field, 413 past the storage budget. Bodies up to 1 MiB, '
+        "as for every control call; a larger state loads with `serve --load`.",
+        body={
+            "format": "marketap-mock-state",
+            "version": 1,
+            "projects": {"test-project": {"profiles": {"u-1": {"tier": "gold"}}}},
+        },
+    ),
     ("GET", "/_mock/openapi.json"): ControlCall(
         "The OpenAPI 3.1 document of the five endpoints under the current settings."
     ),
@@ -367,7 +385,7 @@ def control_reference() -> str:
         "",
         "Under `/_mock/`: JSON in and out, never journaled, no API key (unless the server was",
         "started with `--control-token TOKEN`; then send `Authorization: Bearer TOKEN`). Calls",
-        "that change state (`POST`, `PATCH`, `DELETE`) need `Content-Type: application/json`",
+        "that change state (`POST`, `PUT`, `PATCH`, `DELETE`) need `Content-Type: application/json`",
         "(415 otherwise: the curls below send it) and refuse a foreign `Origin` (403). Without",
         f"`?project_id=` the state views show the first configured project (`{DEFAULT_PROJECT_ID}`).",
         "",

@@ -103,7 +103,8 @@ def test_every_block_says_how_it_is_checked(block: Block) -> None:
 @pytest.mark.parametrize("block", of_kind("example"), ids=str)
 def test_an_example_is_the_file_the_suite_runs(block: Block) -> None:
     path = block.argument
-    assert path.startswith("tests/examples/"), path
+    # tests/examples/ runs in the suite; container/'s recipes run in .ci/container
+    assert path.startswith(("tests/examples/", "container/")), path
     assert (ROOT / path).read_text(encoding="utf-8") == block.code, f"{block} differs from {path}"
 
 
@@ -223,6 +224,14 @@ def check_command(command: str, cwd: Path) -> Path:
         return cwd / args[0]
     if program == "venv":
         return cwd
+    if program == "pip" and args[0] == "wheel":
+        assert args[-1] == ".", command
+        return cwd
+    if program == "docker":
+        assert args[0] in ("build", "run"), command
+        if args[0] == "build":
+            assert (cwd / "Containerfile").exists(), command
+        return cwd
     if program == "pip":
         assert args[0] == "install", command
         for arg in args[1:]:
@@ -303,3 +312,20 @@ def test_every_documented_control_call_is_a_route() -> None:
     from mockserver.reference import CONTROL_CALLS, control_routes
 
     assert set(CONTROL_CALLS) == set(control_routes())
+
+
+def test_every_variable_the_container_page_and_recipes_name_exists() -> None:
+    """Each MARKETAP_MOCK_ variable on the container page and in the recipes names a flag of serve
+    or proxy, and every flag that is not a setting has its variable in the page's table."""
+    from mockserver.cli import _subparsers, environment_variable
+
+    parser = build_parser()
+    actions = [a for c in ("serve", "proxy") for a in _subparsers(parser)[c]._actions if a.option_strings]
+    known = {environment_variable(a) for a in actions if a.dest != "help"}
+    recipes = [b.argument for b in of_kind("example") if b.argument.startswith("container/")]
+    texts = [(DOCS / "container.md").read_text(encoding="utf-8")]
+    texts += [(ROOT / path).read_text(encoding="utf-8") for path in recipes]
+    named = {name for text in texts for name in re.findall(r"MARKETAP_MOCK_[A-Z_]*[A-Z]", text)}
+    assert named - known == set()
+    settings = {"MARKETAP_MOCK_" + name.upper() for name in Settings.names()}
+    assert known - settings - named == set()
