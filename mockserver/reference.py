@@ -298,6 +298,12 @@ CONTROL_CALLS: dict[tuple[str, str], ControlCall] = {
         '`{"deletion_jobs": [{"id", "user_ids", "status", "requested_at", "completed_at", "removed"}]}`.',
         query=f"project_id={DEFAULT_PROJECT_ID}",
     ),
+    ("GET", "/_mock/pending"): ControlCall(
+        '`{"total": n, "pending": [{"kind": "events" or "profiles", "items", "accepted_at", "due_at"}]}`: '
+        "accepted bodies not yet processed (setting `processing_delay`), earliest due first; "
+        "`total` counts items.",
+        query=f"project_id={DEFAULT_PROJECT_ID}",
+    ),
     ("POST", "/_mock/deletion-jobs/complete"): ControlCall(
         '`{"completed": n}`: completes every pending job now (`project_id=P`: one project\'s).'
     ),
