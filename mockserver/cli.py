@@ -70,7 +70,7 @@ _NOT_FOR_PROXY = frozenset({"any_project", "rate_limit"})
 
 
 def _add_settings(parser: argparse.ArgumentParser, *, proxy: bool = False) -> None:
-    group = parser.add_argument_group("settings (what the fake accepts; see the README)")
+    group = parser.add_argument_group("settings (what the fake accepts; see docs/reference/settings.md)")
     for f in dataclasses.fields(Settings):
         if f.metadata.get("cli") is False or (proxy and f.name in _NOT_FOR_PROXY):
             continue

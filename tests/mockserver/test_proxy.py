@@ -464,11 +464,10 @@ def test_a_plain_fake_has_an_empty_parity_account(client: Any) -> None:
     }
 
 
-def test_the_readmes_parity_example_has_the_answers_shape() -> None:
+def test_the_docs_parity_example_has_the_answers_shape() -> None:
     from pathlib import Path
 
-    readme = Path(__file__).parents[2].joinpath("README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Proxy mode") :]
+    section = Path(__file__).parents[2].joinpath("docs", "proxy.md").read_text(encoding="utf-8")
     example = json.loads(
         section[section.index("```json") + 7 : section.index("```", section.index("```json") + 7)]
     )
