@@ -31,9 +31,9 @@ def requirements(pyproject: Path) -> list[str]:
         without_comments = re.sub(r"#[^\n]*", "", array.group(1))
         items = re.findall(r'"([^"]+)"', without_comments)
         if key == "testing":
-            # Of the suite's tools, only the libraries the in-process routes patch have floors
-            # the package answers for.
-            items = [item for item in items if re.match(r"(respx|responses)\b", item)]
+            # Of the suite's tools, only the libraries the in-process routes patch, and the
+            # frameworks the examples run the fixtures under, have floors the package answers for.
+            items = [item for item in items if re.match(r"(respx|responses|pytest-django|fastapi)\b", item)]
         found += [item for item in items if item not in found]
     return found
 

@@ -21,7 +21,9 @@ __all__ = ["MarketapMock", "Mode"]
 # traceback, as pytest leaves out those with __tracebackhide__.
 __unittest = True
 
-Mode = Literal["live", "respx", "inprocess", "external"]
+#: Where the handle's fake is: ``live`` on 127.0.0.1, ``inprocess`` in the test's own process
+#: (``marketap_inprocess``, ``marketap_respx``, ``mock_marketap``), ``external`` at a URL.
+Mode = Literal["live", "inprocess", "external"]
 
 
 class MarketapMock:

@@ -245,7 +245,7 @@ def _in_process(
         api_key=where.api_key,
         project_id=where.project_id,
         source=BackendSource(backend),
-        mode="respx" if clients == ("httpx",) else "inprocess",
+        mode="inprocess",
     )
     routes = InProcess(app, spec.BASE_URL, clients).start()
     try:

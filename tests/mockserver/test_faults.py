@@ -30,7 +30,7 @@ class Way:
         raise NotImplementedError
 
 
-@pytest.fixture(params=["live", "respx"])
+@pytest.fixture(params=["live", "inprocess"])
 def way(request: pytest.FixtureRequest) -> Iterator[Way]:
     backend = Backend({"api_keys": {"test-api-key": ["test-project", "other"]}})
     w = Way(request.param, backend)

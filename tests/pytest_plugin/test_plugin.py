@@ -98,7 +98,7 @@ def test_respx_fixture_sync_and_async_with_the_vendor_url(pytester: pytest.Pytes
             bad = httpx.post(URL, json={"events": []}, headers=HEADERS)
             assert bad.status_code == 400
             assert bad.json()["errors"] == [{"field": "events", "reason": "must not be empty"}]
-            assert marketap_respx.mode == "respx"
+            assert marketap_respx.mode == "inprocess"
             assert [r.status for r in marketap_respx.requests] == [202, 400]
 
         def test_async(marketap_respx):
@@ -389,7 +389,7 @@ LEAK = """
     NAIVE = {{"events": [{{"name": "e", "user_id": "u", "timestamp": "2025-01-17T05:39:22"}}]}}
 
     def send(mock):
-        if mock.mode == "respx":
+        if mock.mode == "inprocess":  # marketap_respx: httpx only
             return httpx.post(mock.url_for("/v1/api/events"), json=NAIVE, headers=mock.headers).status_code
         return requests.post(mock.url_for("/v1/api/events"), json=NAIVE, headers=mock.headers).status_code
 
