@@ -114,6 +114,12 @@ class AsgiFront:
                     "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
                 }
             )
+            if isinstance(result, list):
+                # An answer already whole (every ingestion answer) goes in one message: each
+                # send is a round trip between the event loop and granian's threads.
+                body = b"".join(chunk for chunk in result if chunk)
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+                return
             chunk = first
             while chunk is not None:
                 if chunk:

@@ -117,6 +117,8 @@ class _Writer:
 
     #: lines waiting to be written; past this, new lines are dropped and counted
     MAX_WAITING = 10_000
+    #: the most lines written at once
+    BATCH = 1000
     #: at exit, how long the lines still waiting may take to be written
     EXIT_GRACE = 2.0
 
@@ -137,18 +139,27 @@ class _Writer:
 
     def _run(self) -> None:
         while True:
-            line = self.lines.get()
+            # Every line waiting is written in one write and one flush: under load, lines arrive
+            # faster than a write per line (a system call each) would keep up with cheaply.
+            batch = [self.lines.get()]
+            while len(batch) < self.BATCH:
+                try:
+                    batch.append(self.lines.get_nowait())
+                except queue.Empty:
+                    break
+            taken = len(batch)
             with self._count:
                 dropped, self.dropped = self.dropped, 0
+            if dropped:
+                batch.insert(0, f"({dropped} lines not shown: the console was not being read)\n")
             try:
-                if dropped:
-                    self.out.write(f"({dropped} lines not shown: the console was not being read)\n")
-                self.out.write(line)
+                self.out.write("".join(batch))
                 self.out.flush()
             except (OSError, ValueError):
                 pass  # the console is gone (closed pipe, closed file): nothing more can be shown
             finally:
-                self.lines.task_done()
+                for _ in range(taken):
+                    self.lines.task_done()
 
     def _drain(self) -> None:
         # The lines of the last requests before a stop are written, unless the console is stuck.

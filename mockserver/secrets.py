@@ -16,6 +16,7 @@ Plain Python, no Flask.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -96,6 +97,9 @@ def mask_secret(secret: str) -> str:
     return MASK
 
 
+# Every request asks this of each of its header names, and the names are nearly always the same
+# few; the bound keeps a client sending endless new names from growing it.
+@functools.lru_cache(maxsize=1024)
 def is_secret_name(name: str) -> bool:
     """Whether a header or query parameter named ``name`` carries a credential."""
     return bool(_SECRET_WORDS.search(name))
@@ -156,7 +160,15 @@ def _presented(name: str, value: str) -> list[str]:
 def scrub(text: str, secrets: Iterable[str]) -> str:
     """``text`` with every occurrence of each of ``secrets`` (of four characters or more)
     replaced by its mask. Longer secrets go first, so a key is never half replaced."""
-    for secret in sorted({s for s in secrets if len(s) >= _MIN_SCRUBBED}, key=len, reverse=True):
+    return _scrub_in_order(text, _longest_first(secrets))
+
+
+def _longest_first(secrets: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted({s for s in secrets if len(s) >= _MIN_SCRUBBED}, key=len, reverse=True))
+
+
+def _scrub_in_order(text: str, ordered: tuple[str, ...]) -> str:
+    for secret in ordered:
         if secret in text:
             text = text.replace(secret, mask_secret(secret))
     return text
@@ -173,9 +185,12 @@ def mask_in_text(text: str) -> str:
 def redact_headers(headers: Mapping[str, str], *, secrets: Iterable[str] = ()) -> dict[str, str]:
     """``headers`` as they may be shown: every credential masked, and ``secrets`` (the
     request's own, see :class:`Redactor`) scrubbed from the other values."""
-    known = list(secrets)
+    return _redact_headers(headers, _longest_first(secrets))
+
+
+def _redact_headers(headers: Mapping[str, str], ordered: tuple[str, ...]) -> dict[str, str]:
     return {
-        name: _mask_header(name, value) if is_secret_name(name) else scrub(value, known)
+        name: _mask_header(name, value) if is_secret_name(name) else _scrub_in_order(value, ordered)
         for name, value in headers.items()
     }
 
@@ -183,9 +198,13 @@ def redact_headers(headers: Mapping[str, str], *, secrets: Iterable[str] = ()) -
 def redact_query(query: Sequence[tuple[str, str]], *, secrets: Iterable[str] = ()) -> list[tuple[str, str]]:
     """Query parameters as they may be shown: those named like credentials masked, and
     ``secrets`` scrubbed from the others."""
-    known = list(secrets)
+    return _redact_query(query, _longest_first(secrets))
+
+
+def _redact_query(query: Sequence[tuple[str, str]], ordered: tuple[str, ...]) -> list[tuple[str, str]]:
     return [
-        (name, mask_secret(value) if is_secret_name(name) else scrub(value, known)) for name, value in query
+        (name, mask_secret(value) if is_secret_name(name) else _scrub_in_order(value, ordered))
+        for name, value in query
     ]
 
 
@@ -208,15 +227,17 @@ class Redactor:
         found = [s for name, value in pairs if is_secret_name(name) for s in _presented(name, value)]
         found += [key for key in keys if len(key) >= _MIN_SCRUBBED]
         self.secrets: tuple[str, ...] = tuple(dict.fromkeys(found))
+        # in the order scrubbing needs, worked out once for everything shown about the request
+        self._ordered = _longest_first(self.secrets)
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
-        return redact_headers(headers, secrets=self.secrets)
+        return _redact_headers(headers, self._ordered)
 
     def query(self, query: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-        return redact_query(query, secrets=self.secrets)
+        return _redact_query(query, self._ordered)
 
     def text(self, text: str) -> str:
-        return scrub(text, self.secrets) if self.secrets else text
+        return _scrub_in_order(text, self._ordered)
 
     def data(self, value: Any) -> Any:
         """Every string in JSON-like ``value`` (dicts, lists, strings) scrubbed."""

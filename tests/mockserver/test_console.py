@@ -176,3 +176,31 @@ def test_a_full_console_queue_drops_lines_and_says_how_many() -> None:
     assert text.startswith("line 0\n(10 lines not shown: the console was not being read)\nline 1\n")
     assert len([line for line in text.splitlines() if line.startswith("line ")]) == writer.MAX_WAITING + 1
     assert text.endswith("after\n")
+
+
+def test_lines_waiting_are_written_together() -> None:
+    import threading
+
+    from mockserver.console import _Writer
+
+    entered, release = threading.Event(), threading.Event()
+    writes: list[str] = []
+
+    class Stuck(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            entered.set()
+            release.wait(30)
+            return super().write(text)
+
+    out = Stuck()
+    writer = _Writer(out)
+    writer.put("line 0\n")
+    assert entered.wait(30)
+    for i in range(1, 101):
+        writer.put(f"line {i}\n")
+    release.set()
+    writer.lines.join()
+    # the hundred lines that waited while the first was written go out in one write
+    assert writes == ["line 0\n", "".join(f"line {i}\n" for i in range(1, 101))]
+    assert out.getvalue() == "".join(f"line {i}\n" for i in range(101))
