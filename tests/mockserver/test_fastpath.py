@@ -162,6 +162,20 @@ def test_doubtful_bodies_go_the_long_way(raw: bytes) -> None:
     assert check(raw, Settings()) is None
 
 
+@pytest.mark.parametrize("bad", ["2025-01-17 14:39:22Z", "2025-01-17T14:39:22Z\n", "", None])
+def test_a_timestamp_among_repeated_ones_is_still_checked(bad: str | None) -> None:
+    # each distinct timestamp is matched once: a refused one between copies of a good one
+    # must still be seen, and a null one skipped
+    good = "2025-01-17T14:39:22Z"
+    stamps = [good, good, bad, good]
+    raw = body(*(event(timestamp=stamp) for stamp in stamps))
+    if bad is None:
+        assert check(raw, Settings()) == [None] * 4
+    else:
+        assert check(raw, Settings()) is None
+        assert full(raw, Settings()) is None
+
+
 def test_settings_shape_the_fast_path() -> None:
     naive = body(event(timestamp="2025-01-17T14:39:22"))
     assert check(naive, SETTINGS["relaxed"]) is not None
