@@ -27,14 +27,16 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from mockserver import spec
-from mockserver.duplicates import may_have_duplicates
+from mockserver.duplicates import ESCAPED_COLON, may_have_duplicates
 from mockserver.settings import BODY_SETTINGS, Settings
 
 __all__ = ["accept_events"]
 
 # Escapes that decode to a C0 control character the full validator refuses (JSON text cannot
-# hold one raw). A match anywhere, even after an escaped backslash, sends the body the long way.
-_CONTROL_ESCAPE = re.compile(rb"\\(?:[bf]|u00[01])")
+# hold one raw), and with them a colon spelt as an escape, which the duplicate-key check would
+# otherwise have to count in a second scan. A match anywhere, even after an escaped backslash,
+# sends the body the long way.
+_CONTROL_ESCAPE = re.compile(rb"\\(?:[bf]|u00[01]|u003[aA])")
 
 
 # The types depend on the settings, so they are built at run time, where a type checker cannot
@@ -146,7 +148,7 @@ class _Decoders:
         # that does adds a line, which the count of lines catches)
         inner = types.timestamp_pattern()[1:-1]
         self.timestamps = re.compile(rf"(?:{inner}\n)*")
-        self.control = settings.reject_control_characters
+        self.escapes = _CONTROL_ESCAPE if settings.reject_control_characters else ESCAPED_COLON
 
 
 @functools.lru_cache(maxsize=32)
@@ -165,7 +167,7 @@ def accept_events(raw: bytes, settings: Settings) -> tuple[list[str | None], lis
     """Each event's id and user id if ``raw`` is an events body the full validator accepts
     without a warning; ``None`` when unsure (the full validator then decides)."""
     decoders = _decoders(tuple(getattr(settings, name) for name in BODY_SETTINGS))
-    if decoders.control and b"\\" in raw and _CONTROL_ESCAPE.search(raw):
+    if b"\\" in raw and decoders.escapes.search(raw):
         return None
     try:
         events = decoders.events(raw).events
@@ -192,7 +194,8 @@ def accept_events(raw: bytes, settings: Settings) -> tuple[list[str | None], lis
                 msgspec.convert(props, decoders.typed)
             except msgspec.ValidationError:
                 return None
-    if may_have_duplicates(raw, events, extra_colons=1):  # 1: the colon of "events":
+    # 1: the colon of "events":; no colon is spelt as an escape (see above)
+    if may_have_duplicates(raw, events, extra_colons=1, escaped_colons=False):
         return None  # the full validator names the duplicate keys
     return _present(map(_ID, events)), _present(map(_USER, events))
 
