@@ -4,25 +4,38 @@ and each one named in a warning.
 Finding them must not cost the accepted path a second parse. The decoded value is encoded
 again (C speed) and the colons of both texts are counted: a key given twice leaves its colon
 (and any in its dropped value) behind, so the original has more. Colons inside strings appear
-in both alike. Only when the counts differ (a duplicate, a colon spelt ``\\u003a``, or a field
-given as null that a typed decoder folds into its default) is the text parsed again to name
-the keys.
+in both alike; one spelt ``\\u003a`` in the original is a colon in the encoded text, so it is
+counted as one, or a duplicate elsewhere could hide behind it. Only when the counts differ (a
+duplicate, or a field given as null that a typed decoder folds into its default) is the text
+parsed again to name the keys.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import msgspec
 
-__all__ = ["duplicate_keys", "may_have_duplicates"]
+__all__ = ["ESCAPED_COLON", "duplicate_keys", "may_have_duplicates"]
 
 
-def may_have_duplicates(raw: bytes, decoded: Any, *, extra_colons: int = 0) -> bool:
+#: a colon spelt as an escape (hex digits may be either case); after an escaped backslash the
+#: match is no colon, which counts one too many: that only sends the text the long way
+ESCAPED_COLON = re.compile(rb"\\u003[aA]")
+
+
+def may_have_duplicates(
+    raw: bytes, decoded: Any, *, extra_colons: int = 0, escaped_colons: bool = True
+) -> bool:
     """False when ``raw`` certainly has no duplicate key: its colons are those of ``decoded``
-    encoded again (plus ``extra_colons`` the caller's decoding leaves out)."""
-    return raw.count(b":") != msgspec.json.encode(decoded).count(b":") + extra_colons
+    encoded again (plus ``extra_colons`` the caller's decoding leaves out). ``escaped_colons``
+    False says the caller made sure ``raw`` spells no colon as an escape."""
+    colons = raw.count(b":")
+    if escaped_colons and b"\\" in raw:
+        colons += len(ESCAPED_COLON.findall(raw))
+    return colons != msgspec.json.encode(decoded).count(b":") + extra_colons
 
 
 class _Object(dict[str, Any]):

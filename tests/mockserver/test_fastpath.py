@@ -95,6 +95,15 @@ def test_plain_bodies_take_the_fast_path(raw: bytes) -> None:
             "events[0].properties.x.y",
         ),
         (
+            b'{"events":[{"name":"a","user_id":"u","properties":{"mkt_items":[{"mkt_quantity":1,"mkt_quantity":2}]}}]}',
+            "events[0].properties.mkt_items[0].mkt_quantity",
+        ),
+        (b'{"events":[{"name":"a","user_id":"u","\\u006eame":"b"}]}', "events[0].name"),
+        (b'{"events":[{"name":"a","user_id":"u","properties":{"\\u00e9":1,"\\u00E9":2}}]}', "events[0].properties.\u00e9"),
+        # a colon spelt as an escape elsewhere must not hide the colon the duplicate leaves
+        (b'{"events":[{"name":"a\\u003ab","user_id":"u","user_id":"v"}]}', "events[0].user_id"),
+        (b'{"events":[{"name":"a\\u003Ab","user_id":"u","properties":{"k":{"x":1,"x":2}}}]}', "events[0].properties.k.x"),
+        (
             b'{"events":[{"name":"a","user_id":"u"}],"events":[{"name":"b","user_id":"u","id":"second"}]}',
             "events",
         ),
@@ -106,6 +115,26 @@ def test_duplicate_keys_go_the_long_way_and_the_last_wins_with_a_warning(raw: by
     assert slow is not None
     assert slow.warnings == [f"{where}: duplicate key; the last occurrence wins"]
     assert slow.event_ids == [json.loads(raw)["events"][0].get("id")]  # as json reads them: the last
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "raw", "where"),
+    [
+        (spec.BULK_DELETION, b'{"user_ids":["a"],"user_ids":["b\\u003a"]}', "user_ids"),
+        (spec.DELETION, b'{"user_id":"\\u003a","x":1,"x":2}', "x"),
+        (spec.PROFILES, b'{"profiles":[{"user_id":"u","user_id":"v\\u003a"}]}', "profiles[0].user_id"),
+    ],
+)
+def test_an_escaped_colon_hides_no_duplicate_on_any_endpoint(endpoint: spec.Endpoint, raw: bytes, where: str) -> None:
+    warning = f"{where}: duplicate key; the last occurrence wins"
+    assert warning in validate_body(endpoint, raw, Settings()).warnings
+
+
+def test_keys_that_differ_once_unescaped_are_no_duplicates() -> None:
+    # "e" and a combining accent is not the same key as a precomposed "é", nor is "\\u0061b" "aB"
+    raw = b'{"events":[{"name":"a","user_id":"u","properties":{"e\\u0301":1,"\\u00e9":2,"\\u0061b":3,"aB":4}}]}'
+    assert full(raw, Settings()) == validate_body(spec.EVENTS, raw, Settings())
+    assert validate_body(spec.EVENTS, raw, Settings()).warnings == []
 
 
 @pytest.mark.parametrize(
@@ -160,6 +189,20 @@ LONG_WAY = {
 @pytest.mark.parametrize("raw", LONG_WAY.values(), ids=LONG_WAY.keys())
 def test_doubtful_bodies_go_the_long_way(raw: bytes) -> None:
     assert check(raw, Settings()) is None
+
+
+@pytest.mark.parametrize("bad", ["2025-01-17 14:39:22Z", "2025-01-17T14:39:22Z\n", "", None])
+def test_a_timestamp_among_repeated_ones_is_still_checked(bad: str | None) -> None:
+    # each distinct timestamp is matched once: a refused one between copies of a good one
+    # must still be seen, and a null one skipped
+    good = "2025-01-17T14:39:22Z"
+    stamps = [good, good, bad, good]
+    raw = body(*(event(timestamp=stamp) for stamp in stamps))
+    if bad is None:
+        assert check(raw, Settings()) == [None] * 4
+    else:
+        assert check(raw, Settings()) is None
+        assert full(raw, Settings()) is None
 
 
 def test_settings_shape_the_fast_path() -> None:
