@@ -1,0 +1,486 @@
+"""Recordings: exchanges (a request, the fake's verdict, the upstream's answer) kept in a file,
+to be replayed against a fake later and turned into regression tests.
+
+The format is JSON Lines, UTF-8. The first line names the format and its version::
+
+    {"format": "marketap-mock-recording", "version": 1, "created": "...", "source": "proxy", ...}
+
+and every other line is one exchange (see :func:`exchange_line`). Plain Python, no Flask: the
+proxy's recorder, ``GET /_mock/recording``, ``marketap-mock replay`` and the contract suite all
+read and write through this module. A credential never reaches a recording: every header and
+query parameter that carries one is masked, and what the upstream echoed of it is too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from mockserver.clock import iso
+from mockserver.journal import JournalEntry, not_comparable
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "FORMAT",
+    "VERSION",
+    "Exchange",
+    "Recorder",
+    "Recording",
+    "RecordingError",
+    "echo_scrubber",
+    "exchange_line",
+    "export_lines",
+    "header_line",
+    "hide_credential",
+    "is_credential",
+    "parse_recording",
+    "read_recording",
+]
+
+FORMAT = "marketap-mock-recording"
+VERSION = 1
+
+#: where ``--record`` stops by default: a day of staging traffic, not a full disk
+DEFAULT_MAX_BYTES = 256 << 20
+
+#: how many of the upstream's answer headers are kept, and how much of each
+_MAX_UPSTREAM_HEADERS = 64
+_MAX_HEADER_VALUE = 1024
+
+#: headers that carry a credential whatever their value
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+#: a header or query parameter whose name holds one of these carries a credential
+_CREDENTIAL_WORDS = ("key", "token", "secret", "password", "passwd", "auth", "session", "credential")
+
+
+class RecordingError(ValueError):
+    """A file that is not a recording this version can read: names the line and what is wrong."""
+
+    def __init__(self, source: str, line: int, reason: str) -> None:
+        self.source = source
+        self.line = line
+        self.reason = reason
+        super().__init__(f"{source}, line {line}: {reason}")
+
+
+#: named like a credential, but only ever a server's challenge
+_NOT_CREDENTIALS = frozenset({"www-authenticate"})
+
+
+def is_credential(name: str) -> bool:
+    """Whether a header or query parameter called ``name`` carries a credential."""
+    lowered = name.strip().lower()
+    if lowered in _NOT_CREDENTIALS:
+        return False
+    return lowered in _CREDENTIAL_HEADERS or any(word in lowered for word in _CREDENTIAL_WORDS)
+
+
+def hide_credential(name: str, value: str) -> str:
+    """``value`` of the credential ``name`` with its secret part hidden: an ``Authorization``
+    keeps its scheme (``Bearer ****``), anything else becomes ``****``. Nothing of the secret
+    stays, not even a prefix: a recording is committed to a repository."""
+    if name.strip().lower() in ("authorization", "proxy-authorization"):
+        scheme, space, secret = value.strip().partition(" ")
+        if space and secret.strip() and scheme.isascii() and scheme.isalpha():
+            return f"{scheme} ****"
+    return "****"
+
+
+def _secrets(headers: Mapping[str, str], query: Iterable[tuple[str, str]]) -> list[str]:
+    """The secret values among ``headers`` and ``query``, longest first (so a key and a prefix
+    of it are both hidden), for hiding wherever else they appear."""
+    found: set[str] = set()
+    for name, value in [*headers.items(), *query]:
+        if not is_credential(name):
+            continue
+        found.add(value.strip())
+        _, _, secret = value.strip().partition(" ")
+        found.add(secret.strip())
+        for part in value.split(";"):
+            found.add(part.partition("=")[2].strip())
+    # A secret shorter than four characters would hide ordinary text; none of the vendor's is.
+    return sorted((s for s in found if len(s) >= 4), key=len, reverse=True)
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "****")
+    return text
+
+
+def echo_scrubber(headers: Mapping[str, str], query: Iterable[tuple[str, str]]) -> Callable[[str], str]:
+    """A function that hides, in a text (an upstream's answer, an error message), every
+    credential sent in ``headers`` or ``query``, should the upstream have echoed one."""
+    secrets = _secrets(headers, query)
+    return lambda text: _scrub(text, secrets)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def header_line(*, source: str, upstream: str | None = None) -> str:
+    """The first line of a recording."""
+    from mockserver import __version__
+
+    return _dumps(
+        {
+            "format": FORMAT,
+            "version": VERSION,
+            "created": iso(_now()),
+            "source": source,
+            "upstream": upstream,
+            "written_by": f"marketap-mock {__version__}",
+        }
+    )
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+def _pairs(query: Mapping[str, Any]) -> list[list[str]]:
+    out = []
+    for name, value in query.items():
+        for one in value if isinstance(value, list) else [value]:
+            out.append([str(name), str(one)])
+    return out
+
+
+def exchange_line(entry: JournalEntry) -> str:
+    """One exchange as a line of a recording (no newline), credentials hidden:
+
+    ``time``, ``method``, ``path``, ``query`` (name-value pairs, in order), ``headers`` (lower-case
+    names), ``body`` (text; ``body_base64`` instead when it is not UTF-8; a gzip body as the fake
+    inflated it), ``fake`` (``status``, ``errors``, ``warnings``: the verdict when recorded),
+    ``upstream`` (``status``, ``error``, ``headers``, ``body`` cut short; null when the request
+    was never proxied), ``elapsed_ms`` (the upstream's time to answer) and ``faulted``.
+    """
+    query = _pairs(entry.query)
+    secrets = _secrets(entry.headers, [(k, v) for k, v in query])
+    headers = {
+        name: hide_credential(name, value) if is_credential(name) else _scrub(value, secrets)
+        for name, value in entry.headers.items()
+    }
+    line: dict[str, Any] = {
+        "time": entry.time,
+        "method": entry.method,
+        "path": entry.path,
+        "query": [[k, hide_credential(k, v) if is_credential(k) else v] for k, v in query],
+        "headers": headers,
+    }
+    try:
+        line["body"] = _scrub(entry.raw.decode("utf-8"), secrets)
+    except UnicodeDecodeError:
+        line["body_base64"] = base64.b64encode(entry.raw).decode("ascii")
+    errors = [_hide_quoted(e) if is_credential(str(e.get("field", ""))) else e for e in entry.errors]
+    line["fake"] = {"status": entry.status, "errors": errors, "warnings": entry.warnings}
+    line["upstream"] = (
+        {
+            "status": entry.upstream_status,
+            "error": _scrub(entry.upstream_error, secrets) if entry.upstream_error else None,
+            "headers": [
+                [k, hide_credential(k, v) if is_credential(k) else _scrub(v[:_MAX_HEADER_VALUE], secrets)]
+                for k, v in entry.upstream_headers[:_MAX_UPSTREAM_HEADERS]
+            ],
+            "body": _scrub(entry.upstream_body, secrets) if entry.upstream_body is not None else None,
+        }
+        if entry.proxied
+        else None
+    )
+    line["elapsed_ms"] = entry.elapsed_ms
+    line["faulted"] = entry.faulted
+    return _dumps(line)
+
+
+def _hide_quoted(error: dict[str, Any]) -> dict[str, Any]:
+    """An error about a credential with whatever its reason quotes hidden: a reason may quote
+    the malformed value it refuses, and the recording has no other way to know the secret."""
+    reason = _QUOTED.sub("'****'", str(error.get("reason", "")))
+    return {**error, "reason": reason}
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _dumps(data: Any) -> str:
+    # ensure_ascii: a lone surrogate in a body the fake refused must not make the line unwritable
+    return json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+
+
+def export_lines(entries: Iterable[JournalEntry], *, upstream: str | None = None) -> Iterator[str]:
+    """A whole recording of ``entries`` (the journal's export), line by line, newline included."""
+    yield header_line(source="proxy" if upstream else "fake", upstream=upstream) + "\n"
+    for entry in entries:
+        yield exchange_line(entry) + "\n"
+
+
+class Recorder:
+    """Appends each journal entry to ``path`` as it is recorded (a journal listener). Each line
+    is flushed as written, so a killed proxy loses at most the line in flight. Past ``max_bytes``
+    (the file's whole size) it stops and says so once through ``warn``; a write that fails stops
+    it too. An existing file is appended to when it is a recording of this version."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        upstream: str | None = None,
+        warn: Callable[[str], None] = lambda message: None,
+    ) -> None:
+        if max_bytes < 1024:
+            raise ValueError(f"the recording's size limit must be at least 1024 bytes, not {max_bytes}")
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.warn = warn
+        self.stopped: str | None = None
+        self._lock = threading.Lock()
+        size = self.path.stat().st_size if self.path.exists() else 0
+        if size:
+            with self.path.open("r+b") as existing:
+                _read_header(str(self.path), existing.readline())
+                size = _drop_partial_line(existing, size)
+        self._file: IO[bytes] = self.path.open("ab")
+        self._size = size
+        if not size:
+            self._write(header_line(source="proxy" if upstream else "fake", upstream=upstream) + "\n")
+
+    def __call__(self, entry: JournalEntry) -> None:
+        if self.stopped is not None:
+            return
+        self._write(exchange_line(entry) + "\n")
+
+    def _write(self, line: str) -> None:
+        data = line.encode()
+        with self._lock:
+            if self.stopped is not None:
+                return
+            if self._size + len(data) > self.max_bytes:
+                self._stop(
+                    f"recording stopped: {self.path} would pass {self.max_bytes} bytes "
+                    "(--record-max-bytes); later exchanges are not recorded"
+                )
+                return
+            try:
+                self._file.write(data)
+                self._file.flush()
+            except OSError as exc:
+                self._stop(f"recording stopped: cannot write {self.path}: {exc.strerror or exc}")
+                return
+            self._size += len(data)
+
+    def _stop(self, message: str) -> None:
+        self.stopped = message
+        self.warn(message)
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+def _drop_partial_line(handle: IO[bytes], size: int) -> int:
+    """Cut a last line left without its newline (a proxy killed mid-write), so what is
+    appended starts on a line of its own; the file's new size."""
+    end = size
+    while end > 0:
+        start = max(0, end - 65536)
+        handle.seek(start)
+        chunk = handle.read(end - start)
+        if end == size and chunk.endswith(b"\n"):
+            return size
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            handle.truncate(start + cut + 1)
+            return start + cut + 1
+        end = start
+    return size
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One recorded exchange. ``index`` counts exchanges from 1 in file order; ``line`` is its
+    line in the file."""
+
+    index: int
+    line: int
+    time: str
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...]
+    headers: dict[str, str]
+    body: bytes
+    status: int
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: False when the request was never sent on (a plain fake's export)
+    proxied: bool = False
+    upstream_status: int | None = None
+    upstream_error: str | None = None
+    upstream_headers: tuple[tuple[str, str], ...] = ()
+    upstream_body: str | None = None
+    elapsed_ms: float | None = None
+    faulted: bool = False
+
+    @property
+    def expected(self) -> int | None:
+        """The status today's fake is held to: the upstream's, or for an exchange never proxied,
+        the fake's own when recorded (a regression between releases)."""
+        return self.upstream_status if self.proxied else self.status
+
+    @property
+    def not_compared(self) -> str | None:
+        """Why there is nothing to hold today's fake to, in words; None when there is."""
+        if self.faulted:
+            return "a fault rule answered it"
+        if self.proxied and self.upstream_status is None:
+            return self.upstream_error or "no answer from the upstream"
+        assert self.expected is not None
+        reason = not_comparable(self.expected)
+        if reason is not None and not self.proxied:
+            reason = reason.replace("upstream", "recorded", 1)
+        return reason
+
+    @property
+    def name(self) -> str:
+        """``3-POST-/v1/api/events-upstream-400``: index, method, path and the expected status."""
+        who = "upstream" if self.proxied else "recorded"
+        expected = self.expected if self.expected is not None else "none"
+        return f"{self.index}-{self.method}-{self.path}-{who}-{expected}"
+
+
+@dataclass(frozen=True)
+class Recording:
+    header: dict[str, Any]
+    exchanges: list[Exchange]
+
+
+def read_recording(path: str | os.PathLike[str]) -> Recording:
+    """Read and check a whole recording; raises :class:`RecordingError` naming the first bad
+    line (or OSError when it cannot be read)."""
+    with open(path, "rb") as handle:
+        return parse_recording(handle, source=str(path))
+
+
+def parse_recording(lines: Iterable[bytes], *, source: str = "recording") -> Recording:
+    """A recording from its lines (bytes, newlines included or not)."""
+    iterator = iter(lines)
+    first = next(iterator, b"")
+    header = _read_header(source, first)
+    exchanges: list[Exchange] = []
+    number = 1
+    for number, raw in enumerate(iterator, 2):
+        if not raw.endswith(b"\n"):
+            raise RecordingError(source, number, "truncated: the last line does not end with a newline")
+        if not raw.strip():
+            raise RecordingError(source, number, "an empty line")
+        exchanges.append(_read_exchange(source, number, raw, len(exchanges) + 1))
+    return Recording(header, exchanges)
+
+
+def _read_header(source: str, raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        raise RecordingError(source, 1, f"empty: a recording starts with a {FORMAT} line")
+    try:
+        header = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise RecordingError(
+            source, 1, f"not a recording: the first line is not JSON naming {FORMAT!r}"
+        ) from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise RecordingError(
+            source, 1, f"not a recording: the first line does not name the format {FORMAT!r}"
+        )
+    version = header.get("version")
+    if version != VERSION:
+        raise RecordingError(
+            source,
+            1,
+            f"format version {version!r} is not one this release reads (it reads version {VERSION})",
+        )
+    return header
+
+
+class _Bad(Exception):
+    pass
+
+
+def _get(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], *, optional: bool = False) -> Any:
+    if key not in data:
+        if optional:
+            return None
+        raise _Bad(f"{key!r} is missing")
+    value = data[key]
+    if value is None and optional:
+        return None
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise _Bad(f"{key!r} must be {_TYPE_WORDS.get(names, names)}, not {json.dumps(value)[:60]}")
+    return value
+
+
+_TYPE_WORDS = {"str": "a string", "int": "a whole number", "dict": "an object", "list": "an array"}
+
+
+def _pairs_of(value: Any, key: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in value
+    ):
+        raise _Bad(f"{key!r} must be an array of [name, value] string pairs")
+    return tuple((p[0], p[1]) for p in value)
+
+
+def _read_exchange(source: str, number: int, raw: bytes, index: int) -> Exchange:
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise RecordingError(source, number, f"not JSON ({exc}); the file is corrupt or cut short") from None
+    if not isinstance(data, dict):
+        raise RecordingError(source, number, "an exchange must be a JSON object")
+    try:
+        headers = _get(data, "headers", dict)
+        if not all(isinstance(v, str) for v in headers.values()):
+            raise _Bad("'headers' must map names to strings")
+        if "body_base64" in data:
+            try:
+                body = base64.b64decode(_get(data, "body_base64", str), validate=True)
+            except ValueError:
+                raise _Bad("'body_base64' is not base64") from None
+        else:
+            body = _get(data, "body", str).encode("utf-8", "surrogatepass")
+        fake = _get(data, "fake", dict)
+        upstream = _get(data, "upstream", dict, optional=True)
+        elapsed = _get(data, "elapsed_ms", (int, float), optional=True)
+        return Exchange(
+            index=index,
+            line=number,
+            time=_get(data, "time", str),
+            method=_get(data, "method", str),
+            path=_get(data, "path", str),
+            query=_pairs_of(_get(data, "query", list), "query"),
+            headers={k.lower(): v for k, v in headers.items()},
+            body=body,
+            status=_get(fake, "status", int),
+            errors=_get(fake, "errors", list, optional=True) or [],
+            warnings=_get(fake, "warnings", list, optional=True) or [],
+            proxied=upstream is not None,
+            upstream_status=_get(upstream, "status", int, optional=True) if upstream else None,
+            upstream_error=_get(upstream, "error", str, optional=True) if upstream else None,
+            upstream_headers=_pairs_of(upstream.get("headers", []), "upstream.headers") if upstream else (),
+            upstream_body=_get(upstream, "body", str, optional=True) if upstream else None,
+            elapsed_ms=float(elapsed) if elapsed is not None else None,
+            faulted=bool(data.get("faulted", False)),
+        )
+    except _Bad as bad:
+        raise RecordingError(source, number, str(bad)) from None
