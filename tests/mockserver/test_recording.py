@@ -639,3 +639,36 @@ def test_the_contract_command_takes_a_recording(staging: Path, tmp_path: Path) -
         f"recorded #{i + 1} /v1/api/events" for i in sorted(NAIVE)
     ]
     assert len(recorded) == 10
+
+
+# --- the README -----------------------------------------------------------------------------
+
+
+def readme_section() -> str:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Recordings")
+    return readme[start : readme.index("\n## ", start + 1)]
+
+
+def test_the_readmes_commands_parse() -> None:
+    import shlex
+
+    from mockserver.cli import build_parser
+
+    block = readme_section().split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0] for line in block.splitlines() if line.startswith("marketap-mock ")]
+    assert len(commands) >= 3
+    for command in commands:
+        build_parser().parse_args(shlex.split(command)[1:])
+
+
+def test_the_readme_names_every_key_of_the_format_and_the_report(staging: Path, tmp_path: Path) -> None:
+    section = readme_section()
+    lines = [json.loads(line) for line in staging.read_text().splitlines()]
+    for key in [*lines[0], *lines[1], *lines[1]["fake"], *lines[1]["upstream"]]:
+        assert f"`{key}`" in section or f'"{key}"' in section, key
+    report = tmp_path / "report.json"
+    replay_command(str(staging), "--report", str(report), "--no-progress")
+    data = json.loads(report.read_text())
+    for key in [*data, *data["summary"], *data["exchanges"][0]]:
+        assert f'"{key}"' in section, key
