@@ -242,7 +242,8 @@ def over_http(url: str, *, timeout: float = 30.0) -> tuple[Sender, Callable[[], 
                 sent.method,
                 sent.path,
                 params=list(sent.query),
-                headers=sent.headers,
+                # as bytes: a recorded value outside ASCII is sent as it came, in UTF-8
+                headers={name.encode(): value.encode() for name, value in sent.headers.items()},
                 content=sent.body,
             )
         except httpx.HTTPError as exc:

@@ -181,6 +181,17 @@ def test_replay_against_a_running_fake_substitutes_the_credentials(staging: Path
     assert {e["headers"]["authorization"] for e in journal} == {"Bearer ci-k****"}
 
 
+def test_replay_sends_a_header_outside_ascii_as_it_came(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    line = json.loads(GOOD)
+    line["headers"]["x-note"] = "café"
+    path.write_text(HEADER + json.dumps(line) + "\n")
+    with recorder(status=400) as target:
+        code, out, _ = replay_command(str(path), "--url", target.url, "--no-progress")
+    assert code == 0, out
+    assert target.seen[0]["headers"]["x-note"].encode("latin-1") == "café".encode()
+
+
 def test_replay_says_why_it_cannot_reach_a_fake(staging: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with LiveServer(Backend()) as server:
         url = server.url
@@ -359,7 +370,8 @@ def test_the_recorder_stops_at_its_size_limit_and_says_so_once(tmp_path: Path) -
     assert 10 < len(kept) < 100  # stopped where the next line would not fit, every line whole
 
 
-def test_the_proxy_warns_on_its_console_when_the_recording_is_full(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+def test_the_proxy_warns_on_its_console_when_the_recording_is_full(tmp_path: Path, server: str) -> None:
     path = tmp_path / "r.jsonl"
     with LiveServer(Backend({"api_keys": {SECRET: ["shop"]}})) as up:
         flags = [
@@ -370,7 +382,7 @@ def test_the_proxy_warns_on_its_console_when_the_recording_is_full(tmp_path: Pat
             "--record-max-bytes",
             "4096",
             "--server",
-            "werkzeug",
+            server,
         ]
         proc, url, _ = start_serve(*flags, command="proxy")
         try:
@@ -448,6 +460,7 @@ HEADER = json.dumps({"format": FORMAT, "version": VERSION}) + "\n"
         (HEADER + GOOD + GOOD[:40], "line 3: truncated"),
         (HEADER + GOOD + "{not json}\n" + GOOD, "line 3: not JSON"),
         (HEADER + "[1, 2]\n", "line 2: an exchange must be a JSON object"),
+        (HEADER + "[" * 100_000 + "\n", "line 2: not JSON"),
         (HEADER + "\n", "line 2: an empty line"),
         (HEADER + GOOD.replace('"method":"POST",', ""), "line 2: 'method' is missing"),
         (HEADER + GOOD.replace('"status":400', '"status":"400"'), "line 2: 'status' must be a whole number"),
