@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from mockserver.curl import first_request, shown_key
@@ -30,7 +30,6 @@ __all__ = [
     "credentials_from",
     "environment_variable",
     "main",
-    "recording_warning",
     "settings_from",
     "unknown_variables",
 ]
@@ -566,14 +565,6 @@ def _check_recording(path: str, max_bytes: int, upstream: str) -> None:
         raise SettingsError(f"--record: cannot write {path}: {exc.strerror or exc}") from None
 
 
-def recording_warning(stream: TextIO) -> Callable[[str], None]:
-    def warn(message: str) -> None:
-        stream.write(f"WARNING: {message}\n")
-        stream.flush()
-
-    return warn
-
-
 def chaos_rules(ns: argparse.Namespace) -> list[dict[str, Any]]:
     """The fault rules that --fail-rate, --fail-status, --latency and --seed ask for."""
     rules: list[dict[str, Any]] = []
@@ -714,9 +705,9 @@ def _serve_werkzeug(
     backend.listen(console_listener(ns.log_format, quiet=ns.quiet, stream=out, background=True))
     writer = None
     if getattr(ns, "record", None) and upstream is not None:
-        from mockserver.recording import Recorder
+        from mockserver.recording import Recorder, console_warning
 
-        warn = recording_warning(out)
+        warn = console_warning(out)
         writer = Recorder(ns.record, max_bytes=ns.record_max_bytes, upstream=upstream.url, warn=warn)
         backend.listen(writer)
     try:

@@ -166,12 +166,11 @@ def app_from_environment() -> AsgiFront:
         Upstream(proxy["upstream"], timeout=proxy["timeout"], enforce=proxy["enforce"]) if proxy else None
     )
     if config.get("record") and upstream is not None:
-        from mockserver.cli import recording_warning
-        from mockserver.recording import Recorder
+        from mockserver.recording import Recorder, console_warning
 
         path, max_bytes = config["record"]
         backend.listen(
-            Recorder(path, max_bytes=max_bytes, upstream=upstream.url, warn=recording_warning(sys.stdout))
+            Recorder(path, max_bytes=max_bytes, upstream=upstream.url, warn=console_warning(sys.stdout))
         )
     app = create_app(
         backend=backend,

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 from mockserver.clock import iso
 from mockserver.journal import JournalEntry, not_comparable
@@ -34,6 +34,7 @@ __all__ = [
     "Recorder",
     "Recording",
     "RecordingError",
+    "console_warning",
     "echo_scrubber",
     "exchange_line",
     "export_lines",
@@ -221,6 +222,16 @@ def export_lines(entries: Iterable[JournalEntry], *, upstream: str | None = None
     yield header_line(source="proxy" if upstream else "fake", upstream=upstream) + "\n"
     for entry in entries:
         yield exchange_line(entry) + "\n"
+
+
+def console_warning(stream: TextIO) -> Callable[[str], None]:
+    """A ``warn`` for :class:`Recorder` that prints ``WARNING: ...`` lines to ``stream``."""
+
+    def warn(message: str) -> None:
+        stream.write(f"WARNING: {message}\n")
+        stream.flush()
+
+    return warn
 
 
 class Recorder:
