@@ -55,6 +55,8 @@ DEFAULT_MAX_BYTES = 256 << 20
 _MAX_UPSTREAM_HEADERS = 64
 _MAX_HEADER_VALUE = 1024
 
+#: headers the fake's verdict depends on, never searched for echoed credentials
+_JUDGED_HEADERS = frozenset({"content-type", "content-encoding"})
 #: headers that carry a credential whatever their value
 _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 #: a header or query parameter whose name holds one of these carries a credential
@@ -168,7 +170,11 @@ def exchange_line(entry: JournalEntry) -> str:
     query = _pairs(entry.query)
     secrets = _secrets(entry.headers, [(k, v) for k, v in query])
     headers = {
-        name: hide_credential(name, value) if is_credential(name) else _scrub(value, secrets)
+        name: hide_credential(name, value)
+        if is_credential(name)
+        else value
+        if name in _JUDGED_HEADERS
+        else _scrub(value, secrets)
         for name, value in entry.headers.items()
     }
     line: dict[str, Any] = {
@@ -178,8 +184,10 @@ def exchange_line(entry: JournalEntry) -> str:
         "query": [[k, hide_credential(k, v) if is_credential(k) else v] for k, v in query],
         "headers": headers,
     }
+    # The body is written as sent: it is what the verdict is about, and hiding a cookie's
+    # value such as "true" in it would change the verdict.
     try:
-        line["body"] = _scrub(entry.raw.decode("utf-8"), secrets)
+        line["body"] = entry.raw.decode("utf-8")
     except UnicodeDecodeError:
         line["body_base64"] = base64.b64encode(entry.raw).decode("ascii")
     errors = [_hide_quoted(e) if is_credential(str(e.get("field", ""))) else e for e in entry.errors]

@@ -250,6 +250,23 @@ def test_a_credential_sent_anywhere_never_reaches_the_file(tmp_path: Path) -> No
     }
 
 
+def test_what_a_cookie_holds_is_hidden_only_where_it_is_a_credential(tmp_path: Path) -> None:
+    """A cookie's value is no secret elsewhere: a body or a content type holding the same word
+    is written as sent, so the replay's verdict stays the recorded one."""
+    body = {"events": [{"name": "json", "user_id": "true", "properties": {"opt_in": True}}]}
+    with (
+        LiveServer(Backend({"api_keys": {SECRET: ["shop"]}})) as up,
+        recording_proxy(tmp_path, up.url) as (url, path),
+    ):
+        headers = {"Authorization": f"Bearer {SECRET}", "Cookie": "fmt=json; flag=true"}
+        assert httpx.post(f"{url}{EVENTS}", json=body, headers=headers, timeout=30).status_code == 202
+    [exchange] = read_recording(path).exchanges
+    assert json.loads(exchange.body) == body
+    assert exchange.headers["content-type"] == "application/json"
+    assert exchange.headers["cookie"] == "****"
+    assert replay_command(str(path), "--no-progress")[0] == 0
+
+
 def test_exchange_lines_hold_every_field(tmp_path: Path) -> None:
     entry = JournalEntry(
         id=7,
