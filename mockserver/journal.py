@@ -28,8 +28,9 @@ class JournalEntry:
     path: str
     query: dict[str, Any]
     headers: dict[str, str]
-    #: the body as received (inflated when it was gzip); parsed only when read, which keeps
-    #: a long journal small and out of the garbage collector's way
+    #: the body as received (inflated when it was gzip), with the credentials the request
+    #: presented masked in it; parsed only when read, which keeps a long journal small and out
+    #: of the garbage collector's way
     raw: bytes
     status: int
     errors: list[dict[str, str]] = field(default_factory=list)
@@ -51,6 +52,9 @@ class JournalEntry:
     upstream_headers: tuple[tuple[str, str], ...] = ()
     #: how long the upstream took to answer, in milliseconds
     elapsed_ms: float | None = None
+    #: this request's credentials as shown here where a mask keeps a prefix (``test****``):
+    #: a recording, meant to be committed, hides them whole (never a credential itself)
+    masks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # However many a body holds, an entry lists the first errors and warnings and counts the

@@ -411,8 +411,10 @@ def _entry_fields(request: IncomingRequest, project_id: str | None, raw: bytes) 
         "path": request.path,
         "query": _query_dict(request.redactor.query(request.query)),
         "headers": _journal_headers(request.redactor.headers(request.headers)),
-        "raw": raw,
+        # A client may put its key in the body too; the journal shows what it sent, key masked.
+        "raw": request.redactor.body(raw),
         "project_id": project_id,
+        "masks": request.redactor.masks,
     }
 
 

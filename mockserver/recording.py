@@ -8,7 +8,8 @@ The format is JSON Lines, UTF-8. The first line names the format and its version
 and every other line is one exchange (see :func:`exchange_line`). Plain Python, no Flask: the
 proxy's recorder, ``GET /_mock/recording``, ``marketap-mock replay`` and the contract suite all
 read and write through this module. A credential never reaches a recording: every header and
-query parameter that carries one is masked, and what the upstream echoed of it is too.
+query parameter that carries one is masked by :mod:`mockserver.secrets` with no prefix at all,
+and so is what the body or the upstream's answer held of it.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TextIO
 
 from mockserver.clock import iso
 from mockserver.journal import JournalEntry, not_comparable
+from mockserver.secrets import MASK, hide_prefixes, is_secret_name, redact_headers, redact_query
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -35,12 +37,9 @@ __all__ = [
     "Recording",
     "RecordingError",
     "console_warning",
-    "echo_scrubber",
     "exchange_line",
     "export_lines",
     "header_line",
-    "hide_credential",
-    "is_credential",
     "parse_recording",
     "read_recording",
 ]
@@ -57,10 +56,6 @@ _MAX_HEADER_VALUE = 1024
 
 #: headers the fake's verdict depends on, never searched for echoed credentials
 _JUDGED_HEADERS = frozenset({"content-type", "content-encoding"})
-#: headers that carry a credential whatever their value
-_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-#: a header or query parameter whose name holds one of these carries a credential
-_CREDENTIAL_WORDS = ("key", "token", "secret", "password", "passwd", "auth", "session", "credential")
 
 
 class RecordingError(ValueError):
@@ -71,58 +66,6 @@ class RecordingError(ValueError):
         self.line = line
         self.reason = reason
         super().__init__(f"{source}, line {line}: {reason}")
-
-
-#: named like a credential, but only ever a server's challenge
-_NOT_CREDENTIALS = frozenset({"www-authenticate"})
-
-
-def is_credential(name: str) -> bool:
-    """Whether a header or query parameter called ``name`` carries a credential."""
-    lowered = name.strip().lower()
-    if lowered in _NOT_CREDENTIALS:
-        return False
-    return lowered in _CREDENTIAL_HEADERS or any(word in lowered for word in _CREDENTIAL_WORDS)
-
-
-def hide_credential(name: str, value: str) -> str:
-    """``value`` of the credential ``name`` with its secret part hidden: an ``Authorization``
-    keeps its scheme (``Bearer ****``), anything else becomes ``****``. Nothing of the secret
-    stays, not even a prefix: a recording is committed to a repository."""
-    if name.strip().lower() in ("authorization", "proxy-authorization"):
-        scheme, space, secret = value.strip().partition(" ")
-        if space and secret.strip() and scheme.isascii() and scheme.isalpha():
-            return f"{scheme} ****"
-    return "****"
-
-
-def _secrets(headers: Mapping[str, str], query: Iterable[tuple[str, str]]) -> list[str]:
-    """The secret values among ``headers`` and ``query``, longest first (so a key and a prefix
-    of it are both hidden), for hiding wherever else they appear."""
-    found: set[str] = set()
-    for name, value in [*headers.items(), *query]:
-        if not is_credential(name):
-            continue
-        found.add(value.strip())
-        _, _, secret = value.strip().partition(" ")
-        found.add(secret.strip())
-        for part in value.split(";"):
-            found.add(part.partition("=")[2].strip())
-    # A secret shorter than four characters would hide ordinary text; none of the vendor's is.
-    return sorted((s for s in found if len(s) >= 4), key=len, reverse=True)
-
-
-def _scrub(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "****")
-    return text
-
-
-def echo_scrubber(headers: Mapping[str, str], query: Iterable[tuple[str, str]]) -> Callable[[str], str]:
-    """A function that hides, in a text (an upstream's answer, an error message), every
-    credential sent in ``headers`` or ``query``, should the upstream have echoed one."""
-    secrets = _secrets(headers, query)
-    return lambda text: _scrub(text, secrets)
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -167,40 +110,48 @@ def exchange_line(entry: JournalEntry) -> str:
     ``upstream`` (``status``, ``error``, ``headers``, ``body`` cut short; null when the request
     was never proxied), ``elapsed_ms`` (the upstream's time to answer) and ``faulted``.
     """
-    query = _pairs(entry.query)
-    secrets = _secrets(entry.headers, [(k, v) for k, v in query])
-    headers = {
-        name: hide_credential(name, value)
-        if is_credential(name)
-        else value
-        if name in _JUDGED_HEADERS
-        else _scrub(value, secrets)
-        for name, value in entry.headers.items()
-    }
+
+    # The journal shows a credential by its first characters at most; a recording, meant to be
+    # committed, shows none: every credential is masked again with no prefix, and what the
+    # journal masked elsewhere (an echo, the body) loses its prefix.
+    def hide(text: str) -> str:
+        return hide_prefixes(text, entry.masks)
+
+    query = redact_query([(k, hide(v)) for k, v in _pairs(entry.query)], prefix=False)
+    headers = redact_headers({k: hide(v) for k, v in entry.headers.items()}, prefix=False)
     line: dict[str, Any] = {
         "time": entry.time,
         "method": entry.method,
         "path": entry.path,
-        "query": [[k, hide_credential(k, v) if is_credential(k) else v] for k, v in query],
+        "query": [list(pair) for pair in query],
         "headers": headers,
     }
-    # The body is written as sent: it is what the verdict is about, and hiding a cookie's
-    # value such as "true" in it would change the verdict.
+    # The body is written as sent, but for the credentials the journal masked in it.
+    raw = entry.raw
+    for mask in entry.masks:
+        raw = raw.replace(mask.encode(), MASK.encode())
     try:
-        line["body"] = entry.raw.decode("utf-8")
+        line["body"] = raw.decode("utf-8")
     except UnicodeDecodeError:
-        line["body_base64"] = base64.b64encode(entry.raw).decode("ascii")
-    errors = [_hide_quoted(e) if is_credential(str(e.get("field", ""))) else e for e in entry.errors]
-    line["fake"] = {"status": entry.status, "errors": errors, "warnings": entry.warnings}
+        line["body_base64"] = base64.b64encode(raw).decode("ascii")
+    errors = [
+        _hide_quoted(e)
+        if is_secret_name(str(e.get("field", "")))
+        else {**e, "reason": hide(str(e.get("reason", "")))}
+        for e in entry.errors
+    ]
+    line["fake"] = {"status": entry.status, "errors": errors, "warnings": [hide(w) for w in entry.warnings]}
+    upstream_headers = [
+        pair
+        for k, v in entry.upstream_headers[:_MAX_UPSTREAM_HEADERS]
+        for pair in redact_headers({k: hide(v[:_MAX_HEADER_VALUE])}, prefix=False).items()
+    ]
     line["upstream"] = (
         {
             "status": entry.upstream_status,
-            "error": _scrub(entry.upstream_error, secrets) if entry.upstream_error else None,
-            "headers": [
-                [k, hide_credential(k, v) if is_credential(k) else _scrub(v[:_MAX_HEADER_VALUE], secrets)]
-                for k, v in entry.upstream_headers[:_MAX_UPSTREAM_HEADERS]
-            ],
-            "body": _scrub(entry.upstream_body, secrets) if entry.upstream_body is not None else None,
+            "error": hide(entry.upstream_error) if entry.upstream_error else None,
+            "headers": [list(pair) for pair in upstream_headers],
+            "body": hide(entry.upstream_body) if entry.upstream_body is not None else None,
         }
         if entry.proxied
         else None

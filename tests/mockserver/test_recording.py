@@ -263,7 +263,7 @@ def test_what_a_cookie_holds_is_hidden_only_where_it_is_a_credential(tmp_path: P
     [exchange] = read_recording(path).exchanges
     assert json.loads(exchange.body) == body
     assert exchange.headers["content-type"] == "application/json"
-    assert exchange.headers["cookie"] == "****"
+    assert exchange.headers["cookie"] == "fmt=****; flag=****"  # the names stay, no value
     assert replay_command(str(path), "--no-progress")[0] == 0
 
 
@@ -610,7 +610,7 @@ def test_the_contract_suite_fails_exactly_the_disagreeing_exchanges(
     staging: Path, pytester: pytest.Pytester
 ) -> None:
     result = pytester.runpytest_subprocess(
-        "--pyargs", "contract_tests", f"--marketap-recording={staging}", "-k", "recorded", "-p", "no:randomly"
+        "--pyargs", "contract_tests", f"--marketap-recording={staging}", "-k", "test_recorded", "-p", "no:randomly"
     )
     result.assert_outcomes(passed=7, failed=3)
     for i in sorted(NAIVE):
@@ -633,7 +633,7 @@ def test_the_contract_suite_passes_a_recording_that_agrees(staging: Path, pytest
         "contract_tests",
         f"--marketap-recording={agreeing}",
         "-k",
-        "recorded",
+        "test_recorded",
         "-p",
         "no:randomly",
     )
@@ -661,7 +661,7 @@ def test_the_contract_command_takes_a_recording(staging: Path, tmp_path: Path) -
     from tests.test_contract_suite import run_contract
 
     done, records = run_contract(
-        tmp_path, "--recording", str(staging), "--", "-k", "recorded", "-p", "no:randomly"
+        tmp_path, "--recording", str(staging), "--", "-k", "test_recorded", "-p", "no:randomly"
     )
     assert done.returncode == 1
     recorded = [r for r in records if r["evidence"] == "RECORDED"]
@@ -671,13 +671,11 @@ def test_the_contract_command_takes_a_recording(staging: Path, tmp_path: Path) -
     assert len(recorded) == 10
 
 
-# --- the README -----------------------------------------------------------------------------
+# --- the docs page ----------------------------------------------------------------------------
 
 
 def readme_section() -> str:
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    start = readme.index("## Recordings")
-    return readme[start : readme.index("\n## ", start + 1)]
+    return (Path(__file__).parents[2] / "docs" / "recordings.md").read_text(encoding="utf-8")
 
 
 def test_the_readmes_commands_parse() -> None:
