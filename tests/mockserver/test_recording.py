@@ -40,9 +40,17 @@ EVENTS = f"{spec.EVENTS.path}?project_id=shop"
 NAIVE = {2, 5, 8}  # the requests the upstream accepts and the fake refuses
 
 
-def events(i: int, *, naive: bool = False) -> dict[str, Any]:
+def events(i: int, *, naive: bool = False, secret: str | None = None) -> dict[str, Any]:
     stamp = "2025-01-17T05:39:22" + ("" if naive else "Z")
-    return {"events": [{"name": "mkt_login", "user_id": f"u-{i}", "id": f"e-{i}", "timestamp": stamp}]}
+    event: dict[str, Any] = {"name": "mkt_login", "user_id": f"u-{i}", "id": f"e-{i}", "timestamp": stamp}
+    if secret is not None:  # a client that puts its key in a property, and quotes it in another
+        event["properties"] = {"client_key": secret, "note": f"sent with {secret} by the job"}
+    return {"events": [event]}
+
+
+def runs(secret: str) -> set[str]:
+    """Every 8-character run of ``secret``: none may show, not only the whole key."""
+    return {secret[i : i + 8] for i in range(len(secret) - 7)}
 
 
 def lenient_upstream() -> LiveServer:
@@ -56,7 +64,7 @@ def send_traffic(url: str) -> None:
         for i in range(10):
             response = client.post(
                 f"{EVENTS}&api_key={SECRET}&access_token={SECRET}",
-                json=events(i, naive=i in NAIVE),
+                json=events(i, naive=i in NAIVE, secret=SECRET),
                 headers={
                     "Authorization": f"Bearer {SECRET}",
                     "X-Api-Key": SECRET,
@@ -101,8 +109,11 @@ def replay_command(*args: str) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize("server", ["granian", "werkzeug"])
 def test_record_then_replay_finds_exactly_the_disagreements(
-    tmp_path: Path, server: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, server: str, capsys: pytest.CaptureFixture[str], pytester: pytest.Pytester
 ) -> None:
+    """Proxy in front of an upstream that accepts what the fake refuses (naive timestamps),
+    record, replay against a fresh fake, run the file as contract tests: exactly those exchanges
+    disagree, and the key sent in every position shows nowhere."""
     path = tmp_path / "staging.jsonl"
     with lenient_upstream() as upstream:
         flags = ["--upstream", upstream.url, "--record", str(path), "--server", server]
@@ -112,6 +123,7 @@ def test_record_then_replay_finds_exactly_the_disagreements(
             # each line is flushed as written: the file is whole while the proxy still runs
             assert len(path.read_text().splitlines()) == 11
             export = httpx.get(f"{url}/_mock/recording", timeout=30)
+            journal = httpx.get(f"{url}/_mock/requests", timeout=30).text
         finally:
             console = "".join(banner) + "".join(stop_serve(proc))
     recording = read_recording(path)
@@ -135,9 +147,30 @@ def test_record_then_replay_finds_exactly_the_disagreements(
     assert [o["index"] for o in outcomes if o["verdict"] == "disagree"] == [i + 1 for i in sorted(NAIVE)]
     assert "events[0].timestamp" in out and "upstream 202, today's fake 400" in out
 
-    for surface in (path.read_text(), export.text, report.read_text(), out, console):
-        assert SECRET not in surface
-        assert SECRET[:8] not in surface  # not even the prefix a masked key usually keeps
+    # the body is written as sent but for the key, which a replay sends as ****
+    body = json.loads(recording.exchanges[0].body)
+    assert body["events"][0]["properties"] == {"client_key": "****", "note": "sent with **** by the job"}
+
+    # the same file as contract tests: exactly the disagreements fail, the rest pass
+    result = pytester.runpytest_subprocess(
+        "--pyargs", "contract_tests", f"--marketap-recording={path}", "-k", "test_recorded"
+    )
+    result.assert_outcomes(passed=7, failed=3)
+    for i in sorted(NAIVE):
+        result.stdout.fnmatch_lines([f"FAILED *test_recorded?{i + 1}-POST-/v1/api/events-upstream-202?*"])
+
+    surfaces = {
+        "file": path.read_text(),
+        "export": export.text,
+        "report": report.read_text(),
+        "replay output": out,
+        "console": console,
+        "journal": journal,
+        "contract output": result.stdout.str(),
+    }
+    for name, surface in surfaces.items():
+        shown = [run for run in runs(SECRET) if run in surface]
+        assert shown == [], f"the {name} shows {shown}"
 
 
 def test_replay_with_the_fakes_setting_relaxed_agrees(staging: Path) -> None:
@@ -610,7 +643,13 @@ def test_the_contract_suite_fails_exactly_the_disagreeing_exchanges(
     staging: Path, pytester: pytest.Pytester
 ) -> None:
     result = pytester.runpytest_subprocess(
-        "--pyargs", "contract_tests", f"--marketap-recording={staging}", "-k", "test_recorded", "-p", "no:randomly"
+        "--pyargs",
+        "contract_tests",
+        f"--marketap-recording={staging}",
+        "-k",
+        "test_recorded",
+        "-p",
+        "no:randomly",
     )
     result.assert_outcomes(passed=7, failed=3)
     for i in sorted(NAIVE):
