@@ -403,6 +403,29 @@ def _get(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], *, op
 _TYPE_WORDS = {"str": "a string", "int": "a whole number", "dict": "an object", "list": "an array"}
 
 
+#: what a replay can send: a method is a token, a path starts at the root, a header name is a
+#: token, and no value holds a line break or a NUL (RFC 9110 §5.1, §5.5, §9.1)
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_FORBIDDEN = re.compile(r"[\r\n\x00]")
+
+
+def _sendable(text: str, what: str) -> str:
+    # A lone surrogate (JSON's "\ud800") cannot be sent as UTF-8: refuse it here, naming the line.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Bad(f"{what} holds a lone surrogate, which no request can carry") from None
+    if _FORBIDDEN.search(text):
+        raise _Bad(f"{what} holds a line break or a NUL, which no request can carry")
+    return text
+
+
+def _status(value: Any, key: str) -> Any:
+    if value is not None and not 100 <= value <= 599:
+        raise _Bad(f"{key!r} must be an HTTP status (100 to 599), not {value}")
+    return value
+
+
 def _pairs_of(value: Any, key: str) -> tuple[tuple[str, str], ...]:
     if not isinstance(value, list) or not all(
         isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in value
@@ -422,6 +445,21 @@ def _read_exchange(source: str, number: int, raw: bytes, index: int) -> Exchange
         headers = _get(data, "headers", dict)
         if not all(isinstance(v, str) for v in headers.values()):
             raise _Bad("'headers' must map names to strings")
+        for name, value in headers.items():
+            if not _TOKEN.fullmatch(name):
+                raise _Bad(f"header name {json.dumps(name)[:60]} is not one a request can carry")
+            _sendable(value, f"header {name!r}")
+        method = _get(data, "method", str)
+        if not _TOKEN.fullmatch(method):
+            raise _Bad(f"'method' must be an HTTP method, not {json.dumps(method)[:60]}")
+        path = _sendable(_get(data, "path", str), "'path'")
+        if not path.startswith("/") or path.startswith("//") or " " in path:
+            raise _Bad(
+                f"'path' must be a path on the server, starting with one /, not {json.dumps(path)[:60]}"
+            )
+        query = _pairs_of(_get(data, "query", list), "query")
+        for name, value in query:
+            _sendable(name + value, "'query'")
         if "body_base64" in data:
             try:
                 body = base64.b64decode(_get(data, "body_base64", str), validate=True)
@@ -436,16 +474,18 @@ def _read_exchange(source: str, number: int, raw: bytes, index: int) -> Exchange
             index=index,
             line=number,
             time=_get(data, "time", str),
-            method=_get(data, "method", str),
-            path=_get(data, "path", str),
-            query=_pairs_of(_get(data, "query", list), "query"),
+            method=method,
+            path=path,
+            query=query,
             headers={k.lower(): v for k, v in headers.items()},
             body=body,
-            status=_get(fake, "status", int),
+            status=_status(_get(fake, "status", int), "status"),
             errors=_get(fake, "errors", list, optional=True) or [],
             warnings=_get(fake, "warnings", list, optional=True) or [],
             proxied=upstream is not None,
-            upstream_status=_get(upstream, "status", int, optional=True) if upstream else None,
+            upstream_status=_status(_get(upstream, "status", int, optional=True), "upstream.status")
+            if upstream
+            else None,
             upstream_error=_get(upstream, "error", str, optional=True) if upstream else None,
             upstream_headers=_pairs_of(upstream.get("headers", []), "upstream.headers") if upstream else (),
             upstream_body=_get(upstream, "body", str, optional=True) if upstream else None,

@@ -28,6 +28,13 @@ def run_replay(ns: argparse.Namespace, out: TextIO, parser: argparse.ArgumentPar
     except OSError as exc:
         print(f"marketap-mock replay: cannot read {ns.recording}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    if ns.report:
+        # Said before anything is sent: a report that cannot be written is known now.
+        try:
+            Path(ns.report).touch()
+        except OSError as exc:
+            print(f"marketap-mock replay: cannot write {ns.report}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     close = None
     if ns.url:
         send, close = over_http(ns.url)
@@ -59,5 +66,9 @@ def run_replay(ns: argparse.Namespace, out: TextIO, parser: argparse.ArgumentPar
             close()
     out.write(result.text() + "\n")
     if ns.report:
-        Path(ns.report).write_text(json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n")
+        try:
+            Path(ns.report).write_text(json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            print(f"marketap-mock replay: cannot write {ns.report}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     return 1 if result.disagreements else 0

@@ -283,6 +283,43 @@ def test_a_credential_sent_anywhere_never_reaches_the_file(tmp_path: Path) -> No
     }
 
 
+@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+def test_a_client_leaving_mid_body_is_recorded_as_not_sent_on(tmp_path: Path, server: str) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    path = tmp_path / "staging.jsonl"
+    with lenient_upstream() as upstream:
+        proc, url, _ = start_serve(
+            "--upstream", upstream.url, "--record", str(path), "--server", server, command="proxy"
+        )
+        try:
+            where = urlsplit(url)
+            with socket.create_connection((where.hostname, where.port), timeout=30) as sock:
+                sock.sendall(
+                    f"POST {EVENTS} HTTP/1.1\r\nHost: {where.netloc}\r\nAuthorization: Bearer {SECRET}\r\n"
+                    "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n".encode()
+                    + f'{{"events": [{{"key": "{SECRET}"'.encode()
+                )
+            # the proxy goes on serving, and recording, after the client left
+            answer = httpx.post(
+                f"{url}{EVENTS}", json=events(1), headers={"Authorization": f"Bearer {SECRET}"}, timeout=30
+            )
+            assert answer.status_code == 202
+            export = httpx.get(f"{url}/_mock/recording", timeout=30).text
+        finally:
+            console = "".join(stop_serve(proc))
+    assert "Traceback" not in console
+    exchanges = read_recording(path).exchanges
+    # both servers journal the request that never arrived whole, with nothing of its body
+    assert sorted((e.upstream_status or 0, e.not_compared, e.body) for e in exchanges) == [
+        (0, "not sent on: the body did not arrive whole", b""),
+        (202, None, json.dumps(events(1), separators=(",", ":")).encode()),
+    ]
+    for surface in (path.read_text(), export, console):
+        assert [run for run in runs(SECRET) if run in surface] == []
+
+
 def test_what_a_cookie_holds_is_hidden_only_where_it_is_a_credential(tmp_path: Path) -> None:
     """A cookie's value is no secret elsewhere: a body or a content type holding the same word
     is written as sent, so the replay's verdict stays the recorded one."""
@@ -521,6 +558,35 @@ HEADER = json.dumps({"format": FORMAT, "version": VERSION}) + "\n"
         ),
         (HEADER + GOOD.replace('"body":"{}"', '"body_base64":"***"'), "line 2: 'body_base64' is not base64"),
         (HEADER + GOOD.replace('"upstream":null', '"upstream":5'), "line 2: 'upstream' must be an object"),
+        # what no request can carry is refused here, not met as a traceback while sending
+        (HEADER + GOOD.replace('"/v1/api/events"', '"/v1/\\ud800"'), "line 2: 'path' holds a lone surrogate"),
+        (
+            HEADER + GOOD.replace('"application/json"', '"application/json","x-a":"\\udfff"'),
+            "line 2: header 'x-a' holds a lone surrogate",
+        ),
+        (
+            HEADER + GOOD.replace('["project_id","p"]', '["p","\\ud800"]'),
+            "line 2: 'query' holds a lone surrogate",
+        ),
+        (
+            HEADER + GOOD.replace('"application/json"', '"application/json","x-a":"a\\r\\nb: c"'),
+            "line 2: header 'x-a' holds a line break",
+        ),
+        (HEADER + GOOD.replace('"application/json"', '"a","x a":"v"'), 'line 2: header name "x a" is not'),
+        (HEADER + GOOD.replace('"POST"', '"PO ST"'), "line 2: 'method' must be an HTTP method"),
+        # a recording must not send a replay to another host
+        (
+            HEADER + GOOD.replace('"/v1/api/events"', '"http://elsewhere.invalid/x"'),
+            "line 2: 'path' must be a path on the server",
+        ),
+        (
+            HEADER + GOOD.replace('"/v1/api/events"', '"//elsewhere.invalid/x"'),
+            "line 2: 'path' must be a path",
+        ),
+        (
+            HEADER + GOOD.replace('"status":400', '"status":10000000000000000000000'),
+            "line 2: 'status' must be an HTTP",
+        ),
     ],
 )
 def test_a_bad_recording_is_refused_naming_the_line(tmp_path: Path, text: str, error: str) -> None:
@@ -541,6 +607,26 @@ def test_nothing_is_sent_for_a_file_that_fails_to_parse(
     assert code == 2
     assert target.seen == []
     assert f"{path}, line 7: truncated" in capsys.readouterr().err
+
+
+def test_a_report_that_cannot_be_written_is_said_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text(HEADER + GOOD)
+    report = tmp_path / "no-such-folder" / "report.json"
+    with recorder() as target:
+        code, _, _ = replay_command(str(path), "--url", target.url, "--report", str(report), "--no-progress")
+    assert code == 2 and target.seen == []
+    assert f"cannot write {report}: No such file or directory" in capsys.readouterr().err
+
+
+def test_a_line_of_100_mb_is_refused_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "big.jsonl"
+    with path.open("w") as handle:
+        handle.write(HEADER + GOOD + '{"time":"' + "a" * (100 << 20) + '"}\n')
+    assert replay_command(str(path), "--no-progress")[0] == 2
+    assert f"{path}, line 3: 'headers' is missing" in capsys.readouterr().err
 
 
 def test_replay_of_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
