@@ -16,6 +16,7 @@ BENCHMARKS = [
     "bench.soak",
     "bench.dashboard_poll",
     "bench.live",
+    "bench.recording",
 ]
 
 

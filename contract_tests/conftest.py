@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from pytest_plugin import MarketapMock
+from pytest_plugin.plugin import RECORDED
 
 #: Every id the suite creates starts with this, so its data is easy to find and remove.
 PREFIX = "contract-test-"
@@ -94,6 +95,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         function: Any = getattr(item, "obj", None)
         if getattr(function, "is_hypothesis_test", False) and item.path.parent == Path(__file__).parent:
             seed(config.stash[_SEED])(function)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The recorded exchanges are tests only when a recording is given (the plugin reads it)."""
+    if collection_path.name == "test_recording.py" and RECORDED not in config.stash:
+        return True
+    return None
 
 
 @dataclass

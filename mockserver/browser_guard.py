@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from mockserver.errors import ApiError
 
-__all__ = ["PAGE_HEADERS", "HostGuard", "check_control_write", "check_proxy_origin"]
+__all__ = ["PAGE_HEADERS", "HostGuard", "check_control_write", "check_download", "check_proxy_origin"]
 
 #: Sent with every control-plane answer: the page loads only its own files and is never framed.
 PAGE_HEADERS = {
@@ -126,6 +126,20 @@ def check_proxy_origin(origin: str | None, host: str | None) -> None:
             403,
             "Origin",
             f"a request from a web page on another origin ({origin[:100]!r}) is not sent on by this proxy",
+        )
+
+
+def check_download(fetch_site: str | None, origin: str | None, host: str | None) -> None:
+    """A download of recorded traffic starts from the fake's own page or from a tool, never
+    from another site: a link or frame there would otherwise make the browser fetch production
+    data and save it. Browsers say where a request comes from in ``Sec-Fetch-Site``; tools send
+    none."""
+    foreign = origin is not None and not _same_origin(origin, host)
+    if foreign or (fetch_site or "").strip().lower() in ("cross-site", "same-site"):
+        raise ApiError.one(
+            403,
+            "Sec-Fetch-Site",
+            "a recording is downloaded from the dashboard or by a tool, not from a page on another site",
         )
 
 

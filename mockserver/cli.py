@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from mockserver.curl import first_request, shown_key
 from mockserver.errors import SettingsError
 from mockserver.proxy import DEFAULT_UPSTREAM, Upstream, check_upstream_url
+from mockserver.recording import DEFAULT_MAX_BYTES as DEFAULT_RECORD_BYTES
 from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, Settings
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "credentials_from",
     "environment_variable",
     "main",
+    "settings_from",
     "unknown_variables",
 ]
 
@@ -215,8 +217,53 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="answer a request the fake refuses with the fake's 4xx and do not send it on (for staging)",
     )
+    proxy.add_argument(
+        "--record",
+        metavar="FILE",
+        help="append each exchange to FILE as a recording (JSON Lines, credentials hidden), "
+        "for `marketap-mock replay` and the contract suite",
+    )
+    proxy.add_argument(
+        "--record-max-bytes",
+        type=_size,
+        default=DEFAULT_RECORD_BYTES,
+        metavar="N",
+        help=f"stop recording, with a warning, before FILE passes N bytes (default: {DEFAULT_RECORD_BYTES})",
+    )
     _add_server_flags(proxy)
     _add_settings(proxy, proxy=True)
+    replay = commands.add_parser(
+        "replay",
+        help="send each request of a recording to a fake and report where it disagrees with the recording",
+        description="Send each recorded request to a fake (in process unless --url) and hold its "
+        "answer to the recorded upstream's: both accept or both refuse. Exit 1 on any disagreement.",
+    )
+    replay.add_argument(
+        "recording", metavar="FILE", help="a recording (from proxy --record or GET /_mock/recording)"
+    )
+    replay.add_argument("--url", help="a running fake to send to (default: a fresh fake in this process)")
+    replay.add_argument(
+        "--api-key",
+        default=DEFAULT_API_KEY,
+        metavar="KEY",
+        help=f"the key sent where the recording holds a masked one (default: {DEFAULT_API_KEY})",
+    )
+    replay.add_argument(
+        "--project-id",
+        default=DEFAULT_PROJECT_ID,
+        metavar="ID",
+        help=f"the project_id sent in place of the recorded ones (default: {DEFAULT_PROJECT_ID})",
+    )
+    replay.add_argument(
+        "--report", metavar="PATH", help="also write every exchange's outcome as JSON to PATH"
+    )
+    replay.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="draw a progress bar (default: on a terminal)",
+    )
+    _add_settings(replay)
     for command in (serve, proxy):
         _name_variables(command)
     commands.add_parser("openapi", help="print the OpenAPI document of the five endpoints")
@@ -230,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     contract.add_argument("--api-key", help=f"API key to send (default: {DEFAULT_API_KEY})")
     contract.add_argument("--project-id", help=f"project_id to send (default: {DEFAULT_PROJECT_ID})")
     contract.add_argument("--report", metavar="PATH", help="also write the table as JSON to PATH")
+    contract.add_argument(
+        "--recording",
+        metavar="FILE",
+        help="also run each exchange of this recording as a test: the fake must agree with the upstream",
+    )
     contract.add_argument(
         "--allow-deletion",
         action="store_true",
@@ -368,6 +420,12 @@ def _allowed_hosts(ns: argparse.Namespace) -> tuple[str, ...]:
     return tuple(ns.allow_host or getattr(ns, "env_allow_host", None) or ())
 
 
+def _size(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1024:
+        raise argparse.ArgumentTypeError(f"must be a whole number of bytes, at least 1024, not {text!r}")
+    return int(text)
+
+
 def settings_from(ns: argparse.Namespace) -> Settings:
     values: dict[str, Any] = {
         f.name: getattr(ns, f.name)
@@ -473,6 +531,10 @@ def main(
         from mockserver.contract import run_contract
 
         return run_contract(ns, out)
+    if ns.command == "replay":
+        from mockserver.replay_cli import run_replay
+
+        return run_replay(ns, out, parser)
     if ns.command == "openapi":
         from mockserver.openapi import openapi_document
 
@@ -483,9 +545,24 @@ def main(
         settings = settings_from(ns)
         if ns.command == "proxy":
             upstream = Upstream(ns.upstream, timeout=ns.upstream_timeout, enforce=ns.enforce)
+            if ns.record:
+                _check_recording(ns.record, ns.record_max_bytes, upstream.url)
     except SettingsError as exc:
         parser.error(str(exc))
     return _serve(ns, settings, out, upstream)
+
+
+def _check_recording(path: str, max_bytes: int, upstream: str) -> None:
+    """Open (and so create, or check) the recording before the server starts: a wrong path or
+    a file that is not a recording is said now, not at the first request."""
+    from mockserver.recording import Recorder, RecordingError
+
+    try:
+        Recorder(path, max_bytes=max_bytes, upstream=upstream).close()
+    except RecordingError as exc:
+        raise SettingsError(f"--record: {exc}") from None
+    except OSError as exc:
+        raise SettingsError(f"--record: cannot write {path}: {exc.strerror or exc}") from None
 
 
 def chaos_rules(ns: argparse.Namespace) -> list[dict[str, Any]]:
@@ -596,6 +673,7 @@ def _serve_granian(
             quiet=ns.quiet,
             load=getattr(ns, "load", None),
             stopping=stopping if getattr(ns, "save", None) else None,
+            record=(ns.record, ns.record_max_bytes) if getattr(ns, "record", None) else None,
         )
     except OSError as exc:
         print(f"marketap-mock: cannot bind {ns.host}:{ns.port}: {exc.strerror or exc}", file=sys.stderr)
@@ -625,6 +703,13 @@ def _serve_werkzeug(
     if getattr(ns, "load", None):
         backend.load(read(ns.load, settings))
     backend.listen(console_listener(ns.log_format, quiet=ns.quiet, stream=out, background=True))
+    writer = None
+    if getattr(ns, "record", None) and upstream is not None:
+        from mockserver.recording import Recorder, console_warning
+
+        warn = console_warning(out)
+        writer = Recorder(ns.record, max_bytes=ns.record_max_bytes, upstream=upstream.url, warn=warn)
+        backend.listen(writer)
     try:
         server = LiveServer(
             backend,
@@ -651,5 +736,7 @@ def _serve_werkzeug(
     finally:
         saved = not getattr(ns, "save", None) or _save(ns, backend.snapshot(), out)
         server.stop()
+        if writer is not None:
+            writer.close()
         out.write("Stopped.\n")
     return 0 if saved else 1

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from mockserver.journal import JournalEntry
 
-__all__ = ["console_listener", "format_json", "format_line"]
+__all__ = ["console_listener", "format_json", "format_line", "one_line"]
 
 _RESET = "\033[0m"
 _COLOURS = {2: "\033[32m", 4: "\033[33m", 5: "\033[31m", 0: "\033[35m"}  # green, yellow, red, magenta
@@ -43,7 +43,16 @@ def format_line(entry: JournalEntry, *, colour: bool = False) -> str:
     elif entry.warnings:
         more = f" (+{len(entry.warnings) - 1} more)" if len(entry.warnings) > 1 else ""
         parts.append(f"warning: {entry.warnings[0]}{more}")
+    if entry.agrees is False and entry.upstream_body:
+        parts.append(f"| upstream: {one_line(entry.upstream_body)}")
     return " ".join(parts)
+
+
+def one_line(text: str, most: int = 160) -> str:
+    """``text`` on one line (runs of white space and control characters made one space), cut
+    to ``most`` characters."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return flat if len(flat) <= most else flat[: most - 1] + "…"
 
 
 def format_json(entry: JournalEntry) -> str:

@@ -62,6 +62,8 @@ def run_contract(ns: argparse.Namespace, out: TextIO) -> int:
             args.append("--marketap-allow-deletion")
         if getattr(ns, "seed", None) is not None:
             args.append(f"--marketap-seed={ns.seed}")
+        if getattr(ns, "recording", None):
+            args.append(f"--marketap-recording={Path(ns.recording).resolve()}")
         code = pytest.main([*args, *ns.pytest_args])
         if report.exists():
             written = json.loads(report.read_text())

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from mockserver import curl, snapshot
 from mockserver.backend import Backend
-from mockserver.browser_guard import PAGE_HEADERS, check_control_write
+from mockserver.browser_guard import PAGE_HEADERS, check_control_write, check_download
 from mockserver.errors import ApiError, SettingsError
 from mockserver.journal import JournalEntry
 from mockserver.openapi import openapi_document
@@ -315,6 +315,22 @@ def parity() -> Response:
     """Proxy mode's running account: requests compared, agreements, the latest disagreements."""
     upstream = _upstream()
     return jsonify({**_backend().parity(), "proxy": upstream.describe() if upstream is not None else None})
+
+
+@control.get("/recording")
+def recording() -> Response:
+    """What the journal holds, as a recording (JSON Lines, credentials hidden): the newest
+    ``?limit=`` entries, of ``?project_id=`` only. Streamed, as a file to download."""
+    from mockserver.recording import export_lines
+
+    check_download(request.headers.get("Sec-Fetch-Site"), request.headers.get("Origin"), request.host)
+    upstream = _upstream()
+    entries = _backend().requests(_limit(), project_id=request.args.get("project_id"))
+    return Response(
+        export_lines(entries, upstream=upstream.url if upstream is not None else None),
+        mimetype="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="marketap-recording.jsonl"'},
+    )
 
 
 @control.get("/openapi.json")

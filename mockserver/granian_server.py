@@ -63,6 +63,7 @@ def serve(
     quiet: bool = False,
     load: str | None = None,
     stopping: Callable[[str], None] | None = None,
+    record: tuple[str, int] | None = None,
 ) -> None:
     """Serve the fake on granian until SIGINT or SIGTERM, or until granian ends.
 
@@ -89,6 +90,7 @@ def serve(
         allowed_hosts=(host, *allowed_hosts),
         upstream=upstream,
         load=load,
+        record=record,
     )
     # granian runs in a child process that this one supervises: a Ctrl+C that lands while
     # granian is still starting is otherwise lost, and the server would never stop.
@@ -163,6 +165,13 @@ def app_from_environment() -> AsgiFront:
     upstream = (
         Upstream(proxy["upstream"], timeout=proxy["timeout"], enforce=proxy["enforce"]) if proxy else None
     )
+    if config.get("record") and upstream is not None:
+        from mockserver.recording import Recorder, console_warning
+
+        path, max_bytes = config["record"]
+        backend.listen(
+            Recorder(path, max_bytes=max_bytes, upstream=upstream.url, warn=console_warning(sys.stdout))
+        )
     app = create_app(
         backend=backend,
         control_token=config["control_token"],
@@ -182,6 +191,7 @@ def _environment_value(
     allowed_hosts: tuple[str, ...] = (),
     upstream: Upstream | None = None,
     load: str | None = None,
+    record: tuple[str, int] | None = None,
 ) -> str:
     values = {name: getattr(settings, name) for name in Settings.names()}
     values["api_keys"] = {k: list(v) for k, v in settings.api_keys.items()}
@@ -195,6 +205,7 @@ def _environment_value(
             "allowed_hosts": list(allowed_hosts),
             "upstream": upstream.describe() if upstream is not None else None,
             "load": load,
+            "record": [os.path.abspath(record[0]), record[1]] if record else None,
         }
     )
 

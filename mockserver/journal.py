@@ -15,7 +15,7 @@ from pydantic_core import from_json
 
 from mockserver.errors import capped
 
-__all__ = ["Journal", "JournalEntry"]
+__all__ = ["Journal", "JournalEntry", "not_comparable"]
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,9 @@ class JournalEntry:
     path: str
     query: dict[str, Any]
     headers: dict[str, str]
-    #: the body as received (inflated when it was gzip); parsed only when read, which keeps
-    #: a long journal small and out of the garbage collector's way
+    #: the body as received (inflated when it was gzip), with the credentials the request
+    #: presented masked in it; parsed only when read, which keeps a long journal small and out
+    #: of the garbage collector's way
     raw: bytes
     status: int
     errors: list[dict[str, str]] = field(default_factory=list)
@@ -47,6 +48,13 @@ class JournalEntry:
     upstream_error: str | None = None
     #: the upstream's answer, as text (cut short), for when it refused what the fake accepted
     upstream_body: str | None = None
+    #: the upstream's answer headers (hop-by-hop ones left out), as sent
+    upstream_headers: tuple[tuple[str, str], ...] = ()
+    #: how long the upstream took to answer, in milliseconds
+    elapsed_ms: float | None = None
+    #: this request's credentials as shown here where a mask keeps a prefix (``test****``):
+    #: a recording, meant to be committed, hides them whole (never a credential itself)
+    masks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # However many a body holds, an entry lists the first errors and warnings and counts the
@@ -58,14 +66,20 @@ class JournalEntry:
     @property
     def agrees(self) -> bool | None:
         """Proxy mode: whether the fake and the upstream both accepted (2xx) or both refused
-        (4xx); None when there is nothing to compare (not proxied, not sent on, no answer, or an
-        upstream 5xx, 408 or 429, which say nothing about the request's content)."""
-        upstream = self.upstream_status
-        if not self.proxied or upstream is None or upstream in _NOT_VERDICTS:
+        (4xx); None when there is nothing to compare (see :attr:`not_compared`)."""
+        if self.not_compared is not None:
             return None
-        if not (200 <= upstream < 300 or 400 <= upstream < 500):
-            return None
-        return (200 <= self.status < 300) == (200 <= upstream < 300)
+        assert self.upstream_status is not None
+        return (200 <= self.status < 300) == (200 <= self.upstream_status < 300)
+
+    @property
+    def not_compared(self) -> str | None:
+        """Proxy mode: why the two verdicts cannot be compared, in words; None when they can."""
+        if not self.proxied:
+            return "not proxied"
+        if self.upstream_status is None:
+            return self.upstream_error or "no answer from the upstream"
+        return not_comparable(self.upstream_status)
 
     @property
     def json(self) -> Any:
@@ -105,6 +119,7 @@ class JournalEntry:
             summary["upstream_status"] = self.upstream_status
             summary["upstream_error"] = self.upstream_error
             summary["agree"] = self.agrees
+            summary["not_compared"] = self.not_compared
         return summary
 
     def as_dict(self) -> dict[str, Any]:
@@ -122,8 +137,22 @@ class JournalEntry:
 
 
 _MAX_TEXT = 4096
-#: upstream answers that say nothing about the request's content
-_NOT_VERDICTS = frozenset({408, 429})
+
+
+def not_comparable(status: int) -> str | None:
+    """Why an upstream answer of ``status`` says nothing about whether the request's content is
+    right (None when it does: a 2xx accepts it, most 4xx refuse it)."""
+    if status in (401, 403):
+        return f"upstream {status}: the credentials are the upstream's to judge"
+    if status in (408, 429):
+        return f"upstream {status}: a timeout or rate limit says nothing about the content"
+    if 500 <= status < 600:
+        return f"upstream {status}: a server error says nothing about the content"
+    if not (200 <= status < 300 or 400 <= status < 500):
+        return f"upstream {status}: neither an acceptance nor a refusal"
+    return None
+
+
 #: what an entry costs the journal's byte budget beyond its body: headers, fields, the object
 _ENTRY_OVERHEAD = 512
 #: what one listed error or warning costs beyond its text: its dict or string object
@@ -132,8 +161,10 @@ _ITEM_OVERHEAD = 120
 
 def _cost(entry: JournalEntry) -> int:
     listed = sum(len(e["field"]) + len(e["reason"]) for e in entry.errors) + sum(map(len, entry.warnings))
+    headers = sum(len(k) + len(v) for k, v in entry.upstream_headers)
     return (
         len(entry.raw)
+        + headers
         + _ENTRY_OVERHEAD
         + len(entry.upstream_body or "")
         + listed

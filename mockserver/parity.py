@@ -7,7 +7,7 @@ is only counted. Plain Python; the backend's lock guards it.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from typing import Any
 
 from mockserver.journal import JournalEntry
@@ -21,6 +21,7 @@ class Parity:
 
     def __init__(self, max_listed: int = 1000) -> None:
         self._counts: dict[str | None, list[int]] = {}  # project -> [compared, agreed, not compared]
+        self._reasons: dict[str | None, Counter[str]] = {}  # project -> why not compared -> count
         self._disagree: deque[dict[str, Any]] = deque(maxlen=max_listed)
 
     def record(self, entry: JournalEntry) -> None:
@@ -30,6 +31,7 @@ class Parity:
         verdict = entry.agrees
         if verdict is None:
             counts[2] += 1
+            self._reasons.setdefault(entry.project_id, Counter())[entry.not_compared or "?"] += 1
             return
         counts[0] += 1
         if verdict:
@@ -54,15 +56,18 @@ class Parity:
             "agree": sum(c[1] for c in self._counts.values()),
             "disagree": list(self._disagree),
             "not_compared": sum(c[2] for c in self._counts.values()),
+            "not_compared_reasons": dict(sum(self._reasons.values(), Counter()).most_common()),
         }
 
     def forget(self, project_id: str | None = None) -> None:
         """Everything, or one project's share."""
         if project_id is None:
             self._counts.clear()
+            self._reasons.clear()
             self._disagree.clear()
             return
         self._counts.pop(project_id, None)
+        self._reasons.pop(project_id, None)
         kept = [d for d in self._disagree if d["project_id"] != project_id]
         self._disagree.clear()
         self._disagree.extend(kept)

@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import json
 import logging
+import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -202,9 +203,11 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
             upstream_error=f"not sent on: {why}",
         )
         return error_reply(error)
+    started = time.perf_counter()
     answer = upstream.forward(
         request.method, request.path, request.query_string, dict(request.headers), request.body
     )
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     if answer.error is not None:
         request.masked(answer.error)
     fields = _entry_fields(request, verdict.project_id, verdict.raw)
@@ -224,6 +227,8 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
         upstream_status=answer.status,
         upstream_error=answer.reason,
         upstream_body=_echo_masked(request, answer.text()),
+        upstream_headers=_headers_masked(request, answer.headers),
+        elapsed_ms=elapsed_ms,
     )
     if stored is None:
         backend.refuse(**fields)
@@ -240,6 +245,11 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
 def _echo_masked(request: IncomingRequest, text: str | None) -> str | None:
     # An upstream may echo what it was sent, the client's key included.
     return None if text is None else request.redactor.text(text)
+
+
+def _headers_masked(request: IncomingRequest, headers: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    # Pair by pair: an answer may repeat a header (Set-Cookie), which a mapping would merge.
+    return tuple(pair for name, value in headers for pair in request.redactor.headers({name: value}).items())
 
 
 def _leniently(
@@ -401,8 +411,10 @@ def _entry_fields(request: IncomingRequest, project_id: str | None, raw: bytes) 
         "path": request.path,
         "query": _query_dict(request.redactor.query(request.query)),
         "headers": _journal_headers(request.redactor.headers(request.headers)),
-        "raw": raw,
+        # A client may put its key in the body too; the journal shows what it sent, key masked.
+        "raw": request.redactor.body(raw),
         "project_id": project_id,
+        "masks": request.redactor.masks,
     }
 
 

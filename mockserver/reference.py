@@ -344,6 +344,14 @@ CONTROL_CALLS: dict[tuple[str, str], ControlCall] = {
         "Proxy mode's account of the fake's verdicts against the upstream's answers (see "
         '[Proxy mode](../proxy.md)); `{"requests": 0, ..., "proxy": null}` on a plain fake.'
     ),
+    ("GET", "/_mock/recording"): ControlCall(
+        "What the journal holds as a recording, streamed (`application/x-ndjson`, a download named "
+        "`marketap-recording.jsonl`), from a proxy or a plain fake: the format `marketap-mock replay` "
+        "and the contract suite read, every credential masked with no prefix (see "
+        "[Recordings](../recordings.md)). `limit=N`: the newest N; `project_id=P`: one project's. "
+        "Refused (403) to a page on another site.",
+        query="limit=100",
+    ),
     ("GET", "/_mock/state"): ControlCall(
         '`{"format": "marketap-mock-state", "version": 1, "saved_at", "clock", "projects": {...}}`: '
         "every project's profiles, devices, events and deletion jobs, and the clock (see "

@@ -3,7 +3,8 @@
 Every surface that shows a request (an answer, the journal, the console, the dashboard, the
 parity report, a recording, a pytest failure message) shows it through this module, so one rule
 holds everywhere: a credential never appears but as :func:`mask_secret` shows it, at most its
-first four characters of a long key, too few to identify it.
+first four characters of a long key, too few to identify it. Text meant to be kept and shared
+(a recording, committed to a repository) uses ``prefix=False``, which shows none at all.
 
 A credential is ``Authorization`` and ``Proxy-Authorization`` however malformed (a key sent
 without ``Bearer``, any scheme, any case), each value of ``Cookie``, and any header or query
@@ -17,6 +18,7 @@ Plain Python, no Flask.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -24,6 +26,7 @@ from typing import Any
 __all__ = [
     "MASK",
     "Redactor",
+    "hide_prefixes",
     "is_secret_name",
     "mask_credentials",
     "mask_in_text",
@@ -75,6 +78,11 @@ _SCHEMES = frozenset(
 #: word it occurs in, and says nothing about a real key where it occurs
 _MIN_SCRUBBED = 4
 
+#: in a body, only credentials this long are searched for: a short cookie value ("true",
+#: "json") is an ordinary word there, and masking it would change what the fake judges
+_MIN_BODY_SCRUBBED = 8
+_JUDGED_HEADERS = frozenset({"content-type", "content-encoding"})
+
 _CUT = re.compile(r"[\x00-\x20\x7f]+")
 
 #: in free text: ``api_key=VALUE`` (a query string, a cookie) and ``Bearer VALUE``
@@ -85,14 +93,15 @@ _NAMED_VALUE = re.compile(
 _SCHEMED_VALUE = re.compile(r"\b(bearer|basic|token|apikey)(\s+)([^\s'\"]+)", re.IGNORECASE)
 
 
-def mask_secret(secret: str) -> str:
+def mask_secret(secret: str, *, prefix: bool = True) -> str:
     """A credential as it may be shown: ``test-api-key`` -> ``test****``.
 
     The first four characters show only when the key is at least twelve characters long and
-    they are printable ASCII; any other key, however short, is ``****``."""
+    they are printable ASCII; any other key, however short, is ``****``. With ``prefix=False``
+    every key is ``****``."""
     secret = secret.strip()
     head = secret[:_SHOWN]
-    if len(secret) >= _SHOWN_FROM and head.isascii() and head.isprintable() and " " not in head:
+    if prefix and len(secret) >= _SHOWN_FROM and head.isascii() and head.isprintable() and " " not in head:
         return head + MASK
     return MASK
 
@@ -105,14 +114,14 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_WORDS.search(name))
 
 
-def mask_credentials(value: str) -> str:
+def mask_credentials(value: str, *, prefix: bool = True) -> str:
     """An ``Authorization`` value as it may be shown: ``Bearer test-api-key`` -> ``Bearer
     test****``. A known scheme's name stays; anything else, a key sent without a scheme
     included, is masked whole."""
     scheme, space, rest = value.strip().partition(" ")
     if space and scheme.lower() in _SCHEMES:
-        return f"{scheme} {mask_secret(rest)}"
-    return mask_secret(value)
+        return f"{scheme} {mask_secret(rest, prefix=prefix)}"
+    return mask_secret(value, prefix=prefix)
 
 
 def _mask_cookie(value: str) -> str:
@@ -127,13 +136,13 @@ def _mask_cookie(value: str) -> str:
     return "; ".join(shown)
 
 
-def _mask_header(name: str, value: str) -> str:
+def _mask_header(name: str, value: str, prefix: bool) -> str:
     lowered = name.lower()
     if lowered in ("cookie", "set-cookie"):
         return _mask_cookie(value)
     if lowered in ("authorization", "proxy-authorization"):
-        return mask_credentials(value)
-    return mask_secret(value)
+        return mask_credentials(value, prefix=prefix)
+    return mask_secret(value, prefix=prefix)
 
 
 def _presented(name: str, value: str) -> list[str]:
@@ -157,21 +166,36 @@ def _presented(name: str, value: str) -> list[str]:
     return [item for item in found if len(item) >= _MIN_SCRUBBED and item.lower() not in _SCHEMES]
 
 
-def scrub(text: str, secrets: Iterable[str]) -> str:
+def scrub(text: str, secrets: Iterable[str], *, prefix: bool = True) -> str:
     """``text`` with every occurrence of each of ``secrets`` (of four characters or more)
     replaced by its mask. Longer secrets go first, so a key is never half replaced."""
-    return _scrub_in_order(text, _longest_first(secrets))
+    return _scrub_in_order(text, _longest_first(secrets), prefix)
 
 
 def _longest_first(secrets: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted({s for s in secrets if len(s) >= _MIN_SCRUBBED}, key=len, reverse=True))
 
 
-def _scrub_in_order(text: str, ordered: tuple[str, ...]) -> str:
+def _scrub_in_order(text: str, ordered: tuple[str, ...], prefix: bool = True) -> str:
     for secret in ordered:
         if secret in text:
-            text = text.replace(secret, mask_secret(secret))
+            text = text.replace(secret, mask_secret(secret, prefix=prefix))
     return text
+
+
+def hide_prefixes(text: str, masks: Iterable[str]) -> str:
+    """``text``, already masked, with each of ``masks`` (a credential as :func:`mask_secret`
+    showed it, ``test****``) replaced by ``****``: what was shown with a prefix, kept with none
+    (:attr:`Redactor.masks` lists a request's)."""
+    for mask in masks:
+        if mask in text:
+            text = text.replace(mask, MASK)
+    return text
+
+
+#: a JSON string literal in a body: a credential is searched for inside these only, so that a
+#: short one (a cookie's "true") never turns a literal into something else
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
 def mask_in_text(text: str) -> str:
@@ -182,28 +206,47 @@ def mask_in_text(text: str) -> str:
     return _SCHEMED_VALUE.sub(lambda m: m.group(1) + m.group(2) + mask_secret(m.group(3)), text)
 
 
-def redact_headers(headers: Mapping[str, str], *, secrets: Iterable[str] = ()) -> dict[str, str]:
+def redact_headers(
+    headers: Mapping[str, str], *, secrets: Iterable[str] = (), prefix: bool = True
+) -> dict[str, str]:
     """``headers`` as they may be shown: every credential masked, and ``secrets`` (the
     request's own, see :class:`Redactor`) scrubbed from the other values."""
-    return _redact_headers(headers, _longest_first(secrets))
+    return _redact_headers(headers, _longest_first(secrets), prefix)
 
 
-def _redact_headers(headers: Mapping[str, str], ordered: tuple[str, ...]) -> dict[str, str]:
+def _redact_headers(
+    headers: Mapping[str, str], ordered: tuple[str, ...], prefix: bool = True
+) -> dict[str, str]:
+    # The headers the fake judges the body by are searched, as a body is, for long credentials
+    # only: a cookie's "json" is no key in "application/json", and masking it there would turn
+    # a replayed request into another one.
+    long = tuple(s for s in ordered if len(s) >= _MIN_BODY_SCRUBBED)
     return {
-        name: _mask_header(name, value) if is_secret_name(name) else _scrub_in_order(value, ordered)
+        name: _mask_header(name, value, prefix)
+        if is_secret_name(name)
+        else _scrub_in_order(value, long if name.lower() in _JUDGED_HEADERS else ordered, prefix)
         for name, value in headers.items()
     }
 
 
-def redact_query(query: Sequence[tuple[str, str]], *, secrets: Iterable[str] = ()) -> list[tuple[str, str]]:
+def redact_query(
+    query: Sequence[tuple[str, str]], *, secrets: Iterable[str] = (), prefix: bool = True
+) -> list[tuple[str, str]]:
     """Query parameters as they may be shown: those named like credentials masked, and
     ``secrets`` scrubbed from the others."""
-    return _redact_query(query, _longest_first(secrets))
+    return _redact_query(query, _longest_first(secrets), prefix)
 
 
-def _redact_query(query: Sequence[tuple[str, str]], ordered: tuple[str, ...]) -> list[tuple[str, str]]:
+def _redact_query(
+    query: Sequence[tuple[str, str]], ordered: tuple[str, ...], prefix: bool = True
+) -> list[tuple[str, str]]:
     return [
-        (name, mask_secret(value) if is_secret_name(name) else _scrub_in_order(value, ordered))
+        (
+            name,
+            mask_secret(value, prefix=prefix)
+            if is_secret_name(name)
+            else _scrub_in_order(value, ordered, prefix),
+        )
         for name, value in query
     ]
 
@@ -214,7 +257,7 @@ class Redactor:
     ``Redactor(headers, query, keys=settings.api_keys)`` collects the credentials the request
     carries (and the configured ``keys``); :meth:`headers`, :meth:`query` and :meth:`text` then
     show the request and anything it caused (an error's reason, an upstream's answer) with each
-    of them masked."""
+    of them masked. With ``prefix=False`` no mask keeps a character of its key."""
 
     def __init__(
         self,
@@ -222,7 +265,9 @@ class Redactor:
         query: Sequence[tuple[str, str]] = (),
         *,
         keys: Iterable[str] = (),
+        prefix: bool = True,
     ) -> None:
+        self.prefix = prefix
         pairs = [*headers.items(), *query]
         found = [s for name, value in pairs if is_secret_name(name) for s in _presented(name, value)]
         found += [key for key in keys if len(key) >= _MIN_SCRUBBED]
@@ -230,14 +275,47 @@ class Redactor:
         # in the order scrubbing needs, worked out once for everything shown about the request
         self._ordered = _longest_first(self.secrets)
 
+    @property
+    def masks(self) -> tuple[str, ...]:
+        """Each credential as this redactor shows it, where that keeps a prefix
+        (``test****``), for :func:`hide_prefixes` to hide whole later."""
+        shown = (mask_secret(s, prefix=self.prefix) for s in self.secrets)
+        return tuple(dict.fromkeys(m for m in shown if m != MASK))
+
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
-        return _redact_headers(headers, self._ordered)
+        return _redact_headers(headers, self._ordered, self.prefix)
 
     def query(self, query: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-        return _redact_query(query, self._ordered)
+        return _redact_query(query, self._ordered, self.prefix)
 
     def text(self, text: str) -> str:
-        return _scrub_in_order(text, self._ordered)
+        return _scrub_in_order(text, self._ordered, self.prefix)
+
+    def body(self, raw: bytes) -> bytes:
+        """A request body with each credential masked inside its JSON strings, every other byte
+        as sent (a key a client put in a property must not be shown, and what the fake judged
+        must stay what it judges). A body that is not JSON is searched whole. Only credentials of
+        eight characters or more are searched for: no key is shorter, many ordinary words are."""
+        secrets = [
+            s
+            for s in self.secrets
+            if len(s) >= _MIN_BODY_SCRUBBED and s.encode("utf-8", "surrogatepass") in raw
+        ]
+        if not secrets:
+            return raw
+
+        def masked(literal: bytes) -> bytes:
+            for secret in sorted(secrets, key=len, reverse=True):
+                found = secret.encode("utf-8", "surrogatepass")
+                if found in literal:
+                    literal = literal.replace(found, mask_secret(secret, prefix=self.prefix).encode())
+            return literal
+
+        try:
+            json.loads(raw)
+        except (ValueError, RecursionError):
+            return masked(raw)  # not JSON: nothing in it is a literal to keep
+        return _JSON_STRING.sub(lambda m: masked(m.group(0)), raw)
 
     def data(self, value: Any) -> Any:
         """Every string in JSON-like ``value`` (dicts, lists, strings) scrubbed."""

@@ -45,6 +45,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         env = "MARKETAP_" + name.upper()
         group.addoption(flag, dest=f"marketap_{name}", default=None, help=f"{help_text}; env {env}")
         parser.addini(f"marketap_{name}", help_text)
+    # Read by the contract suite; declared here, where pytest sees it before collecting, so
+    # that `pytest --pyargs contract_tests --marketap-recording FILE` parses.
+    group.addoption(
+        "--marketap-recording",
+        dest="marketap_recording",
+        metavar="FILE",
+        default=None,
+        help="with the contract suite: run each exchange of this recording (marketap-mock proxy "
+        "--record) as a test, which passes when the server agrees with the recorded upstream",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,11 +62,32 @@ def pytest_configure(config: pytest.Config) -> None:
     if problem:
         raise pytest.UsageError(problem)
     _check_shared_fake(config)
+    _read_recording(config)
     config.addinivalue_line(
         "markers",
         "marketap(**settings): settings of the Marketap fake for this test, "
         "e.g. @pytest.mark.marketap(allow_naive_timestamps=True, deletion_jobs='manual')",
     )
+
+
+#: the exchanges of ``--marketap-recording``, for the contract suite's recorded tests
+RECORDED = pytest.StashKey[list[Any]]()
+
+
+def _read_recording(config: pytest.Config) -> None:
+    """Read ``--marketap-recording`` whole before anything is collected: a file that is not a
+    recording stops the run at once, and nothing is sent."""
+    path = config.getoption("marketap_recording", None)
+    if not path:
+        return
+    from mockserver.recording import RecordingError, read_recording
+
+    try:
+        config.stash[RECORDED] = read_recording(path).exchanges
+    except RecordingError as exc:
+        raise pytest.UsageError(f"--marketap-recording: {exc}") from None
+    except OSError as exc:
+        raise pytest.UsageError(f"--marketap-recording: cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _xdist_worker(config: pytest.Config) -> str | None:

@@ -90,6 +90,7 @@ def test_a_rebound_name_can_neither_read_nor_steer_the_fake(browser: Any, fake: 
         """async () => {
             const out = {};
             out.read = (await fetch('/_mock/requests')).status;
+            out.recording = (await fetch('/_mock/recording')).status;
             out.reset = (await fetch('/_mock/reset', {method: 'POST', body: '{}',
                                     headers: {'Content-Type': 'application/json'}})).status;
             out.settings = (await fetch('/_mock/settings', {method: 'PATCH',
@@ -102,7 +103,7 @@ def test_a_rebound_name_can_neither_read_nor_steer_the_fake(browser: Any, fake: 
             return out;
         }"""
     )
-    assert results == {"read": 403, "reset": 403, "settings": 403, "ingest": 403}
+    assert results == {"read": 403, "recording": 403, "reset": 403, "settings": 403, "ingest": 403}
     page.close()
 
 

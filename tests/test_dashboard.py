@@ -510,3 +510,71 @@ def test_bidi_controls_are_shown_not_applied(page: Any, fake: LiveServer) -> Non
     page.wait_for_selector("#body")
     text = page.locator("#detail").inner_text()
     assert "<U+202E>evil<U+202D>good" in text and "\u202e" not in text
+
+
+BADGES_CUT = """() => [...document.querySelectorAll('#journal .verdicts')].filter((badges) => {
+  const cell = badges.closest('td');
+  return cell.scrollWidth > cell.clientWidth + 1
+    || badges.getBoundingClientRect().right > cell.getBoundingClientRect().right + 1;
+}).map((badges) => badges.textContent)"""
+
+
+@pytest.mark.parametrize("width", [800, 1400, 1920])
+def test_a_proxy_shows_the_upstreams_answer_and_both_badges_whole(browser: Any, width: int) -> None:
+    from mockserver.proxy import Upstream
+    from tests.mockserver.test_proxy import recorder
+
+    refusal = b'{"code": 400, "message": "Invalid request parameters.", "data": null}'
+    with recorder(status=400, body=refusal) as real:
+        upstream = Upstream(real.url)
+        with LiveServer(Backend(), upstream=upstream) as proxied:
+            page = open_page(browser, proxied, width)
+            send(proxied, {"events": [{"name": "a", "user_id": "u", "timestamp": "2025-01-17T05:39:22Z"}]})
+            page.wait_for_selector("#parity:has-text('1 compared')")
+            page.wait_for_selector("#journal tbody tr .verdicts")
+            assert page.locator("#journal tbody tr").first.locator(".status").all_inner_texts() == [
+                "202",
+                "↑400",
+            ]
+            assert page.evaluate(BADGES_CUT) == []
+            page.locator("#journal tbody tr").first.click()
+            page.wait_for_selector("#upstream-body")
+            detail = page.locator("#detail")
+            assert "[object" not in detail.inner_text()
+            assert detail.locator("h3", has_text="Upstream answer").count() == 1
+            assert page.locator("#upstream-body").inner_text() == refusal.decode()
+            assert page.problems == []
+            page.close()
+    upstream.close()
+
+
+def test_the_dashboard_downloads_the_recording(browser: Any, fake: LiveServer) -> None:
+    from mockserver.recording import parse_recording
+
+    send(fake, {"events": [{"name": "a", "user_id": "u"}]})
+    page = open_page(browser, fake, accept_downloads=True)
+    page.wait_for_selector("#journal tbody tr")
+    with page.expect_download() as caught:
+        page.click("#download")
+    data = Path(caught.value.path()).read_bytes()
+    [exchange] = parse_recording(data.splitlines(keepends=True)).exchanges
+    assert exchange.path == "/v1/api/events" and exchange.status == 202
+    assert page.problems == []
+    page.close()
+
+
+def test_the_dashboard_downloads_the_recording_with_the_control_token(browser: Any) -> None:
+    from mockserver.recording import parse_recording
+
+    with LiveServer(Backend(), control_token="ctl-secret-token") as guarded:
+        send(guarded, {"events": [{"name": "a", "user_id": "u"}]})
+        page = open_page(browser, guarded, accept_downloads=True)
+        page.wait_for_selector("#token-form:not([hidden])")
+        page.fill("#token-form input[name=token]", "ctl-secret-token")
+        page.click("#token-form button")
+        page.wait_for_selector("#journal tbody tr")
+        with page.expect_download() as caught:
+            page.click("#download")
+        data = Path(caught.value.path()).read_bytes()
+        assert len(parse_recording(data.splitlines(keepends=True)).exchanges) == 1
+        page.close()

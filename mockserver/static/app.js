@@ -211,13 +211,14 @@ async function select(id, write = true) {
   const search = el("input", { type: "search", placeholder: "find in body", "aria-label": "Find in body", value: state.search,
     oninput: () => { clearTimeout(search.timer); search.timer = setTimeout(() => findInBody(search.value), 120); },
     onkeydown: (e) => { if (e.key === "Enter") { e.preventDefault(); nextHit(e.shiftKey ? -1 : 1); } } });
-  const upstream = entry.upstream_status !== undefined ? [
+  // One flat list of nodes: a nested array would be drawn as its text ("[object HTMLPreElement]").
+  const upstream = entry.upstream_status === undefined ? [] : [
     el("p", {}, `upstream: ${entry.upstream_status ?? "not sent on"}${entry.upstream_error ? ` (${entry.upstream_error})` : ""}`),
-    entry.upstream_body ? [el("h3", {}, "Upstream answer"), el("pre", { id: "upstream-body" }, entry.upstream_body)] : "",
-  ] : "";
+    ...(entry.upstream_body ? [el("h3", {}, "Upstream answer"), el("pre", { id: "upstream-body" }, entry.upstream_body)] : []),
+  ];
   $("#detail").replaceChildren(...[
     el("h2", {}, `#${entry.id} ${entry.method} ${entry.path} `, statusBadge(entry)),
-    el("p", {}, timeNode(entry.time), ` · project ${entry.project_id ?? "–"} · query ${JSON.stringify(entry.query)}`), upstream,
+    el("p", {}, timeNode(entry.time), ` · project ${entry.project_id ?? "–"} · query ${JSON.stringify(entry.query)}`), ...upstream,
     entry.errors.length ? [el("h3", {}, "Errors"), errors] : "",
     entry.warnings.length ? [el("h3", {}, "Warnings"), el("ul", { class: "warnings" }, entry.warnings.map((w) => el("li", {}, w)))] : "",
     el("h3", {}, "Headers"),
@@ -550,6 +551,7 @@ async function pollParity() {
   const status = $("#filters").status;
   if (![...status.options].some((o) => o.value === "disagree")) status.append(el("option", { value: "disagree" }, "disagreeing with upstream"));
   const mode = parity.proxy.enforce ? " (enforce)" : "";
+  document.body.classList.add("proxy"); // the status column holds two badges
   $("#parity").hidden = false;
   $("#parity").textContent = `proxy to ${parity.proxy.upstream}${mode}: ${parity.requests} compared, ${parity.agree} agree, ${parity.requests - parity.agree} disagree, ${parity.not_compared} not compared`;
 }
@@ -585,6 +587,16 @@ function setup() {
     clearDetail("Reset: everything was cleared.");
     writeHash();
     await poll();
+  });
+  $("#download").addEventListener("click", async (e) => {
+    // A link cannot send the control token: with one, the file is fetched and handed over.
+    if (!token()) return;
+    e.preventDefault();
+    const response = await fetch("/_mock/recording", { headers: { Authorization: `Bearer ${token()}` } });
+    if (!response.ok) { $("#token-form").hidden = false; return; }
+    const link = el("a", { href: URL.createObjectURL(await response.blob()), download: "marketap-recording.jsonl" });
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
   });
   $("#complete").addEventListener("click", async () => {
     const { completed } = await api("deletion-jobs/complete", { method: "POST", body: "{}" });

@@ -204,3 +204,37 @@ def test_lines_waiting_are_written_together() -> None:
     # the hundred lines that waited while the first was written go out in one write
     assert writes == ["line 0\n", "".join(f"line {i}\n" for i in range(1, 101))]
     assert out.getvalue() == "".join(f"line {i}\n" for i in range(101))
+
+
+def test_a_disagreement_ends_with_the_upstreams_reason_on_one_line() -> None:
+    from mockserver.journal import JournalEntry
+
+    reason = '{"code": 400,\n  "message": "Invalid request parameters.",\r\n\t"detail": "' + "x" * 400 + '"}'
+    base = {"id": 1, "time": "2025-01-17T05:39:22.000Z", "method": "POST", "path": "/v1/api/events"}
+    entry = JournalEntry(
+        **base,
+        query={},
+        headers={},
+        raw=b"{}",
+        status=202,
+        proxied=True,
+        upstream_status=400,
+        upstream_body=reason,
+    )
+    line = format_line(entry)
+    assert "\n" not in line and "\r" not in line and "\t" not in line
+    assert line.split(" DISAGREE ")[1].startswith(
+        '| upstream: {"code": 400, "message": "Invalid request parameters.", '
+    )
+    assert line.endswith("x…") and len(line.split("| upstream: ")[1]) == 160
+    agreed = JournalEntry(
+        **base,
+        query={},
+        headers={},
+        raw=b"{}",
+        status=400,
+        proxied=True,
+        upstream_status=400,
+        upstream_body=reason,
+    )
+    assert "upstream:" not in format_line(agreed)  # the reason is for disagreements

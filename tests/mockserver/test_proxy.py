@@ -203,24 +203,38 @@ def test_the_request_goes_up_as_sent_and_the_answer_comes_back_unchanged(server:
 
 @pytest.mark.parametrize("server", SERVERS)
 def test_what_the_upstream_refuses_is_not_stored(server: str) -> None:
-    refusal = b'{"code":401,"message":"Unauthorized.","data":null}'
+    refusal = b'{"code":400,"message":"Invalid request parameters.","data":null}'
     headers = [("Content-Type", "application/json"), ("Content-Encoding", "gzip")]
     with (
-        recorder(status=401, body=gzip.compress(refusal), headers=headers) as up,
+        recorder(status=400, body=gzip.compress(refusal), headers=headers) as up,
         proxy(server, up.url) as (url, backend),
     ):
         response = httpx.post(f"{url}{EVENTS}", json=events_body(1), headers=AUTH, timeout=30)
         parity = httpx.get(f"{url}/_mock/parity", timeout=10).json()
         events = httpx.get(f"{url}/_mock/events?project_id=test-project", timeout=10).json()
         [entry] = httpx.get(f"{url}/_mock/requests", timeout=10).json()["requests"]
-    assert response.status_code == 401 and response.content == refusal  # relayed gzip, inflated by httpx
+    assert response.status_code == 400 and response.content == refusal  # relayed gzip, inflated by httpx
     assert response.headers["content-encoding"] == "gzip"
     assert entry["upstream_body"] == refusal.decode()  # why it refused, readable in the journal
     assert parity["disagree"][0]["upstream_body"] == refusal.decode()
     assert events["total"] == 0
     assert parity["requests"] == 1 and parity["agree"] == 0
-    assert parity["disagree"][0]["status"] == 202 and parity["disagree"][0]["upstream_status"] == 401
+    assert parity["disagree"][0]["status"] == 202 and parity["disagree"][0]["upstream_status"] == 400
     assert backend is None or backend.events("test-project") == []
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_an_upstream_refusing_the_credentials_is_not_compared(status: int) -> None:
+    """Keys are the upstream's to judge (the proxy holds none): its 401 or 403 says nothing
+    about whether the fake read the body right."""
+    with recorder(status=status, body=b'{"code":401}') as up, proxy("werkzeug", up.url) as (url, _):
+        httpx.post(f"{url}{EVENTS}", json=events_body(1), headers=AUTH, timeout=30)
+        parity = httpx.get(f"{url}/_mock/parity", timeout=10).json()
+        [entry] = httpx.get(f"{url}/_mock/requests", timeout=10).json()["requests"]
+    assert (parity["requests"], parity["disagree"], parity["not_compared"]) == (0, [], 1)
+    reason = f"upstream {status}: the credentials are the upstream's to judge"
+    assert parity["not_compared_reasons"] == {reason: 1}
+    assert entry["agree"] is None and entry["not_compared"] == reason
 
 
 @pytest.mark.parametrize("server", SERVERS)
@@ -460,6 +474,7 @@ def test_a_plain_fake_has_an_empty_parity_account(client: Any) -> None:
         "agree": 0,
         "disagree": [],
         "not_compared": 0,
+        "not_compared_reasons": {},
         "proxy": None,
     }
 

@@ -124,6 +124,37 @@ def test_redact_query_and_scrub() -> None:
     assert scrub("a short key abc stays", ["abc"]) == "a short key abc stays"
 
 
+def test_prefix_false_keeps_no_character_of_a_key() -> None:
+    from mockserver.secrets import hide_prefixes
+
+    assert mask_secret(SECRET, prefix=False) == MASK
+    assert mask_credentials(f"Bearer {SECRET}", prefix=False) == "Bearer ****"
+    headers = {"authorization": f"Bearer {SECRET}", "x-echo": f"sent {SECRET}", "x-api-key": SECRET}
+    redactor = Redactor(headers, [("api_key", SECRET)], prefix=False)
+    assert redactor.headers(headers) == {
+        "authorization": "Bearer ****",
+        "x-echo": "sent ****",
+        "x-api-key": MASK,
+    }
+    assert redactor.query([("api_key", SECRET)]) == [("api_key", MASK)]
+    assert redactor.masks == ()
+    # what a redactor with prefixes showed is hidden whole later, from its masks
+    shown = Redactor(headers)
+    assert shown.masks == ("sk_l****",)
+    assert hide_prefixes(shown.text(f"echo {SECRET}"), shown.masks) == "echo ****"
+
+
+def test_a_body_is_masked_inside_its_strings_only() -> None:
+    redactor = Redactor({"authorization": f"Bearer {SECRET}", "cookie": "flag=true"}, prefix=False)
+    body = f'{{"k": "{SECRET}", "n": "x{SECRET}y", "t": true, "u": "true"}}'.encode()
+    # the key goes wherever it is in a string; a short cookie value ("true") stays a literal
+    assert redactor.body(body) == b'{"k": "****", "n": "x****y", "t": true, "u": "true"}'
+    assert redactor.body(f"api_key={SECRET}&x=1".encode()) == b"api_key=****&x=1"  # not JSON: searched whole
+    assert redactor.body(b'{"a": 1}') == b'{"a": 1}'
+    # a media type the fake judges keeps a cookie's short value
+    assert redactor.headers({"content-type": "application/json"}) == {"content-type": "application/json"}
+
+
 # --- one known secret through every door, in every position -------------------------------------
 
 SHORT = "Q7z!x"  # a short key shows as **** only; its whole self must not appear either

@@ -1,0 +1,52 @@
+"""What recording costs: a 1,000-event POST through the whole app in process, with a recorder
+writing each exchange to a file (flushed per line), as a ratio to the same POST without one.
+
+Run: ``python -m bench.recording``. Each figure is the median of several repeats measured in
+the same run, so the ratio holds on a noisy machine. Target: at most 1.5x.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.bodies import events_body
+from bench.inprocess import HEADERS, URL, median_ms
+from bench.report import target
+from mockserver import Backend, create_app
+from mockserver.recording import Recorder
+
+
+def client(recorder: Recorder | None) -> Any:
+    backend = Backend({"journal_max_entries": 1000, "max_stored_events": 100_000})
+    if recorder is not None:
+        backend.listen(recorder)
+    return create_app(backend=backend).test_client()
+
+
+def main() -> int:
+    body = events_body(1000, kind="purchase")
+    with tempfile.TemporaryDirectory() as folder:
+        # A large limit: the bench measures writing, not the recorder stopping.
+        recorder = Recorder(Path(folder) / "bench.jsonl", max_bytes=1 << 40)
+        plain, recorded = client(None), client(recorder)
+
+        def post(app: Any) -> None:
+            response = app.post(URL, data=body, headers=HEADERS)
+            assert response.status_code == 202, response.data
+
+        without = median_ms(lambda: post(plain))
+        with_recorder = median_ms(lambda: post(recorded))
+        recorder.close()
+    ratio = with_recorder / without
+    print(
+        f"1,000 purchase events ({len(body):,} B): {without:.3f} ms without, {with_recorder:.3f} ms recorded"
+    )
+    target("in-process 1,000-event POST recorded / not recorded", ratio, 1.5, at_most=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
