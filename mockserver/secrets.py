@@ -283,6 +283,15 @@ class Redactor:
         self.prefix = prefix
         pairs = [*headers.items(), *query]
         found = [s for name, value in pairs if is_secret_name(name) for s in _presented(name, value)]
+        # A URL in another header (Referer, Origin, a forwarded URL) may carry a key in its query
+        # string: that key is presented too, and masked wherever it shows.
+        found += [
+            match.group(2)
+            for name, value in pairs
+            if not is_secret_name(name)
+            for match in _NAMED_VALUE.finditer(value)
+            if len(match.group(2)) >= _MIN_SCRUBBED
+        ]
         found += [key for key in keys if len(key) >= _MIN_SCRUBBED]
         self.secrets: tuple[str, ...] = tuple(dict.fromkeys(found))
         # in the order scrubbing needs, worked out once for everything shown about the request

@@ -150,6 +150,15 @@ def test_redact_headers_masks_every_credential_and_its_echoes() -> None:
     assert SECRET in redact_headers(headers)["referer"]
 
 
+def test_a_key_in_the_query_of_a_url_in_another_header_is_masked_wherever_it_shows() -> None:
+    headers = {"referer": f"https://example.test/page?api_key={SECRET}&lang=en", "x-note": "key=ab"}
+    redactor = Redactor(headers)
+    shown = redactor.headers(headers)
+    assert_hidden(repr(shown))
+    assert shown["referer"].endswith("&lang=en") and shown["x-note"] == "key=ab"
+    assert_hidden(redactor.text(f"upstream says: {SECRET}"))
+
+
 def test_redact_query_and_scrub() -> None:
     query = [("project_id", "p"), ("api_key", SECRET), ("token", "abc")]
     assert redact_query(query) == [("project_id", "p"), ("api_key", "sk_l****"), ("token", MASK)]
