@@ -179,6 +179,21 @@ def _presented(name: str, value: str) -> list[str]:
     return [item for item in found if len(item) >= _MIN_SCRUBBED and item.lower() not in _SCHEMES]
 
 
+#: what separates ``name=value`` pairs in a URL, a cookie or a list
+_PAIRS = re.compile(r"[?&;,\s'\"]+")
+
+
+def _named_values(text: str) -> list[str]:
+    """The values of ``name=value`` pairs in ``text`` whose name says a credential. Split, not
+    searched with a pattern, so that a long hostile value costs time in proportion to it."""
+    found = []
+    for piece in _PAIRS.split(text):
+        name, equals, value = piece.partition("=")
+        if equals and len(value) >= _MIN_SCRUBBED and is_secret_name(name):
+            found.append(value)
+    return found
+
+
 def scrub(text: str, secrets: Iterable[str], *, prefix: bool = True) -> str:
     """``text`` with every occurrence of each of ``secrets`` (of four characters or more)
     replaced by its mask. Longer secrets go first, so a key is never half replaced."""
@@ -285,13 +300,7 @@ class Redactor:
         found = [s for name, value in pairs if is_secret_name(name) for s in _presented(name, value)]
         # A URL in another header (Referer, Origin, a forwarded URL) may carry a key in its query
         # string: that key is presented too, and masked wherever it shows.
-        found += [
-            match.group(2)
-            for name, value in pairs
-            if not is_secret_name(name)
-            for match in _NAMED_VALUE.finditer(value)
-            if len(match.group(2)) >= _MIN_SCRUBBED
-        ]
+        found += [s for name, value in pairs if not is_secret_name(name) for s in _named_values(value)]
         found += [key for key in keys if len(key) >= _MIN_SCRUBBED]
         self.secrets: tuple[str, ...] = tuple(dict.fromkeys(found))
         # in the order scrubbing needs, worked out once for everything shown about the request
