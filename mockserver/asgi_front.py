@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver.backend import Backend
 from mockserver.errors import ApiError
-from mockserver.ingest_front import BODY_ERROR_KEY, attach_body, declared_length, incomplete_body, is_heavy
+from mockserver.ingest_front import (
+    ARRIVED_KEY,
+    BODY_ERROR_KEY,
+    attach_body,
+    declared_length,
+    incomplete_body,
+    is_heavy,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -78,6 +85,8 @@ class AsgiFront:
         if scope["type"] != "http":
             return
         environ = wsgi_environ(scope)
+        # Before the body: a reset while it arrives must clear this request too.
+        environ[ARRIVED_KEY] = self.backend.arrival()
         settings = self.backend.settings
         body, error = await _read_body(
             receive, _declared(environ), settings.max_body_bytes, settings.read_timeout

@@ -13,13 +13,17 @@ it or reaches the parts it guards. Fidelity notes, each tied to a setting or to 
   completing removes the users' profiles, device mappings and events;
 * events and profiles are processed asynchronously on the vendor's side: with
   ``processing_delay`` an accepted body is held, visible only as pending, for that many seconds
-  of the fake's clock before it is stored.
+  of the fake's clock before it is stored;
+* a request that a reset overtook (it arrived before the reset and finished after) stores and
+  journals nothing: it is answered as if it had finished before the reset, which cleared it, so
+  a test's journal holds only what that test sent.
 """
 
 from __future__ import annotations
 
 import heapq
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
@@ -43,6 +47,9 @@ _V = TypeVar("_V")
 
 #: What ``processing_delay`` holds back: the bodies the vendor processes asynchronously.
 _DELAYED = (spec.EVENTS, spec.PROFILES)
+#: Projects whose latest reset is remembered for requests still in flight; past it, the oldest
+#: are forgotten (a request in flight across this many other projects' resets is kept).
+_RESETS_REMEMBERED = 1024
 
 
 @dataclass(order=True)
@@ -87,6 +94,10 @@ class Backend:
         self._parity = Parity()
         # how many resets so far: a poller that sees it change reloads what it holds
         self._resets = 0
+        # the value of ``_resets`` after the latest reset of everything, and after each
+        # project's latest reset: a request that arrived before either stores nothing
+        self._cleared_at = 0
+        self._project_cleared_at: OrderedDict[str, int] = OrderedDict()
         self._listeners: list[Callable[[JournalEntry], None]] = []
         #: accepted bodies held back by ``processing_delay``, earliest due first
         self._pending: list[_Pending] = []
@@ -126,22 +137,52 @@ class Backend:
         with self._lock:
             self._listeners.append(listener)
 
-    def accept(
-        self, endpoint: spec.Endpoint, project_id: str, validated: Validated, raw: bytes, /, **fields: Any
-    ) -> JournalEntry:
-        """Store an accepted body (``raw`` is its JSON text) and journal the request (``fields``
-        of its entry), in one step: a reset sees both or neither."""
-        return self._commit(fields, (endpoint, project_id, validated, raw))
+    def arrival(self) -> int:
+        """A mark of this moment, taken when a request arrives (before its body is read) and
+        given back to :meth:`accept` or :meth:`refuse` as ``arrived``: a request that a reset
+        overtook then stores and journals nothing."""
+        with self._lock:
+            return self._resets
 
-    def refuse(self, **fields: Any) -> JournalEntry:
+    def accept(
+        self,
+        endpoint: spec.Endpoint,
+        project_id: str,
+        validated: Validated,
+        raw: bytes,
+        /,
+        *,
+        arrived: int | None = None,
+        **fields: Any,
+    ) -> JournalEntry | None:
+        """Store an accepted body (``raw`` is its JSON text) and journal the request (``fields``
+        of its entry), in one step: a reset sees both or neither. With ``arrived`` (see
+        :meth:`arrival`): nothing at all, returning None, when a reset of everything or of
+        ``project_id`` came after it."""
+        return self._commit(fields, (endpoint, project_id, validated, raw), arrived)
+
+    def refuse(self, *, arrived: int | None = None, **fields: Any) -> JournalEntry | None:
         """Journal a request that stores nothing: refused here, by a fault rule or upstream, or
-        taken upstream with a body the fake cannot read."""
-        return self._commit(fields, None)
+        taken upstream with a body the fake cannot read. With ``arrived``, as :meth:`accept`."""
+        return self._commit(fields, None, arrived)
+
+    def _overtaken(self, arrived: int, project_id: Any) -> bool:
+        """Whether a reset came after a request that arrived at ``arrived``."""
+        if arrived < self._cleared_at:
+            return True
+        return isinstance(project_id, str) and arrived < self._project_cleared_at.get(project_id, 0)
 
     def _commit(
-        self, fields: dict[str, Any], body: tuple[spec.Endpoint, str, Validated, bytes] | None
-    ) -> JournalEntry:
+        self,
+        fields: dict[str, Any],
+        body: tuple[spec.Endpoint, str, Validated, bytes] | None,
+        arrived: int | None,
+    ) -> JournalEntry | None:
         with self._lock:
+            if arrived is not None and self._overtaken(arrived, fields.get("project_id")):
+                # The reset cleared what this request would have left, as if it had finished
+                # just before: the next test's journal holds only what that test sent.
+                return None
             # jobs that fell due go first, so that a body arriving after its users' deletion
             # is kept
             now = self._clock.now()
@@ -232,17 +273,27 @@ class Backend:
             self._resets += 1
             self._parity.forget(project_id)
             if project_id is not None:
+                self._project_cleared_at[project_id] = self._resets
+                self._project_cleared_at.move_to_end(project_id)
+                while len(self._project_cleared_at) > _RESETS_REMEMBERED:
+                    self._project_cleared_at.popitem(last=False)
                 self._drop_pending(project_id)
                 self._store.clear_project(project_id)
                 self._journal.remove_project(project_id)
                 self._faults.clear(project_id)
                 return
+            self._cleared()
             self._drop_pending(None)
             self._store.clear()
             self._journal.clear()
             self._faults.clear()
             self._limiter.clear()
             self._clock.reset()
+
+    def _cleared(self) -> None:
+        """Everything was just cleared: a request that arrived before stores nothing."""
+        self._cleared_at = self._resets
+        self._project_cleared_at.clear()
 
     def restore(self) -> None:
         """Undo what a test may change and leave what it sent: the settings the backend was
@@ -346,6 +397,7 @@ class Backend:
             store.version += self._store.version + 1
             self._store = store
             self._resets += 1
+            self._cleared()
             self._parity.forget(None)
             self._journal.clear()
             self._faults.clear()

@@ -19,7 +19,7 @@ from mockserver import spec
 
 _T = TypeVar("_T")
 
-__all__ = ["MAX_LISTED", "ApiError", "FieldError", "SettingsError", "ToolkitError", "capped"]
+__all__ = ["MAX_LISTED", "ApiError", "FieldError", "SettingsError", "ToolkitError", "capped", "count_listed"]
 
 #: errors (and warnings) listed per request; the rest are counted. An answer, a journal entry and
 #: a dashboard row stay proportional to their cause: a 10 MiB body of bad items would otherwise
@@ -75,6 +75,16 @@ def capped(items: list[_T], more: Callable[[str], _T]) -> list[_T]:
     if len(items) == MAX_LISTED + 1 and _is_more(items[-1]):
         return items  # capped already
     return [*items[:MAX_LISTED], more(f"…and {len(items) - MAX_LISTED:,} more, not listed")]
+
+
+def count_listed(items: list[Any]) -> int:
+    """How many items a list made by :func:`capped` stood for: those listed and those counted."""
+    if len(items) == MAX_LISTED + 1 and _is_more(items[-1]):
+        last: Any = items[-1]
+        reason = last.reason if isinstance(last, FieldError) else last
+        reason = reason.get("reason") if isinstance(reason, dict) else reason
+        return MAX_LISTED + int(str(reason).removeprefix("…and ").split(" ", 1)[0].replace(",", ""))
+    return len(items)
 
 
 def _is_more(item: Any) -> bool:

@@ -9,7 +9,8 @@ none of Flask's request and response features, so it does not pay for building t
 The body protocol is how a server tells the front what it already did with the body:
 :func:`attach_body` hands over a body read whole (the asyncio front, the in-process routes),
 :data:`BODY_ERROR_KEY` a body that could not be read, :data:`DEFER_KEY` a way to wait for an
-injected latency without holding a thread; :func:`declared_length` and :func:`incomplete_body`
+injected latency without holding a thread, :data:`ARRIVED_KEY` the backend's mark of when the
+request arrived, taken before its body was read; :func:`declared_length` and :func:`incomplete_body`
 are the rules and the error every reader shares. A server that sets none of these hands over
 its raw stream, and the front reads it in bounded pieces.
 """
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = [
+    "ARRIVED_KEY",
     "BODY_ERROR_KEY",
     "DEFER_KEY",
     "DROP_HEADER",
@@ -76,6 +78,11 @@ DROP_HEADER = "X-Marketap-Mock-Drop"
 #: request's own thread sleeps. ``BODY_ERROR_KEY``: why the server could not read the body whole.
 DEFER_KEY = "mockserver.defer"
 BODY_ERROR_KEY = "mockserver.body_error"
+#: ``ARRIVED_KEY``: :meth:`Backend.arrival <mockserver.backend.Backend.arrival>` as the request
+#: arrived, for a server that reads the body before calling the front; without it the front
+#: takes the mark itself, before it reads the body. A request that a reset overtook while its
+#: body arrived stores and journals nothing.
+ARRIVED_KEY = "mockserver.arrived"
 
 
 class IngestFront:
@@ -100,6 +107,8 @@ class IngestFront:
         # The path as werkzeug reads PATH_INFO, so this front and Flask's routing agree on it.
         path = "/" + environ.get("PATH_INFO", "").encode("latin-1").decode(errors="replace").lstrip("/")
         control_plane = path == "/_mock" or path.startswith("/_mock/")
+        if not control_plane:
+            environ.setdefault(ARRIVED_KEY, self.backend.arrival())
         try:
             self.hosts.check(environ.get("HTTP_HOST"))
             if control_plane:
@@ -265,4 +274,5 @@ def _incoming(backend: Backend, environ: WSGIEnvironment, path: str) -> pipeline
         too_large=too_large,
         body_error=body_error,
         query_string=raw_query,
+        arrived=environ.get(ARRIVED_KEY),
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic_core import from_json
 
-from mockserver.errors import capped
+from mockserver.errors import capped, count_listed
 
 __all__ = ["Journal", "JournalEntry", "not_comparable"]
 
@@ -107,9 +107,9 @@ class JournalEntry:
             "query": self.query,
             "status": self.status,
             "errors": self.errors[:3],
-            "error_count": len(self.errors),
+            "error_count": count_listed(self.errors),
             "warnings": self.warnings[:3],
-            "warning_count": len(self.warnings),
+            "warning_count": count_listed(self.warnings),
             "faulted": self.faulted,
             "project_id": self.project_id,
             "items": self.items,

@@ -58,6 +58,9 @@ class IncomingRequest:
     body_error: ApiError | None = None
     #: the query as received, for a proxy to send on byte for byte
     query_string: str = ""
+    #: the backend's :meth:`~mockserver.backend.Backend.arrival` mark, taken before the body
+    #: was read: a request that a reset overtook stores and journals nothing
+    arrived: int | None = None
 
     @functools.cached_property
     def redactor(self) -> Redactor:
@@ -165,6 +168,7 @@ def _ingest(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint)
         project_id,
         validated,
         verdict.raw,
+        arrived=request.arrived,
         **fields,
         items=validated.items,
         status=202,
@@ -231,10 +235,10 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
         elapsed_ms=elapsed_ms,
     )
     if stored is None:
-        backend.refuse(**fields)
+        backend.refuse(arrived=request.arrived, **fields)
     else:
         assert verdict.project_id is not None
-        backend.accept(endpoint, verdict.project_id, stored, verdict.raw, **fields)
+        backend.accept(endpoint, verdict.project_id, stored, verdict.raw, arrived=request.arrived, **fields)
     if answer.error is not None:
         return error_reply(answer.error)
     # A Forwarded without an error holds the upstream's answer.
@@ -285,6 +289,7 @@ def _fault(backend: Backend, request: IncomingRequest) -> tuple[float, Reply | N
         error = ApiError.one(outcome.status, "fault", f"injected by fault rule {rules}", headers=headers)
         reply = error_reply(error)
     backend.refuse(
+        arrived=request.arrived,
         **_entry_fields(request, project, request.body),
         status=reply.status,
         errors=[e.as_dict() for e in error.errors],
@@ -397,7 +402,9 @@ def _journal(
         fields["items"] = _count_items(endpoint, parse_json(raw))
     if upstream_error is not None:
         fields.update(proxied=True, upstream_error=upstream_error)
-    backend.refuse(**fields, status=error.status, errors=[e.as_dict() for e in error.errors])
+    backend.refuse(
+        arrived=request.arrived, **fields, status=error.status, errors=[e.as_dict() for e in error.errors]
+    )
 
 
 def _count_items(endpoint: spec.Endpoint, body: Any) -> int | None:

@@ -309,7 +309,8 @@ CONTROL_CALLS: dict[tuple[str, str], ControlCall] = {
     ),
     ("POST", "/_mock/reset"): ControlCall(
         "Clears all data, the journal, fault rules and the clock; settings stay. `project_id=P`: "
-        "one project's data, journal entries and fault rules."
+        "one project's data, journal entries and fault rules. A request still arriving when the "
+        "reset comes is answered as if it had finished just before: neither stored nor journaled."
     ),
     ("POST", "/_mock/restore"): ControlCall(
         "The settings the server started with, no fault rules, real time; data and journal stay "

@@ -8,7 +8,9 @@ first four characters of a long key, too few to identify it. Text meant to be ke
 
 A credential is ``Authorization`` and ``Proxy-Authorization`` however malformed (a key sent
 without ``Bearer``, any scheme, any case), each value of ``Cookie``, and any header or query
-parameter whose name says key, token, secret, password, auth, session, credential or signature.
+parameter whose name says key, token, secret, password, auth, session, credential or signature,
+but for the few well-known names in :data:`NOT_SECRET` that say one of these words and carry no
+credential (``Idempotency-Key``).
 What a request presents is also searched for in text it caused (an upstream echoing the key, an
 HTTP library quoting a header it refused), see :class:`Redactor`.
 
@@ -25,6 +27,7 @@ from typing import Any
 
 __all__ = [
     "MASK",
+    "NOT_SECRET",
     "Redactor",
     "hide_prefixes",
     "is_secret_name",
@@ -46,6 +49,14 @@ _SHOWN = 4
 _SECRET_WORDS = re.compile(
     r"key|token|secret|passw|pwd|auth|cookie|session|credential|signature|jwt|bearer", re.IGNORECASE
 )
+
+#: well-known header and parameter names (lower case, ``_`` read as ``-``) that say a secret
+#: word and carry no credential, so they are shown: ``Idempotency-Key`` (a client's retry id, the
+#: IETF httpapi draft) is what a user reads to tell one request from its retry. Kept short on
+#: purpose: a credential shown is worse than a harmless value hidden, so a name not listed here
+#: (``Sec-WebSocket-Key``, ``X-CSRF-Token``, ``X-Session-Id``) stays masked. Its value is still
+#: searched for the request's credentials.
+NOT_SECRET = frozenset({"idempotency-key", "x-idempotency-key"})
 
 #: authentication schemes whose name may be shown before the masked credentials: the IANA
 #: registry (RFC 9110 §11) and a few common unregistered ones. Any other first word may be
@@ -111,6 +122,8 @@ def mask_secret(secret: str, *, prefix: bool = True) -> str:
 @functools.lru_cache(maxsize=1024)
 def is_secret_name(name: str) -> bool:
     """Whether a header or query parameter named ``name`` carries a credential."""
+    if name.lower().replace("_", "-") in NOT_SECRET:
+        return False
     return bool(_SECRET_WORDS.search(name))
 
 
@@ -164,6 +177,21 @@ def _presented(name: str, value: str) -> list[str]:
         found.extend(_CUT.split(item))
     # A scheme's name alone ("Bearer" with no key after it) is no secret.
     return [item for item in found if len(item) >= _MIN_SCRUBBED and item.lower() not in _SCHEMES]
+
+
+#: what separates ``name=value`` pairs in a URL, a cookie or a list
+_PAIRS = re.compile(r"[?&;,\s'\"]+")
+
+
+def _named_values(text: str) -> list[str]:
+    """The values of ``name=value`` pairs in ``text`` whose name says a credential. Split, not
+    searched with a pattern, so that a long hostile value costs time in proportion to it."""
+    found = []
+    for piece in _PAIRS.split(text):
+        name, equals, value = piece.partition("=")
+        if equals and len(value) >= _MIN_SCRUBBED and is_secret_name(name):
+            found.append(value)
+    return found
 
 
 def scrub(text: str, secrets: Iterable[str], *, prefix: bool = True) -> str:
@@ -270,6 +298,9 @@ class Redactor:
         self.prefix = prefix
         pairs = [*headers.items(), *query]
         found = [s for name, value in pairs if is_secret_name(name) for s in _presented(name, value)]
+        # A URL in another header (Referer, Origin, a forwarded URL) may carry a key in its query
+        # string: that key is presented too, and masked wherever it shows.
+        found += [s for name, value in pairs if not is_secret_name(name) for s in _named_values(value)]
         found += [key for key in keys if len(key) >= _MIN_SCRUBBED]
         self.secrets: tuple[str, ...] = tuple(dict.fromkeys(found))
         # in the order scrubbing needs, worked out once for everything shown about the request

@@ -271,6 +271,28 @@ def test_an_answer_lists_the_first_hundred_errors_and_counts_the_rest() -> None:
     assert entry.errors == errors  # the journal lists what the answer did
     listed = client.get("/_mock/requests").json["requests"][0]
     assert listed["errors"] == errors
+    # the count is of every error found, not of the listed ones and the line counting the rest
+    assert listed["error_count"] == 2000
+    (summary,) = client.get("/_mock/requests?summary=1").json["requests"]
+    assert summary["error_count"] == 2000 and len(summary["errors"]) == 3
+
+
+def test_a_summary_counts_every_warning_of_a_capped_list() -> None:
+    from mockserver.errors import MAX_LISTED
+
+    backend = Backend()
+    backend.refuse(
+        method="POST",
+        path="/v1/api/events",
+        query={},
+        headers={},
+        raw=b"",
+        status=400,
+        warnings=[f"w{n}" for n in range(MAX_LISTED + 50)],
+    )
+    (entry,) = backend.requests()
+    assert len(entry.warnings) == MAX_LISTED + 1
+    assert entry.summary()["warning_count"] == MAX_LISTED + 50
 
 
 def test_error_heavy_bodies_count_against_the_journals_byte_budget() -> None:

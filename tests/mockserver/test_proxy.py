@@ -527,3 +527,32 @@ def test_in_process_through_flasks_test_client() -> None:
     assert (foreign.status_code, rebound.status_code) == (403, 403)
     assert len(up.seen) == 1 and json.loads(up.seen[0]["body"]) == events_body(1)
     assert parity["requests"] == 1 and parity["agree"] == 1
+
+
+def test_parity_keeps_a_bounded_number_of_projects_and_every_count() -> None:
+    from mockserver.journal import JournalEntry
+    from mockserver.parity import MAX_PROJECTS, Parity
+
+    parity = Parity()
+    sent = 5 * MAX_PROJECTS
+    for n in range(sent):
+        entry = JournalEntry(
+            id=n,
+            time="",
+            method="POST",
+            path=spec.EVENTS.path,
+            query={},
+            headers={},
+            raw=b"",
+            status=202,
+            project_id=f"project-{n}",
+            proxied=True,
+            upstream_status=202 if n % 2 else 400,
+        )
+        parity.record(entry)
+    assert len(parity) <= MAX_PROJECTS
+    counts = parity.as_dict()
+    assert (counts["requests"], counts["agree"], len(counts["disagree"])) == (sent, sent // 2, 1000)
+    # a project kept apart is still forgotten by its reset; the others' counts stay
+    parity.forget(f"project-{sent - 1}")
+    assert parity.as_dict()["requests"] == sent - 1

@@ -87,15 +87,51 @@ def test_mask_credentials_keeps_only_a_known_scheme(value: str, shown: str) -> N
         "password",
         "X-Session",
         "signature",
+        # not credentials by their specification, but not listed as harmless: kept masked
+        "Sec-WebSocket-Key",
+        "X-CSRF-Token",
+        "Idempotency-Key-Secret",
     ],
 )
 def test_names_of_credentials(name: str) -> None:
     assert is_secret_name(name)
 
 
-@pytest.mark.parametrize("name", ["content-type", "project_id", "user-agent", "connection", "x-request-id"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "content-type",
+        "project_id",
+        "user-agent",
+        "connection",
+        "x-request-id",
+        "Idempotency-Key",
+        "idempotency_key",
+        "X-Idempotency-Key",
+    ],
+)
 def test_names_of_other_things(name: str) -> None:
     assert not is_secret_name(name)
+
+
+def test_an_idempotency_key_is_journaled_in_clear_unless_it_holds_the_secret() -> None:
+    backend = Backend()
+    client = create_app(backend=backend).test_client()
+    body = json.dumps({"events": [{"name": "e", "user_id": "u", "timestamp": "2025-01-17T05:39:22Z"}]})
+    for idempotency in ("retry-7f3a9c2e-0001", f"retry-{SECRET}"):
+        answer = client.post(
+            f"{spec.EVENTS.path}?project_id=test-project",
+            data=body,
+            headers={
+                "Authorization": f"Bearer {SECRET}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": idempotency,
+            },
+        )
+        assert answer.status_code in (202, 401)
+    first, second = (entry.headers["idempotency-key"] for entry in backend.requests())
+    assert first == "retry-7f3a9c2e-0001"
+    assert_hidden(second)
 
 
 def test_redact_headers_masks_every_credential_and_its_echoes() -> None:
@@ -112,6 +148,15 @@ def test_redact_headers_masks_every_credential_and_its_echoes() -> None:
     assert_hidden(repr(shown))
     # Without the request's own secrets, only the credentials' own headers are masked.
     assert SECRET in redact_headers(headers)["referer"]
+
+
+def test_a_key_in_the_query_of_a_url_in_another_header_is_masked_wherever_it_shows() -> None:
+    headers = {"referer": f"https://example.test/page?api_key={SECRET}&lang=en", "x-note": "key=ab"}
+    redactor = Redactor(headers)
+    shown = redactor.headers(headers)
+    assert_hidden(repr(shown))
+    assert shown["referer"].endswith("&lang=en") and shown["x-note"] == "key=ab"
+    assert_hidden(redactor.text(f"upstream says: {SECRET}"))
 
 
 def test_redact_query_and_scrub() -> None:
