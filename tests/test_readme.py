@@ -90,7 +90,7 @@ def of_kind(kind: str) -> list[Block]:
 def test_the_pages_are_there() -> None:
     names = {str(p.relative_to(ROOT)) for p in PAGES}
     korean = {"docs/index.ko.md", "docs/getting-started.ko.md", "docs/pytest.ko.md"}
-    korean |= {"docs/outside-pytest.ko.md", "docs/errors.ko.md", "README.ko.md"}
+    korean |= {"docs/outside-pytest.ko.md", "docs/errors.ko.md", "docs/recordings.ko.md", "README.ko.md"}
     assert korean <= names
     assert len(of_kind("example")) >= 20 and len(of_kind("curl")) >= 20 and len(of_kind("command")) >= 8
 
