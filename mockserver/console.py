@@ -178,6 +178,8 @@ class _Writer:
 
     def _drain(self) -> None:
         # The lines of the last requests before a stop are written, unless the console is stuck.
-        done = threading.Thread(target=self.lines.join, daemon=True)
-        done.start()
-        done.join(self.EXIT_GRACE)
+        # Polled rather than joined in a thread: from Python 3.12 an exit handler may not start
+        # one, and Queue.join has no timeout.
+        deadline = time.monotonic() + self.EXIT_GRACE
+        while self.lines.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)

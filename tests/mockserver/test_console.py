@@ -238,3 +238,22 @@ def test_a_disagreement_ends_with_the_upstreams_reason_on_one_line() -> None:
         upstream_body=reason,
     )
     assert "upstream:" not in format_line(agreed)  # the reason is for disagreements
+
+
+def test_the_last_lines_are_written_when_the_process_exits() -> None:
+    """At exit the writer's waiting lines still go out, and nothing fails: from Python 3.12 an
+    exit handler may not start a thread."""
+    import subprocess
+    import sys
+
+    program = (
+        "import sys\n"
+        "from mockserver.console import _Writer\n"
+        "writer = _Writer(sys.stdout)\n"
+        "for i in range(50):\n"
+        "    writer.put(f'line {i}\\n')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.splitlines() == [f"line {i}" for i in range(50)]
