@@ -129,8 +129,6 @@ class _Writer:
     MAX_WAITING = 10_000
     #: the most lines written at once
     BATCH = 1000
-    #: how long, once a line is waiting, the writer lets others gather before writing
-    GATHER = 0.02
     #: at exit, how long the lines still waiting may take to be written
     EXIT_GRACE = 2.0
 
@@ -154,9 +152,6 @@ class _Writer:
             # Every line waiting is written in one write and one flush: under load, lines arrive
             # faster than a write per line (a system call each) would keep up with cheaply.
             batch = [self.lines.get()]
-            # A short wait lets the lines of a busy moment gather, so the writer wakes (and
-            # takes the GIL from the server's threads) a few times a second, not once a request.
-            time.sleep(self.GATHER)
             while len(batch) < self.BATCH:
                 try:
                     batch.append(self.lines.get_nowait())
