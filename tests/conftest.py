@@ -149,6 +149,20 @@ def stop_serve(proc: subprocess.Popen[str]) -> tuple[str, str]:
 
 
 @contextmanager
+def server_url(server: str, read_timeout: float | None = None) -> Iterator[str]:
+    """A quiet fake on ``server``: ``werkzeug`` (a :class:`LiveServer` in this process) or
+    ``granian`` (``serve`` in a process of its own). Yields its URL."""
+    if server == "werkzeug":
+        settings = {} if read_timeout is None else {"read_timeout": read_timeout}
+        with LiveServer(Backend(settings)) as live:
+            yield live.url
+    else:
+        timeout = () if read_timeout is None else ("--read-timeout", str(read_timeout))
+        with serving(*timeout, "--quiet") as (url, _proc):
+            yield url
+
+
+@contextmanager
 def serving(
     *args: str, command: str = "serve", env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:

@@ -19,9 +19,9 @@ import httpx
 import pytest
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from mockserver import Backend, LiveServer, spec
+from mockserver import Backend, spec
 from mockserver.flask_app import create_app
-from tests.conftest import serving
+from tests.conftest import server_url
 
 PROJECT = "test-project"
 OTHER = "other-project"
@@ -36,16 +36,6 @@ def head(project: str, length: int) -> bytes:
         "Authorization: Bearer test-api-key\r\nContent-Type: application/json\r\n"
         f"Content-Length: {length}\r\nExpect: 100-continue\r\n\r\n"
     ).encode()
-
-
-@contextmanager
-def server_url(server: str) -> Iterator[str]:
-    if server == "werkzeug":
-        with LiveServer(Backend()) as live:
-            yield live.url
-    else:
-        with serving("--quiet") as (url, _proc):
-            yield url
 
 
 @contextmanager

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from mockserver import Backend, LiveServer, spec
-from tests.conftest import serving
+from mockserver import spec
+from tests.conftest import server_url as quiet_server
 
 SERVERS = ["werkzeug", "granian"]
 EVENTS = f"{spec.EVENTS.path}?project_id=test-project"
@@ -30,12 +30,8 @@ BOUND = 20.0
 
 @contextmanager
 def server_url(server: str) -> Iterator[str]:
-    if server == "werkzeug":
-        with LiveServer(Backend({"read_timeout": 1})) as live:
-            yield live.url
-    else:
-        with serving("--read-timeout", "1", "--quiet") as (url, _proc):
-            yield url
+    with quiet_server(server, read_timeout=1) as url:
+        yield url
 
 
 def connect(url: str) -> socket.socket:

@@ -16,16 +16,15 @@ import json
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from mockserver import Backend, LiveServer, spec
+from mockserver import spec
 from mockserver.pipeline import MAX_GZIP_MEMBERS
-from tests.conftest import serving
+from tests.conftest import server_url
 
 AUTH = {"Authorization": "Bearer test-api-key", "Content-Type": "application/json"}
 EVENTS = f"{spec.EVENTS.path}?project_id=test-project"
@@ -33,16 +32,6 @@ EVENTS = f"{spec.EVENTS.path}?project_id=test-project"
 HEALTH_SHARE = 1 / 3
 #: how many heavy requests run at once in each case
 HEAVY_AT_ONCE = 6
-
-
-@contextmanager
-def server_url(server: str) -> Iterator[str]:
-    if server == "werkzeug":
-        with LiveServer(Backend()) as live:
-            yield live.url
-    else:
-        with serving("--quiet") as (url, _proc):
-            yield url
 
 
 def empty_members(count: int) -> bytes:
