@@ -18,7 +18,7 @@ from mockserver.errors import capped, count_listed
 __all__ = ["Journal", "JournalEntry", "not_comparable"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JournalEntry:
     """One request and the fake's answer to it."""
 

@@ -278,3 +278,21 @@ def test_due_jobs_complete_earliest_first_once_and_not_after_a_clear() -> None:
     store.clear()
     store.complete_due_jobs(100.0)
     assert store.completed == [by_hand.id, early.id, late.id] and store.projects == {}
+
+
+def test_a_stored_batch_is_one_object_for_the_garbage_collector() -> None:
+    """Each full collection walks every tracked object: a store of a hundred thousand one-event
+    batches must hand it one object per batch, not one per batch and per list in it."""
+    import gc
+
+    store = Store(max_events=100_000, max_bytes=1 << 30)
+    raw = b'{"events":[{"name":"e","user_id":"u"}]}'
+    store.add_events(PROJECT, raw, ["id-0"], ["u"])
+    gc.collect()
+    before = len(gc.get_objects())
+    for i in range(1, 2001):
+        store.add_events(PROJECT, raw, [f"id-{i}"], ["u"])
+    gc.collect()  # tuples of strings are untracked by the first collection that sees them
+    assert len(gc.get_objects()) - before <= 2000 * 1.1
+    store.add_events(PROJECT, raw, ["id-1"], ["u"])  # a repeated id: its event is kept once
+    assert store.project(PROJECT).event_count == 2001
