@@ -6,6 +6,8 @@ import atexit
 import json
 import os
 import queue
+import select
+import stat
 import sys
 import threading
 import time
@@ -123,6 +125,12 @@ class _Writer:
     write to a full pipe blocks; written in the request's thread (under the backend's lock, and
     on granian in the event loop), that would stall every request. Here a full queue drops the
     line instead, and the console says how many were dropped once it is read again.
+
+    A line is written at once, in the caller's thread, when that cannot block: nothing waits
+    before it, and the output is a file, ``/dev/null``, or a pipe with room for it. Waking the
+    writer thread for each line costs a busy server more than the request itself (the thread and
+    the event loop trade the GIL for every line); a terminal, a socket and a full pipe still go
+    through the thread.
     """
 
     #: lines waiting to be written; past this, new lines are dropped and counted
@@ -137,10 +145,27 @@ class _Writer:
         self.lines: queue.Queue[str] = queue.Queue(self.MAX_WAITING)
         self.dropped = 0
         self._count = threading.Lock()
+        #: held while writing to ``out``, by the writer thread or by a caller writing at once
+        self._writing = threading.Lock()
+        self._room = _room_check(out)
         threading.Thread(target=self._run, name="marketap-console", daemon=True).start()
         atexit.register(self._drain)
 
     def put(self, line: str) -> None:
+        # Lines waiting (unfinished, even once the thread took them) go first: a line written at
+        # once must not overtake them.
+        if (
+            self._room is not None
+            and len(line) <= _MOST_AT_ONCE
+            and not self.lines.unfinished_tasks
+            and self._writing.acquire(blocking=False)
+        ):
+            try:
+                if not self.lines.unfinished_tasks and not self.dropped and self._room():
+                    self._write(line)
+                    return
+            finally:
+                self._writing.release()
         try:
             self.lines.put_nowait(line)
         except queue.Full:
@@ -163,13 +188,18 @@ class _Writer:
             if dropped:
                 batch.insert(0, f"({dropped} lines not shown: the console was not being read)\n")
             try:
-                self.out.write("".join(batch))
-                self.out.flush()
-            except (OSError, ValueError):
-                pass  # the console is gone (closed pipe, closed file): nothing more can be shown
+                with self._writing:
+                    self._write("".join(batch))
             finally:
                 for _ in range(taken):
                     self.lines.task_done()
+
+    def _write(self, text: str) -> None:
+        try:
+            self.out.write(text)
+            self.out.flush()
+        except (OSError, ValueError):
+            pass  # the console is gone (closed pipe, closed file): nothing more can be shown
 
     def _drain(self) -> None:
         # The lines of the last requests before a stop are written, unless the console is stuck.
@@ -178,3 +208,26 @@ class _Writer:
         deadline = time.monotonic() + self.EXIT_GRACE
         while self.lines.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.01)
+
+
+#: The longest line written at once, in characters: encoded, at most ``PIPE_BUF`` bytes (four
+#: per character at worst), which a pipe with any room takes whole without blocking.
+_MOST_AT_ONCE = select.PIPE_BUF // 4
+
+
+def _room_check(out: TextIO) -> Callable[[], bool] | None:
+    """A check that a write of one line to ``out`` cannot block now, or None where there is none
+    (a terminal, which flow control may stop; a socket; a stream without a file)."""
+    try:
+        fd = out.fileno()
+        mode = os.fstat(fd).st_mode
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both of the last two
+        return None
+    if stat.S_ISREG(mode) or (stat.S_ISCHR(mode) and not os.isatty(fd)):
+        return lambda: True  # a file, /dev/null
+    if stat.S_ISFIFO(mode):
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        # Linux and the BSDs report a pipe writable once it has room for PIPE_BUF bytes
+        return lambda: any(events & select.POLLOUT for _, events in poller.poll(0))
+    return None

@@ -257,3 +257,58 @@ def test_the_last_lines_are_written_when_the_process_exits() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert done.stdout.splitlines() == [f"line {i}" for i in range(50)]
+
+
+def test_a_line_to_a_pipe_with_room_is_written_at_once() -> None:
+    """No thread is woken for a line that cannot block: under load that wake-up, once per
+    request, cost more than the request."""
+    import os
+
+    from mockserver.console import _Writer
+
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w") as out, os.fdopen(read_end, "rb", buffering=0) as reader:
+        writer = _Writer(out)
+        queued: list[str] = []
+        put_nowait = writer.lines.put_nowait
+        writer.lines.put_nowait = lambda line: (queued.append(line), put_nowait(line))[1]  # type: ignore[method-assign]
+        writer.put("line 0\n")
+        assert queued == []
+        assert reader.read(100) == b"line 0\n"
+
+
+def test_a_full_pipe_queues_lines_and_keeps_their_order() -> None:
+    import os
+    import threading
+
+    from mockserver.console import _Writer
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    filled = 0
+    try:
+        while True:
+            filled += os.write(write_end, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    os.set_blocking(write_end, True)
+    with os.fdopen(write_end, "w") as out, os.fdopen(read_end, "rb", buffering=0) as reader:
+        writer = _Writer(out)
+        done = threading.Event()
+
+        def put_lines() -> None:
+            for i in range(3):
+                writer.put(f"line {i}\n")
+            done.set()
+
+        threading.Thread(target=put_lines, daemon=True).start()
+        # the pipe is full: the lines wait in the queue, and putting them did not block
+        assert done.wait(10)
+        assert writer.lines.unfinished_tasks > 0
+        got = b""
+        while len(got) < filled + 21:
+            got += reader.read(1 << 16)
+        writer.lines.join()
+        writer.put("line 3\n")  # room again: written at once, after the queued lines
+        got += reader.read(100)
+        assert got == b"x" * filled + b"line 0\nline 1\nline 2\nline 3\n"
