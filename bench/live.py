@@ -31,6 +31,7 @@ from pathlib import Path
 
 from bench.bodies import events_body
 from bench.report import Ratio, skipped, target
+from mockserver.granian_server import event_loop
 
 HERE = Path(__file__).parent
 CACHE = Path(os.environ.get("MARKETAP_BENCH_CACHE", Path.home() / ".cache" / "marketap-mock-bench"))
@@ -141,9 +142,11 @@ def prism_command(port: int, spec: Path) -> list[str] | None:
 
 
 def granian(app: str, interface: str, port: int) -> list[str]:
+    # the event loop serve runs on, so that the ceiling is the same server's
     return [
         sys.executable, "-m", "granian", "--interface", interface, "--host", "127.0.0.1",
-        "--port", str(port), "--workers", "1", "--blocking-threads", "1", "--no-log", app,
+        "--port", str(port), "--workers", "1", "--blocking-threads", "1", "--loop", event_loop(),
+        "--no-log", app,
     ]  # fmt: skip
 
 

@@ -112,7 +112,8 @@ class AsgiFront:
             chunks = iter(result)
             # A generator calls start_response on its first step, and a streamed answer (a
             # journal listing) does its work between chunks: each step runs where the app ran.
-            first = await step(next, chunks, b"")
+            # A list (every ingestion answer) is whole already, and needs no second hand-off.
+            first = next(chunks, b"") if isinstance(result, list) else await step(next, chunks, b"")
             if delays:
                 await asyncio.sleep(sum(delays))
             status, headers = started

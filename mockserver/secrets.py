@@ -186,6 +186,8 @@ _PAIRS = re.compile(r"[?&;,\s'\"]+")
 def _named_values(text: str) -> list[str]:
     """The values of ``name=value`` pairs in ``text`` whose name says a credential. Split, not
     searched with a pattern, so that a long hostile value costs time in proportion to it."""
+    if "=" not in text:  # most headers: no pair to split out
+        return []
     found = []
     for piece in _PAIRS.split(text):
         name, equals, value = piece.partition("=")

@@ -159,3 +159,20 @@ def test_granian_does_not_outlive_a_killed_command() -> None:
             return  # the port is free again
         time.sleep(0.2)
     pytest.fail(f"a server still answers at {url} after its command was killed")
+
+
+def test_serve_names_its_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvloop where installed, else asyncio's: never granian's "auto", which takes whatever
+    loop happens to be installed."""
+    import importlib.util
+    import sys
+
+    from mockserver.granian_server import event_loop
+
+    expected = "asyncio" if sys.platform == "win32" else "uvloop"  # a dependency elsewhere
+    assert event_loop() == expected
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "uvloop" else real(name, *a)
+    )
+    assert event_loop() == "asyncio"
