@@ -226,6 +226,25 @@ def hide_prefixes(text: str, masks: Iterable[str]) -> str:
 #: a JSON string literal in a body: a credential is searched for inside these only, so that a
 #: short one (a cookie's "true") never turns a literal into something else
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+#: an escape that may spell a character a credential holds: one of Latin-1 (all a header
+#: value holds) or the slash. The escapes encoders write for Korean and other text (``\\uc154``)
+#: are not such.
+_SPELT = re.compile(rb"\\(?:u00|/)")
+
+
+def _spells(raw: bytes) -> bool:
+    """Whether ``raw`` may spell a credential's character with an escape. A memchr first: most
+    bodies hold no backslash; one pattern after (on a 300 KB body of Korean text, escaped as
+    Python's json writes it, some 0.2 ms: two substring searches took twice that)."""
+    return b"\\" in raw and _SPELT.search(raw) is not None
+
+
+def _string_or_none(literal: bytes) -> str | None:
+    try:
+        text = json.loads(literal)
+    except (ValueError, RecursionError):
+        return None
+    return text if isinstance(text, str) else None
 
 
 def mask_in_text(text: str) -> str:
@@ -328,17 +347,29 @@ class Redactor:
         """A request body with each credential masked inside its JSON strings, every other byte
         as sent (a key a client put in a property must not be shown, and what the fake judged
         must stay what it judges). A body that is not JSON is searched whole. Only credentials of
-        eight characters or more are searched for: no key is shorter, many ordinary words are."""
-        secrets = [
-            s
-            for s in self.secrets
-            if len(s) >= _MIN_BODY_SCRUBBED and s.encode("utf-8", "surrogatepass") in raw
-        ]
-        if not secrets:
+        eight characters or more are searched for: no key is shorter, many ordinary words are.
+
+        A credential spelt with escapes inside a string (``"\\u0074est-..."``, or the ``\\/``
+        some encoders write for a slash) is no match byte for byte, yet any JSON reader shows it:
+        a string holding an escape that spells such a character is read, and written again with
+        the credential masked when it holds one."""
+        candidates = [s for s in self.secrets if len(s) >= _MIN_BODY_SCRUBBED]
+        if not candidates:
             return raw
+        spelt = _spells(raw)
+        secrets = [s for s in candidates if s.encode("utf-8", "surrogatepass") in raw]
+        if not secrets and not spelt:
+            return raw
+        ordered = sorted(candidates if spelt else secrets, key=len, reverse=True)
 
         def masked(literal: bytes) -> bytes:
-            for secret in sorted(secrets, key=len, reverse=True):
+            if spelt and _spells(literal):
+                text = _string_or_none(literal)
+                if text is not None and any(secret in text for secret in ordered):
+                    for secret in ordered:
+                        text = text.replace(secret, mask_secret(secret, prefix=self.prefix))
+                    return json.dumps(text).encode()
+            for secret in ordered:
                 found = secret.encode("utf-8", "surrogatepass")
                 if found in literal:
                     literal = literal.replace(found, mask_secret(secret, prefix=self.prefix).encode())

@@ -200,6 +200,37 @@ def test_a_body_is_masked_inside_its_strings_only() -> None:
     assert redactor.headers({"content-type": "application/json"}) == {"content-type": "application/json"}
 
 
+
+def test_a_key_spelt_with_escapes_in_a_body_is_masked() -> None:
+    """Any JSON reader shows ``\\u0073k_...`` as the key itself; so does ``\\/`` for a slash,
+    which some encoders always write."""
+    slashed = "sk_live/4eC39HqLyjWDarjtT1zdp7dc"
+    redactor = Redactor({"authorization": f"Bearer {slashed}"}, prefix=False)
+    spelt = "".join(f"\\u{ord(c):04x}" for c in slashed[:3]) + slashed[3:].replace("/", "\\/")
+    body = f'{{"k": "{spelt}", "url": "https:\\/\\/shop.test", "name": "\\uc154\\uce20"}}'.encode()
+    shown = json.loads(redactor.body(body))
+    assert shown == {"k": "****", "url": "https://shop.test", "name": "셔츠"}
+    # with no such escape, a body is searched byte for byte only, and left as sent
+    korean = b'{"name": "\\uc154\\uce20"}'
+    assert redactor.body(korean) is korean
+
+
+def test_a_key_spelt_with_escapes_never_reaches_the_journal() -> None:
+    backend = Backend({"api_keys": {SECRET: [PROJECT]}})
+    client = create_app(backend=backend).test_client()
+    spelt = "\\u" + f"{ord(SECRET[0]):04x}" + SECRET[1:]
+    body = f'{{"events": [{{"name": "e", "user_id": "u", "properties": {{"k": "{spelt}"}}}}]}}'
+    answer = client.post(
+        f"/v1/api/events?project_id={PROJECT}",
+        data=body,
+        headers={"Authorization": f"Bearer {SECRET}", **JSON},
+    )
+    assert answer.status_code == 202
+    listing = client.get("/_mock/requests").get_data(as_text=True)
+    assert SECRET not in json.dumps(json.loads(listing), ensure_ascii=False)
+    assert SECRET not in json.dumps([entry.json for entry in backend.requests()])
+
+
 # --- one known secret through every door, in every position -------------------------------------
 
 SHORT = "Q7z!x"  # a short key shows as **** only; its whole self must not appear either
