@@ -51,8 +51,12 @@ __all__ = [
     "IngestFront",
     "attach_body",
     "declared_length",
+    "header_map",
     "incomplete_body",
+    "is_control_plane",
     "is_heavy",
+    "parse_length",
+    "unexpected_failure",
 ]
 
 log = logging.getLogger("mockserver")
@@ -106,7 +110,7 @@ class IngestFront:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # The path as werkzeug reads PATH_INFO, so this front and Flask's routing agree on it.
         path = "/" + environ.get("PATH_INFO", "").encode("latin-1").decode(errors="replace").lstrip("/")
-        control_plane = path == "/_mock" or path.startswith("/_mock/")
+        control_plane = is_control_plane(path)
         if not control_plane:
             environ.setdefault(ARRIVED_KEY, self.backend.arrival())
         try:
@@ -116,21 +120,14 @@ class IngestFront:
                 # method there is still answered 405.
                 return self.control_app(environ, start_response)
             incoming = _incoming(self.backend, environ, path)
-            if self.upstream is None and is_heavy(incoming.body, incoming.headers.get("content-encoding")):
-                with self.heavy:
-                    reply = pipeline.handle(self.backend, incoming)
-            else:
-                reply = pipeline.handle(self.backend, incoming, self.upstream)
         except ApiError as error:
             reply = pipeline.error_reply(error)
             if control_plane:
                 reply.headers.update(PAGE_HEADERS)
         except Exception:
-            # A bug in the fake is answered in the vendor's error envelope, never a traceback.
-            log.exception("unexpected error")
-            reply = pipeline.error_reply(
-                ApiError.one(500, "request", "the fake failed on this request; please report it")
-            )
+            reply = unexpected_failure()
+        else:
+            reply = self.answer(incoming)
         if reply.drop:
             reply = _drop(environ)
         if reply.delay > 0:
@@ -143,6 +140,92 @@ class IngestFront:
         headers = [*sent, ("Content-Length", str(len(reply.body)))]
         start_response(f"{reply.status} {HTTP_STATUS_CODES.get(reply.status, 'UNKNOWN')}", headers)
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [reply.body]
+
+    def answer(self, incoming: pipeline.IncomingRequest) -> pipeline.Reply:
+        """The reply to an ingestion request whose host was checked: what every server sends,
+        whether it came through :meth:`__call__` or straight from the asyncio front. A fault
+        rule's ``drop`` and ``delay`` are left on the reply for the server to carry out."""
+        try:
+            if self.upstream is None and is_heavy(incoming.body, incoming.headers.get("content-encoding")):
+                with self.heavy:
+                    return pipeline.handle(self.backend, incoming)
+            return pipeline.handle(self.backend, incoming, self.upstream)
+        except ApiError as error:
+            return pipeline.error_reply(error)
+        except Exception:
+            return unexpected_failure()
+
+    def incoming(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        query_string: bytes,
+        body: bytes,
+        body_error: ApiError | None,
+        arrived: int | None,
+    ) -> pipeline.IncomingRequest:
+        """An ingestion request from a server that read the body whole (or its first
+        ``limit + 1`` bytes) without a WSGI environ, by the same rules as :func:`_incoming`:
+        ``headers`` as :func:`header_map` makes them, ``query_string`` as sent."""
+        limit = self.backend.settings.max_body_bytes
+        too_large = False
+        kept = b""
+        try:
+            declared = parse_length(headers.get("content-length"))
+            if declared is not None and declared > limit:
+                too_large = True
+            elif body_error is None:
+                want = limit + 1 if declared is None else min(declared, limit + 1)
+                got = body[:want]
+                if declared is not None and len(got) < want:
+                    raise incomplete_body(len(got), declared)  # and none of it is kept
+                if len(got) > limit:
+                    too_large = True
+                else:
+                    kept = got
+        except ApiError as error:
+            body_error = error
+        raw_query = query_string.decode("latin-1")
+        return pipeline.IncomingRequest(
+            method=method,
+            path=path,
+            query=_parse_query(raw_query),
+            headers=headers,
+            body=kept,
+            too_large=too_large,
+            body_error=body_error,
+            query_string=raw_query,
+            arrived=arrived,
+        )
+
+
+def unexpected_failure() -> pipeline.Reply:
+    """The answer to a bug of the fake: its error envelope, never a traceback (which is logged)."""
+    log.exception("unexpected error")
+    reason = "the fake failed on this request; please report it"
+    return pipeline.error_reply(ApiError.one(500, "request", reason))
+
+
+def is_control_plane(path: str) -> bool:
+    return path == "/_mock" or path.startswith("/_mock/")
+
+
+def header_map(pairs: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Raw header pairs as the front reads them from a WSGI environ: names lower-case with
+    ``_`` read as ``-`` (PEP 3333 cannot tell them apart), a repeated name's values joined by
+    commas, and an empty ``Content-Type`` or ``Content-Length`` left out."""
+    joined: dict[str, str] = {}
+    for raw_name, raw_value in pairs:
+        name = raw_name.decode("latin-1").lower().replace("_", "-")
+        value = raw_value.decode("latin-1")
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    # the environ holds these two apart from the HTTP_ names, so they come last
+    for name in ("content-type", "content-length"):
+        value = joined.pop(name, "")
+        if value:
+            joined[name] = value
+    return joined
 
 
 def is_heavy(body: bytes, content_encoding: str | None) -> bool:
@@ -166,7 +249,11 @@ def _drop(environ: WSGIEnvironment) -> pipeline.Reply:
 
 def declared_length(environ: WSGIEnvironment) -> int | None:
     """The request's ``Content-Length``, None without one; a 400 for anything but ASCII digits."""
-    text = environ.get("CONTENT_LENGTH") or ""
+    return parse_length(environ.get("CONTENT_LENGTH"))
+
+
+def parse_length(text: str | None) -> int | None:
+    """A ``Content-Length`` value read as :func:`declared_length` reads it."""
     if not text:
         return None
     if not text.isascii() or not text.isdigit():
@@ -264,11 +351,10 @@ def _incoming(backend: Backend, environ: WSGIEnvironment, path: str) -> pipeline
         if environ.get(key):
             headers[key.replace("_", "-").lower()] = environ[key]
     raw_query = environ.get("QUERY_STRING", "")
-    query = raw_query.encode("latin-1").decode(errors="replace")
     return pipeline.IncomingRequest(
         method=environ.get("REQUEST_METHOD", "GET"),
         path=path,
-        query=parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote"),
+        query=_parse_query(raw_query),
         headers=headers,
         body=body,
         too_large=too_large,
@@ -276,3 +362,9 @@ def _incoming(backend: Backend, environ: WSGIEnvironment, path: str) -> pipeline
         query_string=raw_query,
         arrived=environ.get(ARRIVED_KEY),
     )
+
+
+def _parse_query(raw_query: str) -> list[tuple[str, str]]:
+    """The query's pairs; ``raw_query`` is the query string as sent, read as Latin-1 (PEP 3333)."""
+    query = raw_query.encode("latin-1").decode(errors="replace")
+    return parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote")
