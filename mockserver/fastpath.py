@@ -156,6 +156,22 @@ def _decoders(key: tuple[Any, ...]) -> _Decoders:
     return _Decoders(Settings.from_mapping(dict(zip(BODY_SETTINGS, key, strict=True))))
 
 
+#: the last settings seen, and their decoders: a server's settings object stays the same from one
+#: request to the next, and reading sixteen of its fields for the cache's key cost more than a
+#: one-event body's decoding
+_last: tuple[Settings, _Decoders] | None = None
+
+
+def _decoders_for(settings: Settings) -> _Decoders:
+    global _last
+    last = _last
+    if last is not None and last[0] is settings:
+        return last[1]
+    decoders = _decoders(tuple(getattr(settings, name) for name in BODY_SETTINGS))
+    _last = (settings, decoders)
+    return decoders
+
+
 _TIMESTAMP, _PROPERTIES, _ID, _USER = (
     operator.attrgetter(name) for name in ("timestamp", "properties", "id", "user_id")
 )
@@ -166,7 +182,7 @@ _KNOWN = _TYPED | spec.EVENT_PROPERTY_NAMES_UNTYPED
 def accept_events(raw: bytes, settings: Settings) -> tuple[list[str | None], list[str | None]] | None:
     """Each event's id and user id if ``raw`` is an events body the full validator accepts
     without a warning; ``None`` when unsure (the full validator then decides)."""
-    decoders = _decoders(tuple(getattr(settings, name) for name in BODY_SETTINGS))
+    decoders = _decoders_for(settings)
     if b"\\" in raw and decoders.escapes.search(raw):
         return None
     try:

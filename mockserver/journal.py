@@ -160,8 +160,10 @@ _ITEM_OVERHEAD = 120
 
 
 def _cost(entry: JournalEntry) -> int:
-    listed = sum(len(e["field"]) + len(e["reason"]) for e in entry.errors) + sum(map(len, entry.warnings))
-    headers = sum(len(k) + len(v) for k, v in entry.upstream_headers)
+    listed = 0
+    if entry.errors or entry.warnings:  # most entries list neither
+        listed = sum(len(e["field"]) + len(e["reason"]) for e in entry.errors) + sum(map(len, entry.warnings))
+    headers = sum(len(k) + len(v) for k, v in entry.upstream_headers) if entry.upstream_headers else 0
     return (
         len(entry.raw)
         + headers

@@ -173,8 +173,9 @@ def _presented(name: str, value: str) -> list[str]:
         item = item.strip()
         found.append(item)
         # A library quoting a value it refused escapes its control characters: the runs
-        # between them are what such a message carries.
-        found.extend(_CUT.split(item))
+        # between them are what such a message carries (a value with none has no such runs).
+        if not item.isprintable() or " " in item:
+            found.extend(_CUT.split(item))
     # A scheme's name alone ("Bearer" with no key after it) is no secret.
     return [item for item in found if len(item) >= _MIN_SCRUBBED and item.lower() not in _SCHEMES]
 
