@@ -34,7 +34,6 @@ from mockserver.errors import ApiError
 from mockserver.ingest_front import (
     ARRIVED_KEY,
     BODY_ERROR_KEY,
-    DROP_HEADER,
     IngestFront,
     attach_body,
     declared_length,
@@ -42,10 +41,11 @@ from mockserver.ingest_front import (
     incomplete_body,
     is_control_plane,
     is_heavy,
+    marked_drop,
     parse_length,
     unexpected_failure,
 )
-from mockserver.pipeline import Reply, error_reply
+from mockserver.pipeline import error_reply
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -101,8 +101,9 @@ class AsgiFront:
             return
         if scope["type"] != "http":
             return
-        if self._ingest is not None and not is_control_plane("/" + scope["path"].lstrip("/")):
-            await self._answer_ingestion(self._ingest, scope, receive, send)
+        path = "/" + scope["path"].lstrip("/")  # as the ingestion front reads PATH_INFO
+        if self._ingest is not None and not is_control_plane(path):
+            await self._answer_ingestion(self._ingest, path, scope, receive, send)
             return
         environ = wsgi_environ(scope)
         # Before the body: a reset while it arrives must clear this request too.
@@ -141,7 +142,7 @@ class AsgiFront:
                 {
                     "type": "http.response.start",
                     "status": int(status.split(" ", 1)[0]),
-                    "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+                    "headers": _asgi_headers(headers),
                 }
             )
             if isinstance(result, list):
@@ -161,7 +162,9 @@ class AsgiFront:
             if close is not None:
                 close()
 
-    async def _answer_ingestion(self, front: IngestFront, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _answer_ingestion(
+        self, front: IngestFront, path: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         """An ingestion request, answered as :meth:`__call__` answers it through the WSGI app
         (``tests/mockserver/test_asgi_direct.py`` holds the two to the same bytes)."""
         headers = header_map(scope.get("headers", ()))
@@ -178,7 +181,7 @@ class AsgiFront:
             front.hosts.check(headers.get("host"))
             incoming = front.incoming(
                 method,
-                "/" + scope["path"].lstrip("/"),
+                path,
                 headers,
                 scope.get("query_string", b""),
                 body,
@@ -195,21 +198,21 @@ class AsgiFront:
             else:
                 reply = front.answer(incoming)
         if reply.drop:
-            reply = Reply(503, headers={DROP_HEADER: "1"})  # see ingest_front._drop: no socket here
+            reply = marked_drop()  # no socket here to close
         if reply.delay > 0:
             await asyncio.sleep(reply.delay)
-        sent = reply.upstream_headers if reply.upstream_headers is not None else list(reply.headers.items())
         await send(
             {
                 "type": "http.response.start",
                 "status": reply.status,
-                "headers": [
-                    *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in sent),
-                    (b"content-length", str(len(reply.body)).encode()),
-                ],
+                "headers": _asgi_headers(reply.wire_headers()),
             }
         )
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else reply.body})
+
+
+def _asgi_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

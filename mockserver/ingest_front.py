@@ -55,6 +55,7 @@ __all__ = [
     "incomplete_body",
     "is_control_plane",
     "is_heavy",
+    "marked_drop",
     "parse_length",
     "unexpected_failure",
 ]
@@ -136,9 +137,8 @@ class IngestFront:
                 defer(reply.delay)
             else:
                 time.sleep(reply.delay)
-        sent = reply.upstream_headers if reply.upstream_headers is not None else list(reply.headers.items())
-        headers = [*sent, ("Content-Length", str(len(reply.body)))]
-        start_response(f"{reply.status} {HTTP_STATUS_CODES.get(reply.status, 'UNKNOWN')}", headers)
+        status = f"{reply.status} {HTTP_STATUS_CODES.get(reply.status, 'UNKNOWN')}"
+        start_response(status, reply.wire_headers())
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [reply.body]
 
     def answer(self, incoming: pipeline.IncomingRequest) -> pipeline.Reply:
@@ -244,6 +244,12 @@ def _drop(environ: WSGIEnvironment) -> pipeline.Reply:
             sock.shutdown(socket.SHUT_RDWR)
         # The client never sees this status: its connection is closed.
         return pipeline.Reply(503)
+    return marked_drop()
+
+
+def marked_drop() -> pipeline.Reply:
+    """A dropped connection where there is no socket to close: the answer marked with
+    :data:`DROP_HEADER`, which each in-process route turns into its client's own error."""
     return pipeline.Reply(503, headers={DROP_HEADER: "1"})
 
 

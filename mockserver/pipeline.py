@@ -89,6 +89,12 @@ class Reply:
     #: layer sends these rather than ``headers``
     upstream_headers: list[tuple[str, str]] | None = None
 
+    def wire_headers(self) -> list[tuple[str, str]]:
+        """The headers a server sends: the upstream's in proxy mode, else ``headers``; and the
+        body's length."""
+        sent = self.upstream_headers if self.upstream_headers is not None else list(self.headers.items())
+        return [*sent, ("Content-Length", str(len(self.body)))]
+
 
 def error_reply(error: ApiError) -> Reply:
     return Reply(error.status, json.dumps(error.body()).encode(), {**_JSON_HEADERS, **error.headers})
