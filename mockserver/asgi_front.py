@@ -46,6 +46,7 @@ from mockserver.ingest_front import (
     unexpected_failure,
 )
 from mockserver.pipeline import error_reply
+from mockserver.read_deadline import deadline
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -237,7 +238,9 @@ async def _read_body(receive: Receive, declared: int | None, limit: int, timeout
     ``timeout`` seconds.
 
     A declared length past the limit is not read at all: granian then sends no ``100 Continue``,
-    and the WSGI app answers 413 from the declared length.
+    and the WSGI app answers 413 from the declared length. A body of the declared length is
+    whole: granian would only confirm it with one more, empty message, a round trip between its
+    threads and the event loop that cost a tenth of a one-event request.
     """
     if declared is not None and declared > limit:
         return b"", None
@@ -252,40 +255,10 @@ async def _read_body(receive: Receive, declared: int | None, limit: int, timeout
                 chunk = message.get("body", b"")
                 parts.append(chunk)
                 got += len(chunk)
-                if got > limit or not message.get("more_body", False):
+                if got > limit or got == declared or not message.get("more_body", False):
                     return b"".join(parts), None
     except TimeoutError:
         return b"".join(parts), incomplete_body(got, declared, timed_out=True)
-
-
-def deadline(seconds: float) -> Any:
-    """``asyncio.timeout`` (Python 3.11), or its equivalent on 3.10: one timer for the whole
-    body, not a task per read as ``asyncio.wait_for`` would cost."""
-    timeout = getattr(asyncio, "timeout", None)
-    if timeout is not None:
-        return timeout(seconds)
-    return _Deadline310(seconds)
-
-
-class _Deadline310:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._fired = False
-
-    async def __aenter__(self) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-
-        def fire() -> None:
-            self._fired = True
-            task.cancel()
-
-        self._handle = asyncio.get_running_loop().call_later(self.seconds, fire)
-
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self._handle.cancel()
-        if self._fired and exc_type is asyncio.CancelledError:
-            raise TimeoutError from None
 
 
 def wsgi_environ(scope: Scope) -> dict[str, Any]:

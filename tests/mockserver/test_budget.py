@@ -324,3 +324,20 @@ def test_projects_that_hold_nothing_are_forgotten() -> None:
     assert backend.health()["projects"] == [f"p-{i}" for i in range(190, 200)]
     r = client.post("/v1/api/profile/user?project_id=empty", json={"profiles": []}, headers=HEADERS)
     assert r.status_code == 202 and "empty" not in backend.projects()
+
+
+def test_the_query_cache_stays_small_and_hands_out_copies() -> None:
+    """A query is parsed once and kept, for the next request sends the same; endless distinct
+    or long queries keep it at its bound, and no request's pairs are another's."""
+    from mockserver import ingest_front
+
+    ingest_front._parsed_query.cache_clear()
+    first = ingest_front._parse_query("project_id=p&x=1")
+    first.append(("injected", "by a caller"))
+    assert ingest_front._parse_query("project_id=p&x=1") == [("project_id", "p"), ("x", "1")]
+    long = "project_id=p&pad=" + "x" * ingest_front._CACHED_QUERY
+    assert ingest_front._parse_query(long)[1] == ("pad", "x" * ingest_front._CACHED_QUERY)
+    assert ingest_front._parsed_query.cache_info().currsize == 1  # the long one is not kept
+    for n in range(1000):
+        ingest_front._parse_query(f"project_id=p{n}")
+    assert ingest_front._parsed_query.cache_info().currsize <= 64

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -176,3 +177,23 @@ def test_serve_names_its_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
         importlib.util, "find_spec", lambda name, *a: None if name == "uvloop" else real(name, *a)
     )
     assert event_loop() == "asyncio"
+
+
+def test_the_served_app_freezes_what_it_starts_with() -> None:
+    """granian's worker builds the app, then freezes what exists: the collector's full passes
+    then walk only what requests made, not the libraries and the app. In a process of its own,
+    as a frozen heap stays frozen."""
+    script = """
+import gc, json, os
+from mockserver.granian_server import _ENVIRONMENT_VARIABLE, _environment_value, app_from_environment
+from mockserver.settings import Settings
+os.environ[_ENVIRONMENT_VARIABLE] = _environment_value(Settings(), [], None)
+before = gc.get_freeze_count()
+app_from_environment()
+print(json.dumps([before, gc.get_freeze_count()]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    before, after = json.loads(done.stdout)
+    assert before == 0
+    assert after > 10_000  # the libraries and the app, not a handful
