@@ -17,6 +17,7 @@ the full validator's.
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 import re
 import sys
@@ -28,6 +29,7 @@ import msgspec
 
 from mockserver import spec
 from mockserver.duplicates import ESCAPED_COLON, may_have_duplicates
+from mockserver.escapes import may_spell_ascii
 from mockserver.settings import BODY_SETTINGS, Settings
 
 __all__ = ["accept_events"]
@@ -183,7 +185,7 @@ def accept_events(raw: bytes, settings: Settings) -> tuple[list[str | None], lis
     """Each event's id and user id if ``raw`` is an events body the full validator accepts
     without a warning; ``None`` when unsure (the full validator then decides)."""
     decoders = _decoders_for(settings)
-    if b"\\" in raw and decoders.escapes.search(raw):
+    if may_spell_ascii(raw) and decoders.escapes.search(raw):
         return None
     try:
         events = decoders.events(raw).events
@@ -226,13 +228,14 @@ def _plain_nested(props: list[dict[str, Any]], most: int) -> bool:
         lists = [entries for p in props if (entries := p.get(prop)) is not None]
         if not lists:
             continue
-        if any(type(entries) is not list for entries in lists):
+        # set, map and chain: no Python-level step per entry (a generator per list and per
+        # entry cost a tenth of a 1,000-purchase body's validation)
+        if set(map(type, lists)) != {list}:
             return False
-        # one flat list, then set and map operations: no Python-level loop per entry
-        entries = [entry for entries in lists for entry in entries]
+        entries = list(itertools.chain.from_iterable(lists))
         if not entries:
             continue
-        if any(type(entry) is not dict for entry in entries) or max(map(len, entries)) > most:
+        if set(map(type, entries)) != {dict} or max(map(len, entries)) > most:
             return False
         if any(k.startswith("mkt_") for k in set().union(*entries) - keys.keys()):
             return False

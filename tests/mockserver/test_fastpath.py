@@ -99,10 +99,16 @@ def test_plain_bodies_take_the_fast_path(raw: bytes) -> None:
             "events[0].properties.mkt_items[0].mkt_quantity",
         ),
         (b'{"events":[{"name":"a","user_id":"u","\\u006eame":"b"}]}', "events[0].name"),
-        (b'{"events":[{"name":"a","user_id":"u","properties":{"\\u00e9":1,"\\u00E9":2}}]}', "events[0].properties.\u00e9"),
+        (
+            b'{"events":[{"name":"a","user_id":"u","properties":{"\\u00e9":1,"\\u00E9":2}}]}',
+            "events[0].properties.\u00e9",
+        ),
         # a colon spelt as an escape elsewhere must not hide the colon the duplicate leaves
         (b'{"events":[{"name":"a\\u003ab","user_id":"u","user_id":"v"}]}', "events[0].user_id"),
-        (b'{"events":[{"name":"a\\u003Ab","user_id":"u","properties":{"k":{"x":1,"x":2}}}]}', "events[0].properties.k.x"),
+        (
+            b'{"events":[{"name":"a\\u003Ab","user_id":"u","properties":{"k":{"x":1,"x":2}}}]}',
+            "events[0].properties.k.x",
+        ),
         (
             b'{"events":[{"name":"a","user_id":"u"}],"events":[{"name":"b","user_id":"u","id":"second"}]}',
             "events",
@@ -125,14 +131,18 @@ def test_duplicate_keys_go_the_long_way_and_the_last_wins_with_a_warning(raw: by
         (spec.PROFILES, b'{"profiles":[{"user_id":"u","user_id":"v\\u003a"}]}', "profiles[0].user_id"),
     ],
 )
-def test_an_escaped_colon_hides_no_duplicate_on_any_endpoint(endpoint: spec.Endpoint, raw: bytes, where: str) -> None:
+def test_an_escaped_colon_hides_no_duplicate_on_any_endpoint(
+    endpoint: spec.Endpoint, raw: bytes, where: str
+) -> None:
     warning = f"{where}: duplicate key; the last occurrence wins"
     assert warning in validate_body(endpoint, raw, Settings()).warnings
 
 
 def test_keys_that_differ_once_unescaped_are_no_duplicates() -> None:
     # "e" and a combining accent is not the same key as a precomposed "é", nor is "\\u0061b" "aB"
-    raw = b'{"events":[{"name":"a","user_id":"u","properties":{"e\\u0301":1,"\\u00e9":2,"\\u0061b":3,"aB":4}}]}'
+    raw = (
+        b'{"events":[{"name":"a","user_id":"u","properties":{"e\\u0301":1,"\\u00e9":2,"\\u0061b":3,"aB":4}}]}'
+    )
     assert full(raw, Settings()) == validate_body(spec.EVENTS, raw, Settings())
     assert validate_body(spec.EVENTS, raw, Settings()).warnings == []
 
@@ -280,3 +290,35 @@ def test_invalid_cases(case: ms.InvalidCase, name: str) -> None:
     fast = check(case.content(), SETTINGS[name])
     if name == "default":
         assert fast is None
+
+
+@pytest.mark.parametrize(
+    ("text", "spells"),
+    [
+        (b'{"a":"plain"}', False),
+        (b'{"a":"\\uc154\\ub300"}', False),  # Korean, as most encoders escape it
+        (b'{"a":"\\"quoted\\"\\n\\t\\\\"}', False),
+        (b'{"a":"\\u0073k_live"}', True),
+        (b'{"a":"\\u003a"}', True),
+        (b'{"a":"x\\/y"}', True),
+        (b'{"a":"\\b"}', True),
+        (b'{"a":"\\f"}', True),
+    ],
+)
+def test_one_scan_tells_both_checks_whether_an_escape_may_spell_ascii(
+    text: bytes, spells: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mockserver import escapes
+
+    scans = []
+    real = escapes._ASCII_ESCAPE
+    monkeypatch.setattr(
+        escapes,
+        "_ASCII_ESCAPE",
+        type("Counted", (), {"search": lambda _s, raw: scans.append(raw) or real.search(raw)})(),
+    )
+    body = bytes(bytearray(text))  # a body of its own, as each request's is
+    assert escapes.may_spell_ascii(body) is spells
+    assert escapes.may_spell_ascii(body) is spells  # the journal asks after the validator
+    assert len(scans) <= 1
+    assert escapes.may_spell_ascii(bytes(bytearray(text))) is spells  # another body: asked anew
