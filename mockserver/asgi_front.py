@@ -43,9 +43,8 @@ from mockserver.ingest_front import (
     is_heavy,
     marked_drop,
     parse_length,
-    unexpected_failure,
 )
-from mockserver.pipeline import error_reply
+from mockserver.pipeline import Reply
 from mockserver.read_deadline import deadline
 
 if TYPE_CHECKING:
@@ -178,26 +177,13 @@ class AsgiFront:
             declared = None  # read what comes; the front answers the bad header with its 400
         body, error = await _read_body(receive, declared, settings.max_body_bytes, settings.read_timeout)
         method = scope["method"]
-        try:
-            front.hosts.check(headers.get("host"))
-            incoming = front.incoming(
-                method,
-                path,
-                headers,
-                scope.get("query_string", b""),
-                body,
-                error,
-                arrived,
-            )
-        except ApiError as refused:
-            reply = error_reply(refused)
-        except Exception:
-            reply = unexpected_failure()
+        taken = front.take(method, path, headers, scope.get("query_string", b""), body, error, arrived)
+        if isinstance(taken, Reply):
+            reply = taken
+        elif is_heavy(body, headers.get("content-encoding")):
+            reply = await asyncio.get_running_loop().run_in_executor(self._work, front.answer, taken)
         else:
-            if is_heavy(body, headers.get("content-encoding")):
-                reply = await asyncio.get_running_loop().run_in_executor(self._work, front.answer, incoming)
-            else:
-                reply = front.answer(incoming)
+            reply = front.answer(taken)
         if reply.drop:
             reply = marked_drop()  # no socket here to close
         if reply.delay > 0:

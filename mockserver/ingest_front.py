@@ -156,6 +156,27 @@ class IngestFront:
         except Exception:
             return unexpected_failure()
 
+    def take(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        query_string: bytes,
+        body: bytes,
+        body_error: ApiError | None,
+        arrived: int | None,
+    ) -> pipeline.IncomingRequest | pipeline.Reply:
+        """An ingestion request read whole by a door without a WSGI environ (the asyncio front,
+        the in-process routes), its host checked: ready for :meth:`answer`, or already answered
+        (a foreign host, a bad ``Content-Length``)."""
+        try:
+            self.hosts.check(headers.get("host"))
+            return self.incoming(method, path, headers, query_string, body, body_error, arrived)
+        except ApiError as refused:
+            return pipeline.error_reply(refused)
+        except Exception:
+            return unexpected_failure()
+
     def incoming(
         self,
         method: str,

@@ -39,6 +39,8 @@ from mockserver import spec
 if TYPE_CHECKING:
     from flask import Flask
 
+    from mockserver.ingest_front import IngestFront
+
 __all__ = ["CLIENTS", "Answer", "InProcess", "call_app", "vendor_url_pattern"]
 
 #: the clients served in process, in the order they are patched
@@ -68,18 +70,23 @@ class Answer:
     delay: float
 
 
-def call_app(app: Flask, method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
+def call_app(
+    app: Flask, method: str, url: str, headers: list[tuple[str, str]], body: bytes, *, direct: bool = True
+) -> Answer:
     """Run one request through the app, as a server would; the latency is the caller's to wait.
 
-    The environ is built as the asyncio front builds it, rather than by werkzeug's test client,
-    whose cost per request is as much as the rest of a test."""
+    An ingestion request goes to the ingestion front as the asyncio front hands it over, with no
+    WSGI environ (``tests/pytest_plugin/test_call_app.py`` holds the two ways to the same
+    answer, journal and state); any other is run through the WSGI app with an environ built as
+    the asyncio front builds it, rather than by werkzeug's test client, whose cost per request
+    is as much as the rest of a test."""
     from mockserver.asgi_front import wsgi_environ
-    from mockserver.ingest_front import DROP_HEADER, attach_body
+    from mockserver.ingest_front import DROP_HEADER, attach_body, is_control_plane
 
     parts = urlsplit(url)
     skip = ("host", "content-length", "transfer-encoding")  # the body is whole: its length is known
     raw = [(_header_bytes(k), _header_bytes(v)) for k, v in headers if k.lower() not in skip]
-    scope = {
+    scope: dict[str, Any] = {
         "method": method.upper(),
         "path": unquote(parts.path or "/"),
         "query_string": parts.query.encode("latin-1", "replace"),
@@ -87,6 +94,10 @@ def call_app(app: Flask, method: str, url: str, headers: list[tuple[str, str]], 
         "server": ("localhost", 80),
         "client": ("127.0.0.1", 0),
     }
+    front = _ingest_front(app) if direct else None
+    path = "/" + scope["path"].lstrip("/")  # as the ingestion front reads PATH_INFO
+    if front is not None and not is_control_plane(path):
+        return _answer_directly(front, path, scope, body)
     environ = wsgi_environ(scope)
     delays: list[float] = []
     attach_body(environ, body, delays)
@@ -105,6 +116,32 @@ def call_app(app: Flask, method: str, url: str, headers: list[tuple[str, str]], 
     dropped = any(k.lower() == DROP_HEADER.lower() for k, _ in out)
     out = [(k, v) for k, v in out if k.lower() != DROP_HEADER.lower()]
     return Answer(status, out, content, dropped, sum(delays))
+
+
+def _ingest_front(app: Flask) -> IngestFront | None:
+    """The app's ingestion front, where it answers ingestion itself (not in proxy mode)."""
+    from mockserver.ingest_front import IngestFront
+
+    front = app.wsgi_app
+    return front if isinstance(front, IngestFront) and front.upstream is None else None
+
+
+def _answer_directly(front: IngestFront, path: str, scope: dict[str, Any], body: bytes) -> Answer:
+    """An ingestion request answered as the WSGI app answers it (see :func:`call_app`)."""
+    from mockserver.ingest_front import DROP_HEADER, header_map, marked_drop
+    from mockserver.pipeline import Reply
+
+    method = scope["method"]
+    # Before the body, as on the wire: a reset meanwhile must clear this request too.
+    arrived = front.backend.arrival()
+    headers = header_map(scope["headers"])
+    taken = front.take(method, path, headers, scope["query_string"], body, None, arrived)
+    reply = taken if isinstance(taken, Reply) else front.answer(taken)
+    dropped = reply.drop
+    if dropped:
+        reply = marked_drop()
+    out = [(k, v) for k, v in reply.wire_headers() if k.lower() != DROP_HEADER.lower()]
+    return Answer(reply.status, out, b"" if method == "HEAD" else reply.body, dropped, reply.delay)
 
 
 def _header_bytes(text: str) -> bytes:
