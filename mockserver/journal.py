@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic_core import from_json
 
-from mockserver.errors import capped, count_listed
+from mockserver.errors import MAX_LISTED, capped, count_listed
 
 __all__ = ["Journal", "JournalEntry", "not_comparable"]
 
@@ -59,9 +59,11 @@ class JournalEntry:
     def __post_init__(self) -> None:
         # However many a body holds, an entry lists the first errors and warnings and counts the
         # rest, so that it costs the journal's byte budget what its body costs.
-        errors = capped(self.errors, lambda more: {"field": "errors", "reason": more})
-        object.__setattr__(self, "errors", errors)
-        object.__setattr__(self, "warnings", capped(self.warnings, lambda more: more))
+        if len(self.errors) > MAX_LISTED:
+            errors = capped(self.errors, lambda more: {"field": "errors", "reason": more})
+            object.__setattr__(self, "errors", errors)
+        if len(self.warnings) > MAX_LISTED:
+            object.__setattr__(self, "warnings", capped(self.warnings, lambda more: more))
 
     @property
     def agrees(self) -> bool | None:
@@ -220,6 +222,8 @@ class Journal:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._entries: deque[JournalEntry] = deque()
+        #: each entry's cost, in step with ``_entries``: worked out once, not again as it leaves
+        self._costs: deque[int] = deque()
         self._bytes = 0
         self._next_id = 1
         self.dropped = 0
@@ -230,11 +234,13 @@ class Journal:
         return value
 
     def append(self, entry: JournalEntry) -> None:
+        cost = _cost(entry)
         self._entries.append(entry)
-        self._bytes += _cost(entry)
+        self._costs.append(cost)
+        self._bytes += cost
         while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
-            old = self._entries.popleft()
-            self._bytes -= _cost(old)
+            self._entries.popleft()
+            self._bytes -= self._costs.popleft()
             self.dropped += 1
 
     def entries(
@@ -251,9 +257,11 @@ class Journal:
 
     def remove_project(self, project_id: str) -> None:
         """Forget the entries of one project (by its ``project_id`` query value)."""
-        kept = deque(e for e in self._entries if _project_of(e) != project_id)
-        self._bytes = sum(_cost(e) for e in kept)
-        self._entries = kept
+        pairs = zip(self._entries, self._costs, strict=True)
+        kept = [(e, c) for e, c in pairs if _project_of(e) != project_id]
+        self._entries = deque(e for e, _ in kept)
+        self._costs = deque(c for _, c in kept)
+        self._bytes = sum(self._costs)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -264,6 +272,7 @@ class Journal:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._costs.clear()
         self._bytes = 0
         self._next_id = 1
         self.dropped = 0

@@ -9,7 +9,6 @@ path is journaled, whatever its answer.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import logging
 import time
@@ -62,10 +61,16 @@ class IncomingRequest:
     #: was read: a request that a reset overtook stores and journals nothing
     arrived: int | None = None
 
-    @functools.cached_property
+    _redactor: Redactor | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
     def redactor(self) -> Redactor:
-        """The credentials this request presents, masked wherever it is shown."""
-        return Redactor(self.headers, self.query)
+        """The credentials this request presents, masked wherever it is shown. Made at first
+        use and kept (by hand: ``functools.cached_property`` takes a lock on Python 3.11)."""
+        redactor = self._redactor
+        if redactor is None:
+            redactor = self._redactor = Redactor(self.headers, self.query)
+        return redactor
 
     def masked(self, error: ApiError) -> ApiError:
         """``error`` with the request's credentials masked in its reasons: an error may quote
@@ -276,6 +281,8 @@ def _leniently(
 
 def _fault(backend: Backend, request: IncomingRequest) -> tuple[float, Reply | None]:
     """The fault rules' latency in seconds, and their answer (a status or a dropped connection)."""
+    if not backend.has_fault_rules:
+        return 0.0, None
     project = next((v for k, v in request.query if k == "project_id"), None)
     outcome = backend.fire_faults(request.path, project)
     delay = outcome.latency_ms / 1000
@@ -419,15 +426,16 @@ def _count_items(endpoint: spec.Endpoint, body: Any) -> int | None:
 
 
 def _entry_fields(request: IncomingRequest, project_id: str | None, raw: bytes) -> dict[str, Any]:
+    redactor = request.redactor
     return {
         "method": request.method,
         "path": request.path,
-        "query": _query_dict(request.redactor.query(request.query)),
-        "headers": _journal_headers(request.redactor.headers(request.headers)),
+        "query": _query_dict(redactor.query(request.query)),
+        "headers": _journal_headers(redactor.headers(request.headers)),
         # A client may put its key in the body too; the journal shows what it sent, key masked.
-        "raw": request.redactor.body(raw),
+        "raw": redactor.body(raw),
         "project_id": project_id,
-        "masks": request.redactor.masks,
+        "masks": redactor.masks,
     }
 
 

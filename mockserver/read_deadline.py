@@ -42,6 +42,11 @@ class _Pending:
 
 
 _PENDING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pending] = weakref.WeakKeyDictionary()
+#: the loop's pending reads last used (held weakly by the mapping, strongly here until another
+#: loop's replace them)
+_last: _Pending | None = None
+#: whether tasks count cancellations (Python 3.11)
+_COUNTS = hasattr(asyncio.Task, "cancelling")
 
 
 class _Deadline:
@@ -53,16 +58,20 @@ class _Deadline:
         self.fired = False
 
     async def __aenter__(self) -> None:
+        global _last
         loop = asyncio.get_running_loop()
         task = asyncio.current_task(loop)
         assert task is not None, "a read deadline needs a task"
-        pending = _PENDING.get(loop)
-        if pending is None:
-            pending = _PENDING[loop] = _Pending(loop)
+        pending = _last
+        if pending is None or pending.loop is not loop:
+            # a server has one loop: the weak mapping (slower) is asked only on a change
+            pending = _PENDING.get(loop)
+            if pending is None:
+                pending = _PENDING[loop] = _Pending(loop)
+            _last = pending
         self._task, self._pending = task, pending
         # Python 3.11: how many cancellations were asked before, to tell ours from another's
-        cancelling = getattr(task, "cancelling", None)
-        self._cancelling = cancelling() if cancelling is not None else 0
+        self._cancelling = task.cancelling() if _COUNTS else 0
         self.due = loop.time() + self.seconds
         pending.add(task, self)
 

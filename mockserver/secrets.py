@@ -160,7 +160,10 @@ def _mask_header(name: str, value: str, prefix: bool) -> str:
     return mask_secret(value, prefix=prefix)
 
 
-def _presented(name: str, value: str) -> list[str]:
+# A client sends the same credential with every request; the bound keeps one sending endless
+# new ones from growing it.
+@functools.lru_cache(maxsize=256)
+def _presented(name: str, value: str) -> tuple[str, ...]:
     """The credential values a header or parameter carries, for :func:`scrub` to search for."""
     lowered = name.lower()
     if lowered in ("cookie", "set-cookie"):
@@ -179,7 +182,7 @@ def _presented(name: str, value: str) -> list[str]:
         if not item.isprintable() or " " in item:
             found.extend(_CUT.split(item))
     # A scheme's name alone ("Bearer" with no key after it) is no secret.
-    return [item for item in found if len(item) >= _MIN_SCRUBBED and item.lower() not in _SCHEMES]
+    return tuple(item for item in found if len(item) >= _MIN_SCRUBBED and item.lower() not in _SCHEMES)
 
 
 #: what separates ``name=value`` pairs in a URL, a cookie or a list
@@ -326,11 +329,18 @@ class Redactor:
         prefix: bool = True,
     ) -> None:
         self.prefix = prefix
-        pairs = [*headers.items(), *query]
-        found = [s for name, value in pairs if is_secret_name(name) for s in _presented(name, value)]
-        # A URL in another header (Referer, Origin, a forwarded URL) may carry a key in its query
-        # string: that key is presented too, and masked wherever it shows.
-        found += [s for name, value in pairs if not is_secret_name(name) for s in _named_values(value)]
+        found: list[str] = []
+        named: list[str] = []
+        for pairs in (headers.items(), query):
+            for name, value in pairs:
+                if is_secret_name(name):
+                    found += _presented(name, value)
+                elif "=" in value:
+                    # A URL in another header (Referer, Origin, a forwarded URL) may carry a key
+                    # in its query string: that key is presented too, and masked wherever it
+                    # shows. After those of the credential headers, in the order they came.
+                    named += _named_values(value)
+        found += named
         found += [key for key in keys if len(key) >= _MIN_SCRUBBED]
         self.secrets: tuple[str, ...] = tuple(dict.fromkeys(found))
         # in the order scrubbing needs, worked out once for everything shown about the request

@@ -341,3 +341,32 @@ def test_the_query_cache_stays_small_and_hands_out_copies() -> None:
     for n in range(1000):
         ingest_front._parse_query(f"project_id=p{n}")
     assert ingest_front._parsed_query.cache_info().currsize <= 64
+
+
+def test_the_journal_counts_its_bytes_right_through_drops_and_removals() -> None:
+    """Each entry's cost is worked out once and kept beside it: the total must stay the sum of
+    what the entries left cost, through evictions, removals of a project and a clear."""
+    from mockserver.journal import _cost
+
+    backend = Backend({"journal_max_entries": 7, "any_project": True})
+    client = create_app(backend=backend).test_client()
+    journal = backend._journal
+
+    def consistent() -> None:
+        assert journal.bytes == sum(_cost(e) for e in journal.entries())
+
+    for n in range(12):
+        project = "a" if n % 3 else "b"
+        client.post(
+            f"/v1/api/events?project_id={project}", data=events_body("e", pad=n * 10), headers=HEADERS
+        )
+        consistent()
+    assert len(journal) == 7 and journal.dropped == 5
+    backend.reset("b")
+    consistent()
+    assert {e.project_id for e in journal.entries()} == {"a"}
+    client.post("/v1/api/events?project_id=a", data=events_body("e"), headers=HEADERS)
+    consistent()
+    backend.reset()
+    consistent()
+    assert journal.bytes == 0
