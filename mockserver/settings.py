@@ -221,7 +221,8 @@ class Settings:
         default=10.0,
         metadata=_doc(
             "Seconds a request body may take to arrive in full; past it the fake answers 408 and "
-            "stores nothing. A slow client never holds up the others.",
+            "stores nothing (on granian, up to 50 ms past it). A slow client never holds up the "
+            "others.",
             min=0.1,
             max=3600,
         ),
