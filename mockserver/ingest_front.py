@@ -166,60 +166,50 @@ class IngestFront:
         body_error: ApiError | None,
         arrived: int | None,
     ) -> pipeline.IncomingRequest | pipeline.Reply:
-        """An ingestion request read whole by a door without a WSGI environ (the asyncio front,
-        the in-process routes), its host checked: ready for :meth:`answer`, or already answered
-        (a foreign host, a bad ``Content-Length``)."""
+        """An ingestion request read whole (or its first ``limit + 1`` bytes) by a door without a
+        WSGI environ (the asyncio front, the in-process routes), by the same rules as
+        :func:`_incoming`: ``headers`` as :func:`header_map` makes them, ``query_string`` as
+        sent. Ready for :meth:`answer`, or already answered (a foreign host)."""
         try:
             self.hosts.check(headers.get("host"))
-            return self.incoming(method, path, headers, query_string, body, body_error, arrived)
+            too_large, kept, body_error = self._body_read(headers, body, body_error)
+            raw_query = query_string.decode("latin-1")
+            return pipeline.IncomingRequest(
+                method=method,
+                path=path,
+                query=_parse_query(raw_query),
+                headers=headers,
+                body=kept,
+                too_large=too_large,
+                body_error=body_error,
+                query_string=raw_query,
+                arrived=arrived,
+            )
         except ApiError as refused:
             return pipeline.error_reply(refused)
         except Exception:
             return unexpected_failure()
 
-    def incoming(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        query_string: bytes,
-        body: bytes,
-        body_error: ApiError | None,
-        arrived: int | None,
-    ) -> pipeline.IncomingRequest:
-        """An ingestion request from a server that read the body whole (or its first
-        ``limit + 1`` bytes) without a WSGI environ, by the same rules as :func:`_incoming`:
-        ``headers`` as :func:`header_map` makes them, ``query_string`` as sent."""
+    def _body_read(
+        self, headers: dict[str, str], body: bytes, body_error: ApiError | None
+    ) -> tuple[bool, bytes, ApiError | None]:
+        """Whether the body is too large, what of it is kept, and why it did not arrive whole."""
         limit = self.backend.settings.max_body_bytes
-        too_large = False
-        kept = b""
         try:
             declared = parse_length(headers.get("content-length"))
             if declared is not None and declared > limit:
-                too_large = True
-            elif body_error is None:
-                want = limit + 1 if declared is None else min(declared, limit + 1)
-                got = body[:want]
-                if declared is not None and len(got) < want:
-                    raise incomplete_body(len(got), declared)  # and none of it is kept
-                if len(got) > limit:
-                    too_large = True
-                else:
-                    kept = got
+                return True, b"", body_error
+            if body_error is not None:
+                return False, b"", body_error
+            want = limit + 1 if declared is None else min(declared, limit + 1)
+            got = body[:want]
+            if declared is not None and len(got) < want:
+                raise incomplete_body(len(got), declared)  # and none of it is kept
+            if len(got) > limit:
+                return True, b"", None
+            return False, got, None
         except ApiError as error:
-            body_error = error
-        raw_query = query_string.decode("latin-1")
-        return pipeline.IncomingRequest(
-            method=method,
-            path=path,
-            query=_parse_query(raw_query),
-            headers=headers,
-            body=kept,
-            too_large=too_large,
-            body_error=body_error,
-            query_string=raw_query,
-            arrived=arrived,
-        )
+            return False, b"", error
 
 
 def unexpected_failure() -> pipeline.Reply:

@@ -11,18 +11,10 @@ from typing import Any
 import pytest
 
 from mockserver import Backend, create_app
-from mockserver.ingest_front import LARGE_BODY
 from pytest_plugin.inprocess import Answer, call_app
+from tests.mockserver.test_asgi_direct import BAD, EVENT, HEAVY, KEY, LIMIT, SECRET, journal
 
-KEY = "test-api-key"
-SECRET = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
 URL = "https://event.marketap.io/v1/api/events?project_id=test-project"
-EVENT = json.dumps({"events": [{"name": "mkt_login", "user_id": "u-1"}]}).encode()
-BAD = json.dumps({"events": [{"name": "", "user_id": "u-1", "timestamp": "then"}]}).encode()
-HEAVY = json.dumps(
-    {"events": [{"name": "e", "user_id": f"u-{i}", "properties": {"pad": "x" * 60}} for i in range(1000)]}
-).encode()
-LIMIT = 2 * LARGE_BODY
 AUTH = ("Authorization", f"Bearer {KEY}")
 JSON = ("Content-Type", "application/json")
 
@@ -74,13 +66,7 @@ def run(case: dict[str, Any], *, direct: bool) -> tuple[Answer, list[dict[str, A
         case.get("body", EVENT),
         direct=direct,
     )
-    journal = []
-    for entry in backend.requests():
-        shown = entry.as_dict()
-        shown.pop("id")
-        shown.pop("time")
-        journal.append(shown)
-    return answer, journal, backend.events("test-project")
+    return answer, journal(backend), backend.events("test-project")
 
 
 @pytest.mark.parametrize("name", CASES)
