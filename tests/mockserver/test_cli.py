@@ -195,5 +195,5 @@ print(json.dumps([before, gc.get_freeze_count()]))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     before, after = json.loads(done.stdout)
-    assert before == 0
-    assert after > 10_000  # the libraries and the app, not a handful
+    # Python 3.12 freezes a few hundred objects of its own at start
+    assert after - before > 10_000  # the libraries and the app, not a handful
