@@ -10,7 +10,6 @@ pending (none when idle) and cancels the reads whose time is up, which then rais
 from __future__ import annotations
 
 import asyncio
-import weakref
 from types import TracebackType
 
 __all__ = ["TICK", "deadline"]
@@ -41,12 +40,10 @@ class _Pending:
         self.timer = self.loop.call_later(TICK, self.sweep) if self.reads else None
 
 
-_PENDING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pending] = weakref.WeakKeyDictionary()
-#: the loop's pending reads last used (held weakly by the mapping, strongly here until another
-#: loop's replace them)
+#: the pending reads of the loop last used. A server has one loop. Where loops take turns (one
+#: test after another), each change starts a new set: a set left behind keeps its own timer, and
+#: its reads their place in it, until its last read ends.
 _last: _Pending | None = None
-#: whether tasks count cancellations (Python 3.11)
-_COUNTS = hasattr(asyncio.Task, "cancelling")
 
 
 class _Deadline:
@@ -64,14 +61,13 @@ class _Deadline:
         assert task is not None, "a read deadline needs a task"
         pending = _last
         if pending is None or pending.loop is not loop:
-            # a server has one loop: the weak mapping (slower) is asked only on a change
-            pending = _PENDING.get(loop)
-            if pending is None:
-                pending = _PENDING[loop] = _Pending(loop)
-            _last = pending
+            pending = _last = _Pending(loop)
         self._task, self._pending = task, pending
-        # Python 3.11: how many cancellations were asked before, to tell ours from another's
-        self._cancelling = task.cancelling() if _COUNTS else 0
+        # How many cancellations were asked before, to tell ours from another's, where the task
+        # counts them (Python 3.11, or a task class of a library's that does as 3.11 does); None
+        # where it does not
+        cancelling = getattr(task, "cancelling", None)
+        self._cancelling = cancelling() if cancelling is not None else None
         self.due = loop.time() + self.seconds
         pending.add(task, self)
 
@@ -83,8 +79,7 @@ class _Deadline:
             return
         # The sweep cancelled the task once. Python 3.11 counts cancellations: one asked by
         # another (a server stopping) beside ours must go on as a cancellation.
-        uncancel = getattr(self._task, "uncancel", None)
-        ours = uncancel() <= self._cancelling if uncancel is not None else True
+        ours = self._cancelling is None or self._task.uncancel() <= self._cancelling
         if kind is asyncio.CancelledError:
             if ours:
                 raise TimeoutError from error

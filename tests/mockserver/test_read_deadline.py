@@ -16,7 +16,8 @@ from mockserver.read_deadline import TICK, deadline
 async def test_a_read_within_its_time_passes_and_leaves_no_timer() -> None:
     async with deadline(5):
         await asyncio.sleep(0)
-    pending = read_deadline._PENDING[asyncio.get_running_loop()]
+    pending = read_deadline._last
+    assert pending is not None and pending.loop is asyncio.get_running_loop()
     assert pending.reads == {}
     await asyncio.sleep(TICK * 2)
     assert pending.timer is None  # an idle loop is not woken
@@ -71,7 +72,9 @@ async def test_a_cancellation_beside_an_expired_deadline_is_not_swallowed() -> N
 
     task = asyncio.create_task(read())
     await asyncio.sleep(0)  # the read is waiting
-    read_deadline._PENDING[asyncio.get_running_loop()].sweep()  # its deadline fires
+    pending = read_deadline._last
+    assert pending is not None and pending.loop is asyncio.get_running_loop()
+    pending.sweep()  # its deadline fires
     task.cancel()  # and, in the same turn, another cancellation (a server stopping)
     with pytest.raises((asyncio.CancelledError, TimeoutError)):
         await task
@@ -88,7 +91,8 @@ async def test_a_read_that_ends_as_its_deadline_fires_is_not_cancelled_later() -
         due = time.monotonic() + 0.01 + TICK * 2
         while time.monotonic() < due:
             pass  # busy: the sweep cannot run until the block yields
-        pending = read_deadline._PENDING[loop]
+        pending = read_deadline._last
+        assert pending is not None and pending.loop is loop
         pending.sweep()  # the sweep runs in this very turn, as its timer would
     await asyncio.sleep(0.01)  # would raise CancelledError if the cancellation were left over
     await asyncio.sleep(0)
@@ -105,3 +109,25 @@ def test_each_event_loop_has_its_own_timer() -> None:
 
     assert asyncio.run(stall())
     assert asyncio.run(stall())  # a timer of the first loop, now closed, would never fire
+
+
+def test_a_loop_whose_reads_were_left_behind_still_cuts_them_off() -> None:
+    """Two loops in two threads, taking turns: each turn starts a new set of pending reads, and
+    the set left behind keeps its timer until its reads end."""
+    import threading
+
+    async def stall(seconds: float) -> bool:
+        try:
+            async with deadline(seconds):
+                await asyncio.sleep(5)
+        except TimeoutError:
+            return True
+        return False
+
+    results: list[bool] = []
+    other = threading.Thread(target=lambda: results.append(asyncio.run(stall(0.3))))
+    other.start()
+    time.sleep(0.1)  # the other loop's read is pending; this loop's now takes over
+    assert asyncio.run(stall(0.05))
+    other.join(timeout=5)
+    assert results == [True]
