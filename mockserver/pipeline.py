@@ -281,8 +281,6 @@ def _leniently(
 
 def _fault(backend: Backend, request: IncomingRequest) -> tuple[float, Reply | None]:
     """The fault rules' latency in seconds, and their answer (a status or a dropped connection)."""
-    if not backend.has_fault_rules:
-        return 0.0, None
     project = next((v for k, v in request.query if k == "project_id"), None)
     outcome = backend.fire_faults(request.path, project)
     delay = outcome.latency_ms / 1000
