@@ -97,25 +97,27 @@ def call_app(
     front = _ingest_front(app) if direct else None
     path = "/" + scope["path"].lstrip("/")  # as the ingestion front reads PATH_INFO
     if front is not None and not is_control_plane(path):
-        return _answer_directly(front, path, scope, body)
-    environ = wsgi_environ(scope)
-    delays: list[float] = []
-    attach_body(environ, body, delays)
-    started: list[Any] = []
+        status, out, content, delay = _ingest_directly(front, path, scope, body)
+    else:
+        environ = wsgi_environ(scope)
+        delays: list[float] = []
+        attach_body(environ, body, delays)
+        started: list[Any] = []
 
-    def start_response(status: str, out: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        started[:] = [int(status.split(" ", 1)[0]), out]
-        return lambda data: None  # the legacy write(): neither Flask nor the front uses it
+        def start_response(status: str, out: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            started[:] = [int(status.split(" ", 1)[0]), out]
+            return lambda data: None  # the legacy write(): neither Flask nor the front uses it
 
-    result = app(environ, start_response)
-    try:
-        content = b"".join(result)
-    finally:
-        getattr(result, "close", lambda: None)()
-    status, out = started
+        result = app(environ, start_response)
+        try:
+            content = b"".join(result)
+        finally:
+            getattr(result, "close", lambda: None)()
+        status, out = started
+        delay = sum(delays)
     dropped = any(k.lower() == DROP_HEADER.lower() for k, _ in out)
     out = [(k, v) for k, v in out if k.lower() != DROP_HEADER.lower()]
-    return Answer(status, out, content, dropped, sum(delays))
+    return Answer(status, out, content, dropped, delay)
 
 
 def _ingest_front(app: Flask) -> IngestFront | None:
@@ -126,9 +128,12 @@ def _ingest_front(app: Flask) -> IngestFront | None:
     return front if isinstance(front, IngestFront) and front.upstream is None else None
 
 
-def _answer_directly(front: IngestFront, path: str, scope: dict[str, Any], body: bytes) -> Answer:
-    """An ingestion request answered as the WSGI app answers it (see :func:`call_app`)."""
-    from mockserver.ingest_front import DROP_HEADER, header_map, marked_drop
+def _ingest_directly(
+    front: IngestFront, path: str, scope: dict[str, Any], body: bytes
+) -> tuple[int, list[tuple[str, str]], bytes, float]:
+    """An ingestion request answered as the WSGI app answers it (see :func:`call_app`): its
+    status, headers (a drop marked as the WSGI app marks it), body and latency."""
+    from mockserver.ingest_front import header_map, marked_drop
     from mockserver.pipeline import Reply
 
     method = scope["method"]
@@ -137,11 +142,9 @@ def _answer_directly(front: IngestFront, path: str, scope: dict[str, Any], body:
     headers = header_map(scope["headers"])
     taken = front.take(method, path, headers, scope["query_string"], body, None, arrived)
     reply = taken if isinstance(taken, Reply) else front.answer(taken)
-    dropped = reply.drop
-    if dropped:
+    if reply.drop:
         reply = marked_drop()
-    out = [(k, v) for k, v in reply.wire_headers() if k.lower() != DROP_HEADER.lower()]
-    return Answer(reply.status, out, b"" if method == "HEAD" else reply.body, dropped, reply.delay)
+    return reply.status, reply.wire_headers(), b"" if method == "HEAD" else reply.body, reply.delay
 
 
 def _header_bytes(text: str) -> bytes:
