@@ -331,6 +331,10 @@ class Store:
         state = self.projects.get(batch.project_id)
         if len(indexes) == len(batch.kept):  # the whole batch: the common case under the caps
             batch.kept = []
+        elif batch.kept[: len(indexes)] == indexes:
+            # The oldest: what the caps remove, one small request's worth from a large batch at
+            # a time. A slice (of a range, without copying) instead of a pass over the batch.
+            batch.kept = batch.kept[len(indexes) :]
         else:
             gone = set(indexes)
             batch.kept = tuple(i for i in batch.kept if i not in gone)

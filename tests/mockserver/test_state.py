@@ -296,3 +296,24 @@ def test_a_stored_batch_is_one_object_for_the_garbage_collector() -> None:
     assert len(gc.get_objects()) - before <= 2000 * 1.1
     store.add_events(PROJECT, raw, ["id-1"], ["u"])  # a repeated id: its event is kept once
     assert store.project(PROJECT).event_count == 2001
+
+
+def test_the_caps_take_the_oldest_events_of_a_large_batch_without_a_pass_over_it() -> None:
+    """Once a large batch is the oldest, each small request under the cap removes a few of its
+    events: a slice of its range each time, not a new tuple of what is left."""
+    import json
+
+    events = [{"name": "e", "user_id": f"u-{i % 3}", "id": f"id-{i}"} for i in range(1000)]
+    raw = json.dumps({"events": events}).encode()
+    store = Store(max_events=1000, max_bytes=1 << 30)
+    store.add_events(PROJECT, raw, [e["id"] for e in events], [e["user_id"] for e in events])
+    (large,) = store._batches
+    for i in range(3):
+        one = json.dumps({"events": [{"name": "e", "user_id": "v", "id": f"new-{i}"}]}).encode()
+        store.add_events(PROJECT, one, [f"new-{i}"], ["v"])
+    assert large.kept == range(3, 1000)
+    stored = [event["id"] for batch in store._batches for event in batch.events()]
+    assert stored == [f"id-{i}" for i in range(3, 1000)] + ["new-0", "new-1", "new-2"]
+    assert store.project(PROJECT).event_count == 1000 and store.dropped["events"] == 3
+    # a dropped id is new again; a kept one is still a repeat
+    assert "id-0" not in store.project(PROJECT).event_ids and "id-3" in store.project(PROJECT).event_ids
