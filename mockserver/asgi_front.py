@@ -11,7 +11,8 @@ ingestion request skips the WSGI environ: the ingestion front takes it as a requ
 
 Where the app's work is long, it runs in a small pool of threads instead, so the event loop
 keeps answering everyone else meanwhile (the thread yields the GIL to the loop every few
-milliseconds): a large or compressed body (inflating and validating it), every control call but
+milliseconds): a large or compressed body (inflating and validating it) but an events body the
+fast path accepts (:data:`~mockserver.ingest_front.QUICK_BODY`), every control call but
 ``/_mock/health`` (a journal listing can be long), and in proxy mode every ingestion request,
 which waits on the upstream in a pool of its own. A small plain body is answered on the loop,
 where a hand-off would cost more than the work.
@@ -180,7 +181,7 @@ class AsgiFront:
         taken = front.take(method, path, headers, scope.get("query_string", b""), body, error, arrived)
         if isinstance(taken, Reply):
             reply = taken
-        elif is_heavy(body, headers.get("content-encoding")):
+        elif front.long_work(taken):
             reply = await asyncio.get_running_loop().run_in_executor(self._work, front.answer, taken)
         else:
             reply = front.answer(taken)

@@ -32,7 +32,7 @@ from mockserver.duplicates import ESCAPED_COLON, may_have_duplicates
 from mockserver.escapes import may_spell_ascii
 from mockserver.settings import BODY_SETTINGS, Settings
 
-__all__ = ["accept_events"]
+__all__ = ["Accepted", "accept_events", "accepts_ahead"]
 
 # Escapes that decode to a C0 control character the full validator refuses (JSON text cannot
 # hold one raw), and with them a colon spelt as an escape, which the duplicate-key check would
@@ -181,9 +181,38 @@ _TYPED = frozenset(spec.EVENT_PROPERTY_TYPES)
 _KNOWN = _TYPED | spec.EVENT_PROPERTY_NAMES_UNTYPED
 
 
-def accept_events(raw: bytes, settings: Settings) -> tuple[list[str | None], list[str | None]] | None:
+#: each event's id and user id, in order
+Accepted = tuple[list[str | None], list[str | None]]
+
+#: the last body judged ahead of its request by :func:`accepts_ahead`, with the settings it was
+#: judged under and the verdict, until :func:`accept_events` takes it. While it is held, the
+#: body is referenced, so no other body can take its identity; one left behind (a request
+#: refused before validation) is held until the next is judged ahead.
+_ahead: tuple[bytes, Settings, Accepted | None] | None = None
+
+
+def accepts_ahead(raw: bytes, settings: Settings) -> bool:
+    """Whether :func:`accept_events` accepts ``raw``, asked before its request is answered
+    (to choose where to answer it). The verdict is kept for the answer, not worked out twice."""
+    global _ahead
+    ahead = _ahead
+    if ahead is None or ahead[0] is not raw or ahead[1] is not settings:
+        ahead = _ahead = (raw, settings, _accept(raw, settings))
+    return ahead[2] is not None
+
+
+def accept_events(raw: bytes, settings: Settings) -> Accepted | None:
     """Each event's id and user id if ``raw`` is an events body the full validator accepts
     without a warning; ``None`` when unsure (the full validator then decides)."""
+    global _ahead
+    ahead = _ahead
+    if ahead is not None and ahead[0] is raw and ahead[1] is settings:
+        _ahead = None
+        return ahead[2]
+    return _accept(raw, settings)
+
+
+def _accept(raw: bytes, settings: Settings) -> Accepted | None:
     decoders = _decoders_for(settings)
     if may_spell_ascii(raw) and decoders.escapes.search(raw):
         return None

@@ -34,7 +34,7 @@ import werkzeug.urls  # noqa: F401
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from mockserver import pipeline
+from mockserver import fastpath, pipeline, spec
 from mockserver.backend import Backend
 from mockserver.browser_guard import PAGE_HEADERS, HostGuard
 from mockserver.errors import ApiError
@@ -49,6 +49,7 @@ __all__ = [
     "DEFER_KEY",
     "DROP_HEADER",
     "LARGE_BODY",
+    "QUICK_BODY",
     "IngestFront",
     "attach_body",
     "declared_length",
@@ -67,6 +68,11 @@ log = logging.getLogger("mockserver")
 #: it. Such requests take turns (:attr:`IngestFront.heavy`), so however many arrive at once, one
 #: thread at a time does such work and the others' answers wait for the GIL only briefly.
 LARGE_BODY = 64 << 10
+#: An events body up to this size that the fast path accepts is short work all the same: its
+#: whole answer takes a few milliseconds (1.7 ms for 1,000 purchases, 300 KB). A thread would
+#: not let others in sooner: one that holds the GIL gives it up only every switch interval
+#: (5 ms), so such a body is answered where a small one is, and the hand-off is saved.
+QUICK_BODY = 512 << 10
 
 #: Bodies are read in pieces of at most this size, never in one allocation of a declared size.
 _READ_CHUNK = 1 << 20
@@ -147,7 +153,7 @@ class IngestFront:
         whether it came through :meth:`__call__` or straight from the asyncio front. A fault
         rule's ``drop`` and ``delay`` are left on the reply for the server to carry out."""
         try:
-            if self.upstream is None and is_heavy(incoming.body, incoming.headers.get("content-encoding")):
+            if self.upstream is None and self.long_work(incoming):
                 with self.heavy:
                     return pipeline.handle(self.backend, incoming)
             return pipeline.handle(self.backend, incoming, self.upstream)
@@ -155,6 +161,22 @@ class IngestFront:
             return pipeline.error_reply(error)
         except Exception:
             return unexpected_failure()
+
+    def long_work(self, incoming: pipeline.IncomingRequest) -> bool:
+        """Whether answering ``incoming`` is long work (see :data:`LARGE_BODY`), to be done in
+        turns and, on the asyncio front, off the event loop; not an events body the fast path
+        accepts (see :data:`QUICK_BODY`), which is judged here, once, and kept for the answer."""
+        body = incoming.body
+        if not is_heavy(body, incoming.headers.get("content-encoding")):
+            return False
+        try:
+            return not (
+                len(body) <= QUICK_BODY
+                and spec.endpoint_for(incoming.path) is spec.EVENTS
+                and fastpath.accepts_ahead(body, self.backend.settings)
+            )
+        except Exception:  # a bug of ours: the long way answers it in the envelope
+            return True
 
     def take(
         self,
