@@ -92,6 +92,10 @@ class _ChunkedBody:
         if not _HEX.fullmatch(size):
             raise _malformed(f"chunk size {size[:20]!r} is not hexadecimal")
         self._left = int(size, 16)
+        if self._left >> 64:
+            # What granian's parser refuses too: no body that size could arrive, and waiting
+            # for it would only end in the read timeout's 408.
+            raise _malformed(f"chunk size {size[:20]!r} does not fit in 64 bits")
         if self._left == 0:
             for _ in range(_MAX_TRAILERS):
                 if not self._line():

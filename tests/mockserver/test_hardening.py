@@ -170,6 +170,24 @@ def test_broken_chunked_bodies_get_a_4xx_or_a_close_and_store_nothing(fake: Targ
     assert all(entry["status"] != 202 for entry in fake.journal())
 
 
+def test_a_chunk_size_past_64_bits_is_refused_at_once(fake: Target) -> None:
+    """Not left to wait for a body no client could send (werkzeug answered 408 after the read
+    timeout, granian 400 at once)."""
+    body = b"1" + b"0" * 16 + b"\r\n{}\r\n0\r\n\r\n"  # 2**64
+    began = time.monotonic()
+    answer = exchange(fake, head(fake, "Transfer-Encoding: chunked") + body)
+    assert status_of(answer) == 400, answer[:300]
+    assert time.monotonic() - began < 3
+    assert envelope(answer)["errors"][0]["field"] == "body"
+    assert fake.events() == []
+
+
+def test_a_chunk_size_of_64_bits_with_leading_zeros_is_read(fake: Target) -> None:
+    size = b"0" * 40 + b"%x" % len(EVENT)
+    body = size + b"\r\n" + EVENT + b"\r\n0\r\n\r\n"
+    assert status_of(exchange(fake, head(fake, "Transfer-Encoding: chunked") + body)) == 202
+
+
 def test_chunk_extensions_and_trailers_are_read_past(fake: Target) -> None:
     body = b"%x;name=value\r\n" % len(EVENT) + EVENT + b"\r\n0\r\nX-Checksum: 1\r\n\r\n"
     assert status_of(exchange(fake, head(fake, "Transfer-Encoding: chunked") + body)) == 202
