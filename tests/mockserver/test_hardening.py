@@ -174,10 +174,8 @@ def test_a_chunk_size_past_64_bits_is_refused_at_once(fake: Target) -> None:
     """Not left to wait for a body no client could send (werkzeug answered 408 after the read
     timeout, granian 400 at once)."""
     body = b"1" + b"0" * 16 + b"\r\n{}\r\n0\r\n\r\n"  # 2**64
-    began = time.monotonic()
     answer = exchange(fake, head(fake, "Transfer-Encoding: chunked") + body)
-    assert status_of(answer) == 400, answer[:300]
-    assert time.monotonic() - began < 3
+    assert status_of(answer) == 400, answer[:300]  # not the read timeout's 408
     assert envelope(answer)["errors"][0]["field"] == "body"
     assert fake.events() == []
 
