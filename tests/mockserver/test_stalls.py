@@ -1,18 +1,22 @@
 """No request stalls the others: while heavy requests are in flight (a gzip body of many members,
-large bodies of bad items, full journal listings), ``/_mock/health`` keeps answering within a
-bound, on granian and on werkzeug; and gzip bodies are inflated in linear time, with a cap on
-their members, on every door.
+large bodies of bad items, full journal listings), ``/_mock/health`` keeps answering, on granian
+and on werkzeug; and gzip bodies are inflated in linear time, with a cap on their members, on every
+door.
 
-The bound is relative, so that load on the machine slows both sides alike: health must answer
-within a third of the time the heavy requests take together (and within a second when they take
-almost none). A server that runs heavy work on its one event loop answers health only when all
-of it is done; one that shares the work fairly answers within the longest single step of it
-(one parse of one body, a fraction of the whole)."""
+The bound is relative, so that load on the machine slows both sides alike: the median wait for
+health while the heavy requests run must stay under half the time one of them takes alone. A
+server that does heavy work on its event loop makes a health request wait for the rest of the
+request in hand, about half of one such request at the median and often more; one that shares the
+work fairly answers within a few of the work's longest steps (one parse of one body), which are a
+small part of a request. The median, not the longest wait, is judged: a health request that comes
+as six bodies arrive at once may wait for several such steps, and the longest wait of a run is
+too much a matter of chance to fail on."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import statistics
 import threading
 import time
 import zlib
@@ -28,8 +32,10 @@ from tests.conftest import server_url
 
 AUTH = {"Authorization": "Bearer test-api-key", "Content-Type": "application/json"}
 EVENTS = f"{spec.EVENTS.path}?project_id=test-project"
-#: what share of the heavy requests' time health may take, at most
-HEALTH_SHARE = 1 / 3
+#: what share of one heavy request's time, alone, the median wait for health may take
+HEALTH_SHARE = 1 / 2
+#: the bound for heavy requests so short that timing them says nothing (the gzip members)
+HEALTH_FLOOR = 0.25
 #: how many heavy requests run at once in each case
 HEAVY_AT_ONCE = 6
 
@@ -77,13 +83,15 @@ HEAVY = {"gzip_members": heavy_gzip, "bad_items": heavy_bad_items, "journal_list
 def test_health_answers_while_heavy_requests_are_in_flight(server: str, heavy: str) -> None:
     with server_url(server) as url:
         call = HEAVY[heavy](url)
+        began = time.monotonic()
+        call()
+        alone = time.monotonic() - began
         results: list[Any] = []
 
         def run() -> None:
             results.append(call())
 
         workers = [threading.Thread(target=run) for _ in range(HEAVY_AT_ONCE)]
-        began = time.monotonic()
         for worker in workers:
             worker.start()
         waits: list[float] = []
@@ -95,9 +103,9 @@ def test_health_answers_while_heavy_requests_are_in_flight(server: str, heavy: s
                 time.sleep(0.05)
         for worker in workers:
             worker.join()
-        took = time.monotonic() - began
         assert len(results) == HEAVY_AT_ONCE and all(isinstance(r, int) for r in results)
-        assert max(waits) < max(took * HEALTH_SHARE, 1.0), (took, sorted(waits)[-5:])
+        bound = max(alone * HEALTH_SHARE, HEALTH_FLOOR)
+        assert statistics.median(waits) < bound, (alone, sorted(waits))
 
 
 def test_a_body_of_too_many_gzip_members_is_refused_naming_them(client: Any) -> None:
