@@ -91,6 +91,7 @@ def test_the_pages_are_there() -> None:
     names = {str(p.relative_to(ROOT)) for p in PAGES}
     korean = {"docs/index.ko.md", "docs/getting-started.ko.md", "docs/pytest.ko.md"}
     korean |= {"docs/outside-pytest.ko.md", "docs/errors.ko.md", "docs/recordings.ko.md", "README.ko.md"}
+    korean |= {"docs/inprocess.ko.md"}
     assert korean <= names
     assert len(of_kind("example")) >= 20 and len(of_kind("curl")) >= 20 and len(of_kind("command")) >= 8
 
