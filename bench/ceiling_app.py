@@ -26,3 +26,18 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     status = 202 if scope["method"] == "POST" else 200
     await send({"type": "http.response.start", "status": status, "headers": _HEADERS})
     await send({"type": "http.response.body", "body": b"{}"})
+
+
+class _RsgiCeiling:
+    """The same on granian's RSGI interface, reading the body in one piece: what a front on it
+    could save per request. ``marketap-mock serve`` keeps ASGI (see ``mockserver.asgi_front``)."""
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if scope.proto != "http":
+            return
+        await protocol()
+        status = 202 if scope.method == "POST" else 200
+        protocol.response_bytes(status, [("content-type", "application/json")], b"{}")
+
+
+rsgi_app = _RsgiCeiling()

@@ -6,7 +6,8 @@ install wrk``); Prism's row needs ``npm`` and is skipped with a note otherwise. 
 at once; after a warm-up, each round gives each server ``--duration`` seconds of 8 connections
 in turn. Each ratio is the median of the rounds' ratios, with its spread. Targets, with every
 check on: serve >= 1.0x a bare Flask app on the same granian and >= 2.0x Prism, on 1-event and
-1,000-event bodies; the ceiling (an ASGI app that reads the body and answers) is printed beside.
+1,000-event bodies; the ceiling (an ASGI app that reads the body and answers) is printed beside,
+and the same app on granian's RSGI interface, to show what a front there would save.
 Each server's CPU time per request (with every process below it, from /proc) is printed too: it
 depends far less on what else the machine is doing than requests per second do.
 """
@@ -150,11 +151,12 @@ def granian(app: str, interface: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-FAKE, WERKZEUG, BARE, CEILING, PRISM = (
+FAKE, WERKZEUG, BARE, CEILING, RSGI_CEILING, PRISM = (
     "marketap-mock serve (granian)",
     "marketap-mock serve --server werkzeug",
     "bare Flask, granian (parse, answer 202)",
     "ceiling: ASGI, granian (read, answer 202)",
+    "the same on granian's RSGI interface",
     "Prism 5, -v error, the fake's OpenAPI",
 )
 
@@ -183,12 +185,13 @@ def main() -> int:
             ).stdout
         )
         commands: dict[str, tuple[list[str] | None, str]] = {}
-        ports = {label: free_port() for label in (FAKE, WERKZEUG, BARE, CEILING, PRISM)}
+        ports = {label: free_port() for label in (FAKE, WERKZEUG, BARE, CEILING, RSGI_CEILING, PRISM)}
         mock = [python, "-m", "mockserver", "serve", "--port"]
         commands[FAKE] = ([*mock, str(ports[FAKE])], "/_mock/health")
         commands[WERKZEUG] = ([*mock, str(ports[WERKZEUG]), "--server", "werkzeug"], "/_mock/health")
         commands[BARE] = (granian("bench.bare_app:app", "wsgi", ports[BARE]), "/_mock/health")
         commands[CEILING] = (granian("bench.ceiling_app:app", "asgi", ports[CEILING]), "/")
+        commands[RSGI_CEILING] = (granian("bench.ceiling_app:rsgi_app", "rsgi", ports[RSGI_CEILING]), "/")
         commands[PRISM] = (prism_command(ports[PRISM], spec), "/")
         # every server runs for the whole benchmark, and each round measures each of them in
         # turn: the ratios within a round share the machine's state of the moment
@@ -229,6 +232,10 @@ def main() -> int:
         # the other's CPU per request over the fake's: above 1 when the fake does more with less
         return Ratio(tuple(b / a for a, b in zip(cpu[FAKE][n], cpu[over][n], strict=True)))
 
+    def ceilings(n: int) -> Ratio:
+        # below 1: what the server itself costs per request is less on RSGI than on ASGI
+        return Ratio(tuple(b / a for a, b in zip(cpu[CEILING][n], cpu[RSGI_CEILING][n], strict=True)))
+
     for n, size in ((1, "1 event"), (1000, "1,000 events")):
         target(f"serve / bare Flask on granian, {size}", ratio(BARE, n), 1.0)
         print(f"  the same by CPU per request: {cpu_ratio(BARE, n)}")
@@ -238,6 +245,7 @@ def main() -> int:
         else:
             skipped(f"serve / Prism -v error, {size}", "npm is not installed")
         print(f"  serve / ceiling (ASGI, no parsing), {size}: {ratio(CEILING, n)}")
+        print(f"  CPU per request, RSGI ceiling over ASGI ceiling, {size}: {ceilings(n)}")
     if non2xx:
         print(f"{non2xx} non-2xx answers: the figures above do not count", flush=True)
         return 1

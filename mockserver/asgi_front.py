@@ -17,9 +17,15 @@ fast path accepts (:data:`~mockserver.ingest_front.QUICK_BODY`), every control c
 which waits on the upstream in a pool of its own. A small plain body is answered on the loop,
 where a hand-off would cost more than the work.
 
-ASGI rather than granian's own RSGI: RSGI's body iterator ends quietly when a client closes
-mid-chunk, so a truncated chunked body would be stored, and its one-piece read buffers a chunked
-body of any size.
+ASGI rather than granian's own RSGI, although granian itself costs less per request there
+(``bench.live`` prints both ceilings). On RSGI the fake could not answer every request as its
+other doors do:
+
+- its header map leaves out each value that is not visible ASCII, so an ``Authorization`` header
+  sent in UTF-8 would vanish and be answered as if it were missing;
+- its body iterator gives the same pieces for a chunked body cut short and for one that ends
+  with trailers, so it cannot refuse the one and keep the other;
+- its one-piece read refuses a cut body, but buffers a chunked body of any size.
 """
 
 from __future__ import annotations
