@@ -15,6 +15,7 @@ BENCHMARKS = [
     "bench.strategies",
     "bench.soak",
     "bench.dashboard_poll",
+    "bench.stalls",
     "bench.live",
     "bench.recording",
 ]

@@ -46,6 +46,11 @@ class ApiError(Exception):
     errors: list[FieldError] = field(default_factory=list)
     message: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    #: the body's item count for the journal (``Endpoint.count_items``), when whoever refused
+    #: the body had parsed it already: a body near the size limit is then not parsed again
+    #: just to be counted. ``counted`` says whether ``items`` holds that count.
+    items: int | None = field(default=None, compare=False)
+    counted: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.message:

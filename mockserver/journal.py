@@ -182,6 +182,20 @@ def _project_of(entry: JournalEntry) -> Any:
 
 #: what a number must hold to overflow a float: an exponent, or hundreds of digits
 _MAY_OVERFLOW = re.compile(rb"[0-9][eE]|[0-9]{300}")
+#: the longest text a match of it spans
+_OVERFLOW_SPAN = 300
+#: Bytes searched in one call. A search holds the GIL throughout, and runs at about 50 MB/s:
+#: over a body near the size limit in one call, it held every other request (and the event
+#: loop) for a quarter of a second. In windows, each call takes a few milliseconds.
+_WINDOW = 256 << 10
+
+
+def _may_overflow(raw: bytes) -> bool:
+    # Windows overlap by a match's span less one, so a match across a boundary is still found.
+    for start in range(0, len(raw), _WINDOW):
+        if _MAY_OVERFLOW.search(raw, start, start + _WINDOW + _OVERFLOW_SPAN - 1):
+            return True
+    return False
 
 
 def _all_finite(value: Any) -> bool:
@@ -210,7 +224,7 @@ def parse_json(raw: bytes) -> Any:
         value = from_json(raw, allow_inf_nan=False)
     except ValueError:
         return None
-    if _MAY_OVERFLOW.search(raw) and not _all_finite(value):
+    if _may_overflow(raw) and not _all_finite(value):
         return None
     return value
 

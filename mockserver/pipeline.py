@@ -234,7 +234,7 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
     if validated is not None:
         fields.update(items=validated.items, warnings=validated.warnings)
     else:
-        fields["items"] = _count_items(endpoint, parse_json(verdict.raw))
+        fields["items"] = _items(endpoint, verdict.raw, error)
     fields.update(
         status=error.status if error is not None else 202,
         errors=[e.as_dict() for e in error.errors] if error is not None else [],
@@ -410,7 +410,7 @@ def _journal(
 ) -> None:
     fields = _entry_fields(request, project_id, raw)
     if endpoint is not None:
-        fields["items"] = _count_items(endpoint, parse_json(raw))
+        fields["items"] = _items(endpoint, raw, error)
     if upstream_error is not None:
         fields.update(proxied=True, upstream_error=upstream_error)
     backend.refuse(
@@ -418,9 +418,11 @@ def _journal(
     )
 
 
-def _count_items(endpoint: spec.Endpoint, body: Any) -> int | None:
-    value = body.get(endpoint.key) if isinstance(body, dict) else None
-    return len(value) if isinstance(value, list) else 1 if isinstance(value, str) else None
+def _items(endpoint: spec.Endpoint, raw: bytes, error: ApiError | None) -> int | None:
+    """The body's item count for the journal, from the refusal when it counted them."""
+    if error is not None and error.counted:
+        return error.items
+    return endpoint.count_items(parse_json(raw))
 
 
 def _entry_fields(request: IncomingRequest, project_id: str | None, raw: bytes) -> dict[str, Any]:

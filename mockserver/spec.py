@@ -96,6 +96,12 @@ class Endpoint:
     #: a CONFIRMED minimum of one item that no setting relaxes
     min_items_confirmed: bool = False
 
+    def count_items(self, body: Any) -> int | None:
+        """How many items a parsed ``body`` carries, for the journal; None when it holds none
+        that can be counted (not an object, or ``key`` missing or of the wrong kind)."""
+        value = body.get(self.key) if isinstance(body, dict) else None
+        return len(value) if isinstance(value, list) else 1 if isinstance(value, str) else None
+
 
 PROFILES = Endpoint(
     path="/v1/api/profile/user",

@@ -347,7 +347,13 @@ def validate_body_fully(endpoint: spec.Endpoint, raw: bytes, settings: Settings)
         if isinstance(parsed, dict):
             errors += _first_items_errors(endpoint, parsed, settings, errors)
             errors += _scan(endpoint, parsed, settings, valid=False)[0]
-        raise ApiError(400, errors, message=endpoint.bad_request_message) from None
+        raise ApiError(
+            400,
+            errors,
+            message=endpoint.bad_request_message,
+            items=endpoint.count_items(parsed),
+            counted=True,
+        ) from None
     errors, warnings = _scan(endpoint, body, settings)
     if errors:
         raise ApiError(400, errors, message=endpoint.bad_request_message)

@@ -25,10 +25,12 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic_core import from_json
 
-from mockserver import spec
+from mockserver import journal, spec
+from mockserver.backend import Backend
 from mockserver.pipeline import MAX_GZIP_MEMBERS
-from tests.conftest import server_url
+from tests.conftest import Post, server_url
 
 AUTH = {"Authorization": "Bearer test-api-key", "Content-Type": "application/json"}
 EVENTS = f"{spec.EVENTS.path}?project_id=test-project"
@@ -153,3 +155,60 @@ def test_inflating_is_linear_in_the_number_of_members(client: Any) -> None:
         answer = client.post(EVENTS, data=body, headers={**AUTH, "Content-Encoding": "gzip"})
     assert answer.status_code == 400
     assert started <= MAX_GZIP_MEMBERS
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "items"),
+    [
+        (spec.EVENTS.path, {"events": [{"name": ""}, {"name": 1}, {"user_id": "u"}]}, 3),
+        (spec.BULK_DELETION.path, {"user_ids": ["u-1", 5]}, 2),
+        (spec.DELETION.path, {"user_id": 5}, None),
+        (spec.PROFILES.path, {"profiles": 5}, None),
+    ],
+)
+def test_a_refused_body_is_parsed_once(
+    tc_post: Post, backend: Backend, monkeypatch: pytest.MonkeyPatch, path: str, body: Any, items: int | None
+) -> None:
+    """A body the validator refused is parsed once more to explain it, and the journal counts
+    its items from that parse: a body near the size limit costs a tenth of a second per parse,
+    with the GIL held throughout."""
+    parses: list[bytes] = []
+
+    def counted(raw: bytes, **kw: Any) -> Any:
+        parses.append(raw)
+        return from_json(raw, **kw)
+
+    monkeypatch.setattr(journal, "from_json", counted)
+    assert tc_post(path, body).status == 400
+    [entry] = backend.requests()
+    assert (len(parses), entry.items) == (1, items)
+    # the entry's own view of the body still parses it when asked
+    assert entry.json == body
+
+
+def test_the_overflow_scan_holds_the_gil_in_short_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A regular expression search holds the GIL until it ends: over a body near the size limit
+    in one call, a quarter of a second. In windows, no call searches more than one window and
+    the span of a match, and a match across a window's edge is still found."""
+    window = 1024
+    monkeypatch.setattr(journal, "_WINDOW", window)
+    spans: list[int] = []
+    pattern = journal._MAY_OVERFLOW
+
+    class Recording:
+        def search(self, raw: bytes, start: int, end: int) -> Any:
+            spans.append(min(end, len(raw)) - start)
+            return pattern.search(raw, start, end)
+
+    monkeypatch.setattr(journal, "_MAY_OVERFLOW", Recording())
+    plain = json.dumps({"events": [{"name": "x" * 40}] * 200}).encode()
+    assert journal.parse_json(plain) is not None
+    assert len(spans) > 5 and max(spans) <= window + journal._OVERFLOW_SPAN - 1
+    edge = 3 * window
+    for number in ("1e999", "9" * 400 + ".0"):
+        for before in (1, 2, 150, 299, 300):
+            # the number starts `before` bytes ahead of a window's edge
+            head = '{"pad":"' + "x" * (edge - before - len('{"pad":"","n":')) + '","n":'
+            raw = f"{head}{number}}}".encode()
+            assert raw.index(number.encode()) == edge - before
+            assert journal.parse_json(raw) is None, (number, before)
