@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from pydantic_core import PydanticCustomError, SchemaValidator, ValidationError
 from pydantic_core import core_schema as cs
 
@@ -339,10 +340,16 @@ def validate_body_fully(endpoint: spec.Endpoint, raw: bytes, settings: Settings)
     """:func:`validate_body` without the fast path: the authority on what is accepted."""
     if not raw.strip():
         raise ApiError.one(400, "body", "required: the body is empty", message=endpoint.bad_request_message)
+    judged, lengths = raw, dict[tuple[int | str, ...], int]()
+    if endpoint.bulk and len(raw) >= SHORTEN_FROM:
+        shortened = _shortened(endpoint.key, raw, settings.max_items(endpoint.key))
+        if shortened is not None:
+            judged, count = shortened
+            lengths[(endpoint.key,)] = count
     try:
-        body: dict[str, Any] = validator_for(endpoint, settings, raw).validate_json(raw)
+        body: dict[str, Any] = validator_for(endpoint, settings, judged).validate_json(judged)
     except ValidationError as exc:
-        errors = _field_errors(exc, settings)
+        errors = _field_errors(exc, settings, lengths)
         parsed = parse_json(raw)
         if isinstance(parsed, dict):
             errors += _first_items_errors(endpoint, parsed, settings, errors)
@@ -365,6 +372,34 @@ def validate_body_fully(endpoint: spec.Endpoint, raw: bytes, settings: Settings)
             None, warnings, len(value), [e.get("id") for e in value], [e.get("user_id") for e in value]
         )
     return Validated(body, warnings, len(value) if isinstance(value, list) else 1)
+
+
+#: A bulk body at least this large is checked for too many items before it is validated whole.
+SHORTEN_FROM = 1 << 20
+
+_MEMBERS = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _shortened(key: str, raw: bytes, limit: int) -> tuple[bytes, int] | None:
+    """A body whose ``key`` lists more than ``limit + 1`` items, cut to its first ``limit + 1``,
+    and how many it held; None for any other body.
+
+    The validator refuses both alike: too many items, and nothing about the items themselves
+    (those of the first ``limit`` are found apart, see :func:`_first_items_errors`). Yet it
+    reads the whole text before it judges, in one call that holds the GIL: a third of a second
+    for a body of 250,000 items near the size limit, while every other request waits. Finding
+    where each item ends (msgspec, a twentieth of that) is enough to cut it; each item, and
+    every other member, is kept byte for byte."""
+    try:
+        members = _MEMBERS.decode(raw)
+        items = _ITEMS.decode(members[key])
+    except (msgspec.DecodeError, UnicodeDecodeError, KeyError):
+        return None  # not that shape: the validator reads it whole and explains
+    if len(items) <= limit + 1:
+        return None
+    members[key] = msgspec.Raw(b"[" + b",".join(items[: limit + 1]) + b"]")
+    return msgspec.json.encode(members), len(items)
 
 
 def _first_items_errors(
@@ -490,10 +525,16 @@ _REASONS = {
 }
 
 
-def _field_errors(exc: ValidationError, settings: Settings) -> list[FieldError]:
+def _field_errors(
+    exc: ValidationError, settings: Settings, lengths: dict[tuple[int | str, ...], int] | None = None
+) -> list[FieldError]:
+    """Each of the validator's errors as a field and a reason. ``lengths``: the real length of a
+    list the validator saw cut short (see :func:`_shortened`), by its location."""
     out: list[FieldError] = []
     for err in exc.errors(include_url=False):
         loc, kind, ctx = err["loc"], err["type"], err.get("ctx") or {}
+        if kind == "too_long" and lengths and loc in lengths:
+            ctx = {**ctx, "actual_length": lengths[loc]}
         if kind == "json_invalid":
             out.append(FieldError("body", f"not valid JSON: {ctx.get('error', err['msg'])}"))
             continue

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mockserver import Backend, Settings, spec
+from mockserver import Backend, Settings, spec, validation
+from mockserver.errors import ApiError
 from mockserver.validation import field_path
 from tests.conftest import Post
 
@@ -710,3 +711,90 @@ def test_a_per_array_limit_is_checked_like_any_limit() -> None:
     for wrong in (0, "x", True, 1.5):
         with pytest.raises(SettingsError):
             Settings.from_mapping({"max_batch_events": wrong})
+
+
+# --- a batch over the limit is cut before it is validated -------------------------------------
+
+_SMALL = Settings(max_batch_items=3)
+_KEYS = ["name", "user_id", "timestamp", "id", "properties", "device_id", "platform", "mkt_x", "a"]
+_ITEM_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(_KEYS), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _refusal(endpoint: spec.Endpoint, raw: bytes, shorten_from: int, s: Settings) -> Any:
+    validation.SHORTEN_FROM = shorten_from
+    try:
+        validation.validate_body_fully(endpoint, raw, s)
+    except ApiError as error:
+        return error.status, error.message, [e.as_dict() for e in error.errors], error.items, error.counted
+    return "accepted"
+
+
+def _same_cut_or_whole(endpoint: spec.Endpoint, raw: bytes, s: Settings = _SMALL) -> Any:
+    whole = _refusal(endpoint, raw, 1 << 62, s)
+    assert _refusal(endpoint, raw, 0, s) == whole
+    return whole
+
+
+@pytest.fixture(autouse=False)
+def restore_shorten_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(validation, "SHORTEN_FROM", validation.SHORTEN_FROM)
+
+
+@pytest.mark.usefixtures("restore_shorten_from")
+@settings(max_examples=150, deadline=None)
+@given(
+    endpoint=st.sampled_from([spec.EVENTS, spec.PROFILES, spec.DEVICES, spec.BULK_DELETION]),
+    items=st.lists(_ITEM_VALUES, min_size=0, max_size=8),
+    extra=st.dictionaries(st.sampled_from(["extra", "events", "user_ids", "x"]), _ITEM_VALUES, max_size=2),
+)
+def test_a_long_batch_is_refused_alike_cut_or_whole(
+    endpoint: spec.Endpoint, items: list[Any], extra: dict[str, Any]
+) -> None:
+    """Cut to one item past the limit before it is validated (a body near the size limit must not
+    be read whole in one call that holds the GIL), a long batch gets the refusal it got whole:
+    the real count in the reason, its first items' errors, its item count in the journal."""
+    _same_cut_or_whole(endpoint, json.dumps({**extra, endpoint.key: items}).encode())
+    _same_cut_or_whole(endpoint, json.dumps({endpoint.key: items, **extra}).encode())
+
+
+@pytest.mark.usefixtures("restore_shorten_from")
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"events": [1, 2, 3, 4, 5], "events": [{"name": "a", "user_id": "u"}]}',  # the last one counts
+        b'{"events": [{"name": "a", "user_id": "u"}], "events": [1, 2, 3, 4, 5]}',
+        b'{"ev\\u0065nts": [{"name": ""}, {}, {}, {}, {}, {}]}',  # a key spelt with an escape
+        b'{"events": [{"name": "\\u0000"}, {"name": "\\ud800"}, 3, 4, 5, 6]}',
+        b'{"events": [{"name": 1e999}, 2, 3, 4, 5]}',  # a number that overflows
+        b'{"events": [1, 2, 3, 4, 5]} trailing',  # not JSON: read whole
+        b'{"events": [1, 2, 3, 4, 5,]}',
+        b'[{"events": [1, 2, 3, 4, 5]}]',  # not an object
+        b'{"events": {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}}',  # not a list
+        b'{"events": [{"name": "a", "name": "b"}, 2, 3, 4, 5]}',  # a duplicate key inside an item
+    ],
+)
+def test_a_long_batch_in_an_odd_body_is_refused_alike_cut_or_whole(raw: bytes) -> None:
+    _same_cut_or_whole(spec.EVENTS, raw)
+
+
+def test_a_long_batch_is_not_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the validator is given for a batch of 250,000 items near the size limit: one past
+    the limit, the rest never read by it."""
+    seen: list[int] = []
+    real = validation.validator_for
+
+    def recording(endpoint: spec.Endpoint, s: Settings, raw: bytes = b"\\") -> Any:
+        seen.append(len(raw))
+        return real(endpoint, s, raw)
+
+    monkeypatch.setattr(validation, "validator_for", recording)
+    item = {"name": "", "user_id": "", "timestamp": "x", "id": 5}
+    raw = json.dumps({"events": [item] * 250_000}).encode()
+    refusal = _refusal(spec.EVENTS, raw, validation.SHORTEN_FROM, Settings())
+    assert refusal[2][0] == {"field": "events", "reason": "at most 1000 items allowed, got 250000"}
+    assert refusal[3:] == (250_000, True)
+    assert seen and max(seen) < len(raw) / 100
