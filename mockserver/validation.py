@@ -30,7 +30,7 @@ from pydantic_core import core_schema as cs
 from mockserver import fastpath, names, spec
 from mockserver.duplicates import duplicate_keys, may_have_duplicates
 from mockserver.errors import ApiError, FieldError
-from mockserver.journal import parse_json
+from mockserver.journal import parse_json, parse_split
 from mockserver.settings import BODY_SETTINGS, Settings
 
 __all__ = ["Validated", "field_path", "validate_body", "validate_body_fully", "validator_for"]
@@ -340,17 +340,17 @@ def validate_body_fully(endpoint: spec.Endpoint, raw: bytes, settings: Settings)
     """:func:`validate_body` without the fast path: the authority on what is accepted."""
     if not raw.strip():
         raise ApiError.one(400, "body", "required: the body is empty", message=endpoint.bad_request_message)
-    judged, lengths = raw, dict[tuple[int | str, ...], int]()
+    judged, lengths, split = raw, dict[tuple[int | str, ...], int](), None
     if endpoint.bulk and len(raw) >= SHORTEN_FROM:
-        shortened = _shortened(endpoint.key, raw, settings.max_items(endpoint.key))
-        if shortened is not None:
-            judged, count = shortened
-            lengths[(endpoint.key,)] = count
+        split = _split(endpoint.key, raw, settings.max_items(endpoint.key))
+        if split is not None:
+            judged = _cut(endpoint.key, *split, settings.max_items(endpoint.key))
+            lengths[(endpoint.key,)] = len(split[1])
     try:
         body: dict[str, Any] = validator_for(endpoint, settings, judged).validate_json(judged)
     except ValidationError as exc:
         errors = _field_errors(exc, settings, lengths)
-        parsed = parse_json(raw)
+        parsed = parse_json(raw) if split is None else parse_split(raw, endpoint.key, *split)
         if isinstance(parsed, dict):
             errors += _first_items_errors(endpoint, parsed, settings, errors)
             errors += _scan(endpoint, parsed, settings, valid=False)[0]
@@ -381,25 +381,30 @@ _MEMBERS = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
 
 
-def _shortened(key: str, raw: bytes, limit: int) -> tuple[bytes, int] | None:
-    """A body whose ``key`` lists more than ``limit + 1`` items, cut to its first ``limit + 1``,
-    and how many it held; None for any other body.
+def _split(key: str, raw: bytes, limit: int) -> tuple[dict[str, Any], list[Any]] | None:
+    """The members of a body whose ``key`` lists more than ``limit + 1`` items, and the texts
+    of those items; None for any other body.
 
-    The validator refuses both alike: too many items, and nothing about the items themselves
-    (those of the first ``limit`` are found apart, see :func:`_first_items_errors`). Yet it
-    reads the whole text before it judges, in one call that holds the GIL: a third of a second
-    for a body of 250,000 items near the size limit, while every other request waits. Finding
-    where each item ends (msgspec, a twentieth of that) is enough to cut it; each item, and
-    every other member, is kept byte for byte."""
+    The validator refuses such a body as it refuses it cut to ``limit + 1`` items (:func:`_cut`):
+    too many items, and nothing about the items themselves (those of the first ``limit`` are
+    found apart, see :func:`_first_items_errors`). Yet it reads the whole text before it judges,
+    in one call that holds the GIL: a third of a second for a body of 250,000 items near the
+    size limit, while every other request waits. Finding where each member and item ends
+    (msgspec, a twentieth of that) is enough to cut it, and to parse it in pieces
+    (:func:`~mockserver.journal.parse_split`)."""
     try:
         members = _MEMBERS.decode(raw)
         items = _ITEMS.decode(members[key])
     except (msgspec.DecodeError, UnicodeDecodeError, KeyError):
         return None  # not that shape: the validator reads it whole and explains
-    if len(items) <= limit + 1:
-        return None
-    members[key] = msgspec.Raw(b"[" + b",".join(items[: limit + 1]) + b"]")
-    return msgspec.json.encode(members), len(items)
+    return (members, items) if len(items) > limit + 1 else None
+
+
+def _cut(key: str, members: dict[str, Any], items: list[Any], limit: int) -> bytes:
+    """The body of ``members`` with only the first ``limit + 1`` of its ``items``, each item and
+    every other member byte for byte."""
+    cut = msgspec.Raw(b"[" + b",".join(items[: limit + 1]) + b"]")
+    return msgspec.json.encode({**members, key: cut})
 
 
 def _first_items_errors(

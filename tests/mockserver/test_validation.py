@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic_core import from_json
 
-from mockserver import Backend, Settings, spec, validation
+from mockserver import Backend, Settings, journal, spec, validation
 from mockserver.errors import ApiError
 from mockserver.validation import field_path
 from tests.conftest import Post
@@ -736,12 +737,16 @@ def _refusal(endpoint: spec.Endpoint, raw: bytes, shorten_from: int, s: Settings
 def _same_cut_or_whole(endpoint: spec.Endpoint, raw: bytes, s: Settings = _SMALL) -> Any:
     whole = _refusal(endpoint, raw, 1 << 62, s)
     assert _refusal(endpoint, raw, 0, s) == whole
+    split = validation._split(endpoint.key, raw, s.max_items(endpoint.key))
+    if split is not None:  # read in pieces (of two items here), the value read whole
+        assert journal.parse_split(raw, endpoint.key, *split) == journal.parse_json(raw)
     return whole
 
 
 @pytest.fixture(autouse=False)
 def restore_shorten_from(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(validation, "SHORTEN_FROM", validation.SHORTEN_FROM)
+    monkeypatch.setattr(journal, "_PIECE_ITEMS", 2)
 
 
 @pytest.mark.usefixtures("restore_shorten_from")
@@ -783,7 +788,8 @@ def test_a_long_batch_in_an_odd_body_is_refused_alike_cut_or_whole(raw: bytes) -
 
 def test_a_long_batch_is_not_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     """What the validator is given for a batch of 250,000 items near the size limit: one past
-    the limit, the rest never read by it."""
+    the limit, the rest never read by it; and the parser, to explain the refusal, reads a few
+    thousand items at a time."""
     seen: list[int] = []
     real = validation.validator_for
 
@@ -791,10 +797,18 @@ def test_a_long_batch_is_not_read_whole(monkeypatch: pytest.MonkeyPatch) -> None
         seen.append(len(raw))
         return real(endpoint, s, raw)
 
+    parsed: list[int] = []
+
+    def parse(raw: bytes, **kw: Any) -> Any:
+        parsed.append(len(raw))
+        return from_json(raw, **kw)
+
     monkeypatch.setattr(validation, "validator_for", recording)
+    monkeypatch.setattr(journal, "from_json", parse)
     item = {"name": "", "user_id": "", "timestamp": "x", "id": 5}
     raw = json.dumps({"events": [item] * 250_000}).encode()
     refusal = _refusal(spec.EVENTS, raw, validation.SHORTEN_FROM, Settings())
     assert refusal[2][0] == {"field": "events", "reason": "at most 1000 items allowed, got 250000"}
     assert refusal[3:] == (250_000, True)
     assert seen and max(seen) < len(raw) / 100
+    assert len(parsed) == 250_000 / journal._PIECE_ITEMS and max(parsed) < len(raw) / 40
