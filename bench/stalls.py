@@ -5,8 +5,9 @@ The heavy request is a body near the size limit whose every item breaks several 
 longest a single request keeps the fake busy. One is timed alone; then six are sent at once
 while health is asked every 50 ms, and the waits are printed: median, 90th percentile and
 longest, and the median as a share of one heavy request alone (what
-``tests/mockserver/test_stalls.py`` holds under a half). A health request can only wait for the
-longest step that holds the GIL (one parse of one body), not for the requests in hand.
+``tests/mockserver/test_stalls.py`` holds under a half). A health request should wait only for
+the longest step that holds the GIL (one pass of a parser over one body, or a piece of one),
+not for the requests in hand.
 """
 
 from __future__ import annotations

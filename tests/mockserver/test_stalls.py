@@ -7,8 +7,8 @@ The bound is relative, so that load on the machine slows both sides alike: the m
 health while the heavy requests run must stay under half the time one of them takes alone. A
 server that does heavy work on its event loop makes a health request wait behind the requests
 in hand, which run back to back: nearly one whole request at the median; one that shares the work
-fairly answers within a few of the work's longest steps (one parse of one body), which are a small
-part of a request. The median, not the longest wait, is judged: a health request that comes
+fairly answers within a few of the work's longest steps (one pass of a parser over one body, or
+a piece of one), which are a small part of a request. The median, not the longest wait, is judged: a health request that comes
 as six bodies arrive at once may wait for several such steps, and the longest wait of a run is
 too much a matter of chance to fail on."""
 
