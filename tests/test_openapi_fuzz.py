@@ -47,8 +47,8 @@ SETTINGS = {
 
 
 def _st() -> str:
-    """schemathesis's command: beside this Python, else on PATH (CI's lowest-versions job keeps
-    it in a venv of its own: it needs a newer pytest and Hypothesis than the package's floor)."""
+    """schemathesis's command: beside this Python, else on PATH (it needs a newer pytest and
+    Hypothesis than the package's floor, so a venv of the floors keeps it in one of its own)."""
     found = shutil.which("st", path=str(Path(sys.executable).parent)) or shutil.which("st")
     assert found, "schemathesis is a test extra: pip install -e '.[test]'"
     return found
