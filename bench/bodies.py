@@ -46,6 +46,13 @@ def purchase_event(i: int) -> dict[str, Any]:
     }
 
 
+def bad_items_body() -> bytes:
+    """An events body near the size limit whose every one of 250,000 items breaks several rules:
+    the longest a single request keeps the fake busy (the stall test and ``bench.stalls``)."""
+    item = {"name": "", "user_id": "", "timestamp": "x", "id": 5}
+    return json.dumps({"events": [item] * 250_000}).encode()
+
+
 def events_body(n: int, *, kind: str = "peer") -> bytes:
     make = peer_event if kind == "peer" else purchase_event
     # ensure_ascii like Python's json.dumps default: Korean arrives as \\u escapes

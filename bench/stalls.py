@@ -13,7 +13,6 @@ not for the requests in hand.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import threading
@@ -21,15 +20,11 @@ import time
 import urllib.request
 from contextlib import ExitStack
 
+from bench.bodies import bad_items_body
 from bench.live import free_port, running
 
 EVENTS = "/v1/api/events?project_id=test-project"
 AT_ONCE = 6
-
-
-def bad_items_body() -> bytes:
-    item = {"name": "", "user_id": "", "timestamp": "x", "id": 5}
-    return json.dumps({"events": [item] * 250_000}).encode()
 
 
 def post(url: str, body: bytes) -> int:

@@ -225,9 +225,7 @@ def parse_json(raw: bytes) -> Any:
         value = from_json(raw, allow_inf_nan=False)
     except ValueError:
         return None
-    if _may_overflow(raw) and not _all_finite(value):
-        return None
-    return value
+    return _finite(raw, value)
 
 
 #: Items parsed in one call by :func:`parse_split`: a few milliseconds' work each.
@@ -252,9 +250,12 @@ def parse_split(raw: bytes, key: str, members: Mapping[str, Any], items: Sequenc
             value[name] = listed
     except ValueError:
         return None
-    if _may_overflow(raw) and not _all_finite(value):
-        return None
-    return value
+    return _finite(raw, value)
+
+
+def _finite(raw: bytes, value: Any) -> Any:
+    """``value``, read from ``raw``, unless a number in it overflowed to infinity."""
+    return None if _may_overflow(raw) and not _all_finite(value) else value
 
 
 class Journal:

@@ -19,7 +19,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -340,12 +340,10 @@ def validate_body_fully(endpoint: spec.Endpoint, raw: bytes, settings: Settings)
     """:func:`validate_body` without the fast path: the authority on what is accepted."""
     if not raw.strip():
         raise ApiError.one(400, "body", "required: the body is empty", message=endpoint.bad_request_message)
-    judged, lengths, split = raw, dict[tuple[int | str, ...], int](), None
-    if endpoint.bulk and len(raw) >= SHORTEN_FROM:
-        split = _split(endpoint.key, raw, settings.max_items(endpoint.key))
-        if split is not None:
-            judged = _cut(endpoint.key, *split, settings.max_items(endpoint.key))
-            lengths[(endpoint.key,)] = len(split[1])
+    limit = settings.max_items(endpoint.key)
+    split = _split(endpoint.key, raw, limit) if endpoint.bulk and len(raw) >= SHORTEN_FROM else None
+    judged = raw if split is None else _cut(endpoint.key, *split, limit)
+    lengths: dict[tuple[int | str, ...], int] = {} if split is None else {(endpoint.key,): len(split[1])}
     try:
         body: dict[str, Any] = validator_for(endpoint, settings, judged).validate_json(judged)
     except ValidationError as exc:
@@ -531,10 +529,10 @@ _REASONS = {
 
 
 def _field_errors(
-    exc: ValidationError, settings: Settings, lengths: dict[tuple[int | str, ...], int] | None = None
+    exc: ValidationError, settings: Settings, lengths: Mapping[tuple[int | str, ...], int] | None = None
 ) -> list[FieldError]:
     """Each of the validator's errors as a field and a reason. ``lengths``: the real length of a
-    list the validator saw cut short (see :func:`_shortened`), by its location."""
+    list the validator saw cut short (see :func:`_cut`), by its location."""
     out: list[FieldError] = []
     for err in exc.errors(include_url=False):
         loc, kind, ctx = err["loc"], err["type"], err.get("ctx") or {}

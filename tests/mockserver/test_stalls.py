@@ -27,6 +27,7 @@ import httpx
 import pytest
 from pydantic_core import from_json
 
+from bench.bodies import bad_items_body
 from mockserver import journal, spec
 from mockserver.backend import Backend
 from mockserver.pipeline import MAX_GZIP_MEMBERS
@@ -46,12 +47,6 @@ def empty_members(count: int) -> bytes:
     """``count`` gzip members of nothing, then one holding a valid body."""
     event = {"name": "mkt_login", "user_id": "u-1", "timestamp": "2025-01-17T05:39:22Z"}
     return gzip.compress(b"") * count + gzip.compress(json.dumps({"events": [event]}).encode())
-
-
-def bad_items_body() -> bytes:
-    """A body near the size limit whose every item breaks several rules (long to validate)."""
-    item = {"name": "", "user_id": "", "timestamp": "x", "id": 5}
-    return json.dumps({"events": [item] * 250_000}).encode()
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
