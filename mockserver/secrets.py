@@ -345,13 +345,11 @@ class Redactor:
         self.secrets: tuple[str, ...] = tuple(dict.fromkeys(found))
         # in the order scrubbing needs, worked out once for everything shown about the request
         self._ordered = _longest_first(self.secrets)
+        shown = (mask_secret(s, prefix=prefix) for s in self.secrets)
+        #: each credential as this redactor shows it, where that keeps a prefix (``test****``),
+        #: for :func:`hide_prefixes` to hide whole later
+        self.masks: tuple[str, ...] = tuple(dict.fromkeys(m for m in shown if m != MASK))
 
-    @property
-    def masks(self) -> tuple[str, ...]:
-        """Each credential as this redactor shows it, where that keeps a prefix
-        (``test****``), for :func:`hide_prefixes` to hide whole later."""
-        shown = (mask_secret(s, prefix=self.prefix) for s in self.secrets)
-        return tuple(dict.fromkeys(m for m in shown if m != MASK))
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         return _redact_headers(headers, self._ordered, self.prefix)

@@ -215,6 +215,32 @@ def test_a_key_spelt_with_escapes_in_a_body_is_masked() -> None:
     assert redactor.body(korean) is korean
 
 
+def test_each_request_is_shown_with_its_own_credentials_and_length() -> None:
+    """What the journal shows of a request's headers is worked out once per set of headers, the
+    length apart: a key that is all digits is still masked where a length spells it, and each
+    entry's headers are its own."""
+    backend = Backend()
+    client = create_app(backend=backend).test_client()
+    one = {"events": [{"name": "e", "user_id": "u", "properties": {"note": "x" * 1000}}]}
+    raw = json.dumps(one).encode()
+    digits = str(len(raw))  # a key spelt like the first body's length, long enough to be masked
+    sent = [(digits, raw), (digits, raw + b" "), (SECRET, raw), (digits, raw)]
+    for key, data in sent:
+        answer = client.post(
+            f"{spec.EVENTS.path}?project_id=test-project",
+            data=data,
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
+        assert answer.status_code in (202, 401)
+    entries = backend.requests()
+    assert [e.headers["content-length"] for e in entries] == [MASK, str(len(raw) + 1), digits, MASK]
+    assert [e.headers["authorization"] for e in entries] == [f"Bearer {MASK}", f"Bearer {MASK}", "Bearer sk_l****", f"Bearer {MASK}"]
+    entries[0].headers["content-type"] = "changed"
+    entries[0].query["project_id"] = "changed"
+    assert backend.requests()[3].headers["content-type"] == "application/json"
+    assert backend.requests()[3].query["project_id"] == "test-project"
+
+
 def test_a_key_spelt_with_escapes_never_reaches_the_journal() -> None:
     backend = Backend({"api_keys": {SECRET: [PROJECT]}})
     client = create_app(backend=backend).test_client()
