@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.bodies import events_body
 from mockserver import spec
+from mockserver.duplicates import may_have_duplicates
 from mockserver.errors import ApiError
-from mockserver.fastpath import accept_events
+from mockserver.fastpath import _decoders_for, accept_events
 from mockserver.settings import Settings
 from mockserver.validation import Validated, validate_body, validate_body_fully
 from pytest_plugin import strategies as ms
@@ -77,12 +79,34 @@ ACCEPTED_FAST = [
     body(event(properties={"mkt_revenue": 3, "mkt_items": [{"mkt_quantity": 2, "note": "가"}]})),
     body(event(name="\u00e9\t\n", properties={"emoji": "\U0001f600"})),
     body(event(properties={"n": 10**30})),  # beyond 64 bits, both accept it
+    # ids absent, null and given, in every mix: each comes back as sent, None for the first two
+    body(event(), event(id=None), event(id="e-2")),
+    body(event(id=None), event(id=None)),
+    # compact, in the struct's own order: the body is its value encoded again
+    b'{"events":[{"name":"a","user_id":"u","id":"e-1","timestamp":"2025-01-17T14:39:22Z"}]}',
+    b'{"events":[{"timestamp":"2025-01-17T14:39:22Z","id":"e-1","user_id":"u","name":"a"}]}',
 ]
 
 
 @pytest.mark.parametrize("raw", ACCEPTED_FAST)
 def test_plain_bodies_take_the_fast_path(raw: bytes) -> None:
     assert check(raw, Settings()) is not None
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        [{"name": "a"}, {"name": "b", "user_id": None}, {"name": "c", "user_id": "u-3"}],
+        [{"name": "a", "user_id": None}, {"name": "b", "user_id": None}],
+        [{"name": "a", "id": "e-1"}, {"name": "b"}],
+    ],
+)
+def test_users_absent_null_and_given_come_back_as_sent(events: list[dict[str, Any]]) -> None:
+    relaxed = SETTINGS["relaxed"]
+    assert check(body(*events), relaxed) is not None
+    fast = accept_events(body(*events), relaxed)
+    assert fast is not None
+    assert fast[1] == [e.get("user_id") for e in events]
 
 
 @pytest.mark.parametrize(
@@ -121,6 +145,41 @@ def test_duplicate_keys_go_the_long_way_and_the_last_wins_with_a_warning(raw: by
     assert slow is not None
     assert slow.warnings == [f"{where}: duplicate key; the last occurrence wins"]
     assert slow.event_ids == [json.loads(raw)["events"][0].get("id")]  # as json reads them: the last
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"events":[{"name":"a","user_id":"u","id":"x","id":"x"}]}',
+        b'{"events":[{"name":"a","user_id":"u","properties":{"k":1,"k":1}}]}',
+        b'{"events":[{"name":"a","user_id":"u"}],"events":[{"name":"a","user_id":"u"}]}',
+    ],
+)
+def test_a_compact_body_with_a_key_given_twice_alike_is_no_copy_of_its_value(raw: bytes) -> None:
+    """A body that is its value encoded again holds no duplicate; one whose repeated key
+    repeats its value too is longer than that encoding, whatever its colons say."""
+    decoded = json.loads(raw)
+    assert msgspec.json.encode(decoded) != raw
+    assert may_have_duplicates(raw, decoded)
+    assert accept_events(raw, Settings()) is None
+    slow = full(raw, Settings())
+    assert slow is not None and len(slow.warnings) == 1
+
+
+def test_a_compact_body_in_the_specs_order_is_its_batch_encoded_again() -> None:
+    """The events struct keeps the spec's field order, so the cheapest proof of no duplicate
+    applies to what clients commonly send."""
+    one = {"name": "a", "user_id": "u", "id": "e-1", "timestamp": "2025-01-17T14:39:22Z", "properties": {}}
+    in_order = {field.name: one[field.name] for field in spec.ITEM_FIELDS["events"] if field.name in one}
+    raw = msgspec.json.encode({"events": [in_order]})
+    assert msgspec.json.encode(_decoders_for(Settings()).events(raw)) == raw
+
+
+def test_a_body_that_is_its_value_encoded_again_has_no_duplicate() -> None:
+    raw = b'{"events":[{"name":"a:b","user_id":"u","properties":{"k":{"x":[1,"y:z"]}}}]}'
+    assert msgspec.json.encode(json.loads(raw)) == raw
+    assert not may_have_duplicates(raw, json.loads(raw))
+    assert check(raw, Settings()) == [None]
 
 
 @pytest.mark.parametrize(
