@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mockserver import Backend, spec
+from mockserver.clock import LATEST, iso
 from mockserver.state import DeletionJob, Store
 from tests.conftest import PROJECT, Post
 
@@ -317,3 +322,18 @@ def test_the_caps_take_the_oldest_events_of_a_large_batch_without_a_pass_over_it
     assert store.project(PROJECT).event_count == 1000 and store.dropped["events"] == 3
     # a dropped id is new again; a kept one is still a repeat
     assert "id-0" not in store.project(PROJECT).event_ids and "id-3" in store.project(PROJECT).event_ids
+
+
+# --- the journal's timestamps ------------------------------------------------------------------
+
+
+@given(st.floats(min_value=0, max_value=LATEST) | st.integers(0, 2_000_000_000).map(lambda s: s + 0.9999995))
+def test_iso_formats_as_datetime_does(seconds: float) -> None:
+    """``iso`` formats each second once and adds the milliseconds; it must read the fraction
+    exactly as ``datetime.fromtimestamp`` does, carry included."""
+    expected = datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds")
+    assert iso(seconds) == expected.replace("+00:00", "Z")
+
+
+def test_iso_before_1970_takes_the_general_way() -> None:
+    assert iso(-0.5) == "1969-12-31T23:59:59.500Z"
