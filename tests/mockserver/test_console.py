@@ -169,9 +169,9 @@ def test_a_full_console_queue_drops_lines_and_says_how_many() -> None:
         writer.put(f"line {i}\n")
     assert writer.dropped == 10
     release.set()
-    writer.lines.join()
+    assert writer.join(30)
     writer.put("after\n")
-    writer.lines.join()
+    assert writer.join(30)
     text = out.getvalue()
     assert text.startswith("line 0\n(10 lines not shown: the console was not being read)\nline 1\n")
     assert len([line for line in text.splitlines() if line.startswith("line ")]) == writer.MAX_WAITING + 1
@@ -197,10 +197,20 @@ def test_lines_waiting_are_written_together() -> None:
     writer = _Writer(out)
     writer.put("line 0\n")
     assert entered.wait(30)
+    wakes = 0
+    wake = writer._wake.set
+
+    def counted() -> None:
+        nonlocal wakes
+        wakes += 1
+        wake()
+
+    writer._wake.set = counted  # type: ignore[method-assign]
     for i in range(1, 101):
         writer.put(f"line {i}\n")
+    assert wakes == 1  # the first line of a batch wakes the writer, not every line
     release.set()
-    writer.lines.join()
+    assert writer.join(30)
     # the hundred lines that waited while the first was written go out in one write
     assert writes == ["line 0\n", "".join(f"line {i}\n" for i in range(1, 101))]
     assert out.getvalue() == "".join(f"line {i}\n" for i in range(101))
@@ -259,25 +269,41 @@ def test_the_last_lines_are_written_when_the_process_exits() -> None:
     assert done.stdout.splitlines() == [f"line {i}" for i in range(50)]
 
 
-def test_a_line_to_a_pipe_with_room_is_written_at_once() -> None:
-    """No thread is woken for a line that cannot block: under load that wake-up, once per
-    request, cost more than the request."""
+def test_a_lone_line_is_written_soon_and_a_burst_in_one_write() -> None:
+    """A line is not written in the request's thread: under load a write per request cost more
+    than the request. Alone, it still shows within the writer's delay."""
     import os
+    import threading
 
     from mockserver.console import _Writer
 
     read_end, write_end = os.pipe()
     with os.fdopen(write_end, "w") as out, os.fdopen(read_end, "rb", buffering=0) as reader:
+        writes: list[str] = []
+        writers: set[str] = set()
         writer = _Writer(out)
-        queued: list[str] = []
-        put_nowait = writer.lines.put_nowait
-        writer.lines.put_nowait = lambda line: (queued.append(line), put_nowait(line))[1]  # type: ignore[method-assign]
+        write = writer._write
+
+        def recorded(text: str) -> None:
+            writes.append(text)
+            writers.add(threading.current_thread().name)
+            write(text)
+
+        writer._write = recorded  # type: ignore[method-assign]
         writer.put("line 0\n")
-        assert queued == []
         assert reader.read(100) == b"line 0\n"
+        assert writer.join(30)
+        with writer._lock:  # held: the writer cannot take the lines until all are put
+            for i in range(1, 51):
+                writer._lines.append(f"line {i}\n")
+                writer._unwritten += 1
+            writer._wake.set()
+        assert writer.join(30)
+        assert writes == ["line 0\n", "".join(f"line {i}\n" for i in range(1, 51))]
+        assert writers == {"marketap-console"}
 
 
-def test_a_full_pipe_queues_lines_and_keeps_their_order() -> None:
+def test_a_full_pipe_keeps_lines_waiting_in_their_order() -> None:
     import os
     import threading
 
@@ -302,13 +328,13 @@ def test_a_full_pipe_queues_lines_and_keeps_their_order() -> None:
             done.set()
 
         threading.Thread(target=put_lines, daemon=True).start()
-        # the pipe is full: the lines wait in the queue, and putting them did not block
+        # the pipe is full: the lines wait, and putting them did not block
         assert done.wait(10)
-        assert writer.lines.unfinished_tasks > 0
+        assert not writer.idle()
         got = b""
         while len(got) < filled + 21:
             got += reader.read(1 << 16)
-        writer.lines.join()
-        writer.put("line 3\n")  # room again: written at once, after the queued lines
+        assert writer.join(30)
+        writer.put("line 3\n")  # room again: written after the lines that waited
         got += reader.read(100)
         assert got == b"x" * filled + b"line 0\nline 1\nline 2\nline 3\n"
