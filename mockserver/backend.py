@@ -247,6 +247,12 @@ class Backend:
         if due is not None and due <= now:
             self._store.complete_job(job, now)
 
+    @property
+    def has_faults(self) -> bool:
+        """Whether any fault rule is set (read without the lock: a rule added meanwhile applies
+        from the next request on)."""
+        return bool(self._faults.rules)
+
     def fire_faults(self, path: str, project_id: str | None) -> Outcome:
         """What the fault rules do to one request to ``path``; the rules that fire use a turn."""
         if not self._faults.rules:
