@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import multiprocessing.util
 import os
 import sys
 import threading
@@ -149,6 +150,9 @@ class _Writer:
         self._hurry = threading.Event()
         threading.Thread(target=self._run, name="marketap-console", daemon=True).start()
         atexit.register(self._drain)
+        # granian's worker is a multiprocessing child, which ends with os._exit: its atexit
+        # handlers never run, multiprocessing's finalizers do.
+        multiprocessing.util.Finalize(self, self._drain, exitpriority=100)
 
     def put(self, line: str) -> None:
         with self._lock:

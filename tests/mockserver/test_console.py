@@ -11,7 +11,7 @@ import requests
 
 from mockserver import Backend, create_app
 from mockserver.console import console_listener, format_line
-from tests.conftest import AUTH, PROJECT, serving
+from tests.conftest import AUTH, PROJECT, serving, start_serve, stop_serve
 
 BAD = {
     "events": [{"name": "a", "user_id": "u"}, {"name": "b"}, {"name": "c", "user_id": "u", "timestamp": "x"}]
@@ -108,6 +108,19 @@ def test_serve_prints_a_line_per_request(server: str, log_format: str) -> None:
         assert json.loads(line)["errors"][0]["field"] == "events[1].user_id"
     else:
         assert "400 items=3 events[1].user_id: required (+1 more)" in line
+
+
+@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+def test_the_last_request_before_a_stop_is_printed(server: str) -> None:
+    """Lines wait a moment to go out together; a stop right after a request still prints it
+    (granian's worker ends without running exit handlers)."""
+    proc, url, _banner = start_serve("--server", server)
+    try:
+        answer = requests.post(f"{url}/v1/api/events?project_id={PROJECT}", json=BAD, headers=AUTH, timeout=10)
+        assert answer.status_code == 400
+    finally:
+        out, _err = stop_serve(proc)
+    assert "400 items=3 events[1].user_id: required (+1 more)" in out
 
 
 def test_format_line_for_a_drop() -> None:
