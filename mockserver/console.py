@@ -205,5 +205,9 @@ class _Writer:
 
     def _drain(self) -> None:
         # The lines of the last requests before a stop are written, unless the console is stuck.
+        # Called at exit by atexit and by multiprocessing, whichever the process runs: the grace
+        # is given once.
+        if self._hurry.is_set():
+            return
         self._hurry.set()
         self.join(self.EXIT_GRACE)

@@ -282,6 +282,32 @@ def test_the_last_lines_are_written_when_the_process_exits() -> None:
     assert done.stdout.splitlines() == [f"line {i}" for i in range(50)]
 
 
+def test_a_stuck_console_is_given_its_grace_once_at_exit() -> None:
+    """A process may run both atexit's handlers and multiprocessing's finalizers: a console
+    nobody reads must not hold its stop twice."""
+    import threading
+
+    from mockserver.console import _Writer
+
+    release = threading.Event()
+
+    class Stuck(io.StringIO):
+        def write(self, text: str) -> int:
+            release.wait(30)
+            return super().write(text)
+
+    writer = _Writer(Stuck())
+    writer.EXIT_GRACE = 0.01
+    waits: list[float] = []
+    join = writer.join
+    writer.join = lambda timeout: (waits.append(timeout), join(timeout))[1]  # type: ignore[method-assign]
+    writer.put("line\n")
+    writer._drain()
+    writer._drain()
+    release.set()
+    assert waits == [0.01]
+
+
 def test_a_lone_line_is_written_soon_and_a_burst_in_one_write() -> None:
     """A line is not written in the request's thread: under load a write per request cost more
     than the request. Alone, it still shows within the writer's delay."""
