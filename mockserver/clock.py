@@ -75,7 +75,7 @@ def iso(seconds: float) -> str:
     micros = round(fraction * 1e6)
     if micros >= 1_000_000:
         whole, micros = whole + 1, micros - 1_000_000
-    if micros < 0 or whole != whole:  # before 1970, or not a number: the general way
+    if micros < 0 or not math.isfinite(whole):  # before 1970, or no time at all: the general way
         return _iso(seconds)
     return f"{_iso_second(int(whole))}.{micros // 1000:03d}Z"
 

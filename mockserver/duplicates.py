@@ -4,12 +4,11 @@ and each one named in a warning.
 Finding them must not cost the accepted path a second parse. The decoded value is encoded
 again (C speed). A text that is that encoding byte for byte holds no duplicate (each object of
 the value has each key once); otherwise the colons of both texts are counted: a key given twice
-leaves its colon
-(and any in its dropped value) behind, so the original has more. Colons inside strings appear
-in both alike; one spelt ``\\u003a`` in the original is a colon in the encoded text, so it is
-counted as one, or a duplicate elsewhere could hide behind it. Only when the counts differ (a
-duplicate, or a field given as null that a typed decoder folds into its default) is the text
-parsed again to name the keys.
+leaves its colon (and any in its dropped value) behind, so the original has more. Colons inside
+strings appear in both alike; one spelt ``\\u003a`` in the original is a colon in the encoded
+text, so it is counted as one, or a duplicate elsewhere could hide behind it. Only when the
+counts differ (a duplicate, or a field given as null that a typed decoder folds into its
+default) is the text parsed again to name the keys.
 """
 
 from __future__ import annotations

@@ -120,10 +120,9 @@ class _Shown:
 # ones from growing it.
 @functools.lru_cache(maxsize=64)
 def _shown_once(headers: tuple[tuple[str, str], ...], query: tuple[tuple[str, str], ...]) -> _Shown:
-    redactor = Redactor(dict(headers), query)
-    return _Shown(
-        redactor, _journal_headers(redactor.headers(dict(headers))), _query_dict(redactor.query(query))
-    )
+    as_dict = dict(headers)
+    redactor = Redactor(as_dict, query)
+    return _Shown(redactor, _journal_headers(redactor.headers(as_dict)), _query_dict(redactor.query(query)))
 
 
 @dataclass

@@ -350,7 +350,6 @@ class Redactor:
         #: for :func:`hide_prefixes` to hide whole later
         self.masks: tuple[str, ...] = tuple(dict.fromkeys(m for m in shown if m != MASK))
 
-
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         return _redact_headers(headers, self._ordered, self.prefix)
 
