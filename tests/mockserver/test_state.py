@@ -303,6 +303,50 @@ def test_a_stored_batch_is_one_object_for_the_garbage_collector() -> None:
     assert store.project(PROJECT).event_count == 2001
 
 
+def test_a_stored_batch_keeps_no_object_per_user_id() -> None:
+    """A batch's user ids are kept as one text: each a string of its own, they lay among every
+    request's short-lived objects, and later requests paid for allocating around them."""
+    import sys
+
+    users = [f"user-{i}" for i in range(1000)]
+    counts = [sys.getrefcount(user) for user in users]
+    store = Store(max_events=100_000, max_bytes=1 << 30)
+    store.add_events(PROJECT, b'{"events":[]}', [None] * 1000, users)
+    assert [sys.getrefcount(user) for user in users] == counts
+    (batch,) = store._batches
+    assert batch.user_ids() == users
+
+
+def test_deletion_finds_every_user_id_however_it_is_spelt() -> None:
+    """Absent user ids, ids shared across batches, and one no UTF-8 encoder takes (a lone
+    surrogate) are all read back from the kept text as they were given."""
+    import json
+
+    odd = "a\ud800b"
+    first = [{"name": "e", "user_id": u} for u in ("x", odd, "x", "y")] + [{"name": "e"}]
+    second = [{"name": "e", "user_id": u} for u in (odd, "z")]
+    store = Store(max_events=100, max_bytes=1 << 30)
+    for events in (first, second):
+        raw = json.dumps({"events": events}).encode()
+        store.add_events(PROJECT, raw, [None] * len(events), [e.get("user_id") for e in events])
+    store.add_events(PROJECT, b'{"events":[{"name":"e"}]}', [None], None)
+    assert [batch.user_ids() for batch in store._batches] == [
+        ["x", odd, "x", "y", None],
+        [odd, "z"],
+        [None],
+    ]
+    job = store.add_job(PROJECT, [odd, "x"], 0.0, None)
+    store.complete_job(job, 0.0)
+    assert job.removed == {"profiles": 0, "device_mappings": 0, "events": 4}
+    left = [event.get("user_id") for batch in store._batches for event in batch.events()]
+    assert left == ["y", None, "z", None]
+    # the index built by that deletion follows later batches and the caps
+    store.add_events(PROJECT, b'{"events":[{"name":"e","user_id":"y"}]}', [None], ["y"])
+    store.complete_job(store.add_job(PROJECT, ["y"], 0.0, None), 0.0)
+    left = [event.get("user_id") for batch in store._batches if batch.kept for event in batch.events()]
+    assert left == [None, "z", None]
+
+
 def test_the_caps_take_the_oldest_events_of_a_large_batch_without_a_pass_over_it() -> None:
     """Once a large batch is the oldest, each small request under the cap removes a few of its
     events: a slice of its range each time, not a new tuple of what is left."""
