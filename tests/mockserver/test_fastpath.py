@@ -182,6 +182,41 @@ def test_a_body_that_is_its_value_encoded_again_has_no_duplicate() -> None:
     assert check(raw, Settings()) == [None]
 
 
+def test_the_check_buffer_reused_holds_nothing_of_the_last_body() -> None:
+    """Each thread encodes into one buffer kept between checks: a shorter body after a longer
+    one must be compared with its own encoding only, and a body larger than what is kept
+    leaves no buffer behind."""
+    import threading
+
+    from mockserver import duplicates
+
+    longer = b'{"a":1,"b":2,"c":3}'
+    assert not may_have_duplicates(longer, json.loads(longer))
+    assert not may_have_duplicates(b'{"a":1}', json.loads(b'{"a":1}'))
+    twice = b'{"a":1,"a":1}'  # its value encoded is a prefix of what the buffer held before
+    assert may_have_duplicates(twice, json.loads(twice))
+    kept = duplicates._buffers.buffer
+    assert kept is not None and bytes(kept) == b'{"a":1}'
+
+    large = {"k": "x" * (2 << 20)}
+    assert not may_have_duplicates(msgspec.json.encode(large), large)
+    assert duplicates._buffers.buffer is None
+
+    # each thread its own buffer: checks running side by side never see each other's text
+    results: list[bool] = []
+
+    def check_many(raw: bytes) -> None:
+        value = json.loads(raw)
+        results.extend(may_have_duplicates(raw, value) for _ in range(2000))
+
+    threads = [threading.Thread(target=check_many, args=(raw,)) for raw in (longer, twice) * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(True) == results.count(False) == 4000
+
+
 @pytest.mark.parametrize(
     ("endpoint", "raw", "where"),
     [
