@@ -10,7 +10,7 @@ import json
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -114,6 +114,12 @@ def _index(user_batches: dict[str, dict[int, EventBatch]], batch: EventBatch) ->
             user_batches.setdefault(user, {})[batch.seq] = batch
 
 
+def _all_none(values: Sequence[str | None]) -> bool:
+    # The first answers most lists at once; a count asks each string whether it equals None,
+    # which costs a 1,000-event batch some 30 us.
+    return not values or (values[0] is None and values.count(None) == len(values))
+
+
 def _json_text(values: list[str | None]) -> bytes:
     try:
         return msgspec.json.encode(values)
@@ -196,24 +202,24 @@ class Store:
         """
         state = self.project(project_id)
         kept: Sequence[int] = range(len(ids))
-        if ids.count(None) != len(ids):
+        if not _all_none(ids):
             seen = state.event_ids
-            new = []
-            for index, event_id in enumerate(ids):
-                if event_id is not None:
-                    if event_id in seen:
-                        continue
-                    seen.add(event_id)
-                new.append(index)
-            if len(new) != len(ids):
-                kept = tuple(new)
+            given = set(ids)
+            given.discard(None)  # what is left is strings
+            if len(given) == len(ids) - ids.count(None) and seen.isdisjoint(given):
+                # No id repeated, here or among those stored: two set operations in C. A step
+                # of Python per event against a store of 100,000 ids cost a third of a
+                # 1,000-event request.
+                seen |= cast("set[str]", given)
+            else:
+                kept = self._new_events(seen, ids)
         if kept:
             batch = EventBatch(
                 self._next_seq(),
                 project_id,
                 raw,
                 tuple(ids),
-                b"" if users is None or users.count(None) == len(users) else _json_text(users),
+                b"" if users is None or _all_none(users) else _json_text(users),
                 kept,
                 self._position,
                 self._position + len(ids),
@@ -228,6 +234,19 @@ class Store:
             self._enforce_caps()
         self._forget_if_empty(project_id)
         return len(kept)
+
+    @staticmethod
+    def _new_events(seen: set[str], ids: list[str | None]) -> Sequence[int]:
+        """The indexes of the events whose id is not in ``seen`` nor earlier in ``ids`` (or that
+        have none), in order; their ids are added to ``seen``."""
+        new = []
+        for index, event_id in enumerate(ids):
+            if event_id is not None:
+                if event_id in seen:
+                    continue
+                seen.add(event_id)
+            new.append(index)
+        return range(len(ids)) if len(new) == len(ids) else tuple(new)
 
     def update_devices(self, project_id: str, devices: list[dict[str, Any]], cost: int = 0) -> None:
         stored = self.project(project_id).devices
@@ -363,12 +382,14 @@ class Store:
             gone = set(indexes)
             batch.kept = tuple(i for i in batch.kept if i not in gone)
         if state is not None:
-            if batch.ids.count(None) != len(batch.ids):
-                for index in indexes:
-                    event_id = batch.ids[index]
-                    if event_id is not None:
-                        # Once its event is gone, a resent id is new again.
-                        state.event_ids.discard(event_id)
+            ids = batch.ids
+            if not _all_none(ids):
+                # Once its event is gone, a resent id is new again. Only the ids at ``indexes``
+                # were stored by this batch (one repeated was kept by an earlier one); a None
+                # among them is no stored id, and is discarded harmlessly.
+                state.event_ids.difference_update(
+                    ids if len(indexes) == len(ids) else [ids[i] for i in indexes]
+                )
             if state.user_batches is not None:
                 users = batch.user_ids()
                 remaining = {users[i] for i in batch.kept}

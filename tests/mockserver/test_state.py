@@ -347,6 +347,24 @@ def test_deletion_finds_every_user_id_however_it_is_spelt() -> None:
     assert left == [None, "z", None]
 
 
+def test_an_id_is_forgotten_only_with_the_event_that_stored_it() -> None:
+    """A batch that repeats an id stored earlier keeps its other events; when it goes, the id
+    stays known for as long as the event that first brought it."""
+    store = Store(max_events=100, max_bytes=1 << 30)
+    raw = b'{"events":[]}'
+    assert store.add_events(PROJECT, raw, ["a", None, "b"], None) == 3
+    assert store.add_events(PROJECT, raw, ["c", "a", "d", "c"], None) == 2  # a stored, c twice
+    assert store.add_events(PROJECT, raw, ["e", None], None) == 2  # nothing repeated
+    first, second, third = store._batches
+    assert (first.kept, second.kept, third.kept) == (range(3), (0, 2), range(2))
+    assert store.project(PROJECT).event_ids == {"a", "b", "c", "d", "e"}
+    store._remove_events(second, second.kept)
+    assert store.project(PROJECT).event_ids == {"a", "b", "e"}
+    store._remove_events(first, first.kept)
+    assert store.project(PROJECT).event_ids == {"e"}
+    assert store.add_events(PROJECT, raw, ["a", "c", "e"], None) == 2
+
+
 def test_the_caps_take_the_oldest_events_of_a_large_batch_without_a_pass_over_it() -> None:
     """Once a large batch is the oldest, each small request under the cap removes a few of its
     events: a slice of its range each time, not a new tuple of what is left."""
