@@ -331,8 +331,15 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "a repeated event id stored again",
         "state.py",
-        "                    if event_id in seen:\n                        continue",
-        "                    pass",
+        "                if event_id in seen:\n                    continue",
+        "                pass",
+        by=("test_fake_only",),
+    ),
+    Mutant(
+        "an event id stored before taken as new in a batch that repeats none",
+        "state.py",
+        "if len(given) == given_ids and seen.isdisjoint(given):",
+        "if len(given) == given_ids:",
         by=("test_fake_only",),
     ),
     Mutant(
