@@ -359,8 +359,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "deletion leaves the users' events",
         "state.py",
-        "                events += len(indexes)\n                self._remove_events(batch, indexes)",
-        "                events += len(indexes)",
+        "            events += len(indexes)\n            self._remove_events(batch, indexes)",
+        "            events += len(indexes)",
         by=("test_fake_only",),
     ),
     Mutant(
