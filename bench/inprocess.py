@@ -14,6 +14,7 @@ import itertools
 import json
 import statistics
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from bench.bodies import events_body, peer_event
@@ -38,17 +39,22 @@ def rows() -> list[tuple[str, Ratio, float, float]]:
             response = client.post(URL, data=body, headers=HEADERS)
             assert response.status_code == 202, response.data
 
-        rounds = alternating([per_call_ms(lambda body=body: json.loads(body)), per_call_ms(post)])
-        ratio = Ratio(tuple(cost / floor for floor, cost in rounds))
-        floor = statistics.median(r[0] for r in rounds)
-        cost = statistics.median(r[1] for r in rounds)
-        out.append((f"1,000 {kind} events ({len(body):,} B)", ratio, floor, cost))
+        out.append((f"1,000 {kind} events ({len(body):,} B)", *_against_loads(body, post)))
     out.append(_unique_ids_row())
     return out
 
 
+def _against_loads(body: bytes, post: Callable[[], None]) -> tuple[Ratio, float, float]:
+    """``post`` against ``json.loads(body)`` in alternating rounds: the ratio, and the median
+    milliseconds of each."""
+    rounds = alternating([per_call_ms(lambda: json.loads(body)), per_call_ms(post)])
+    ratio = Ratio(tuple(cost / floor for floor, cost in rounds))
+    return ratio, statistics.median(r[0] for r in rounds), statistics.median(r[1] for r in rounds)
+
+
 def _unique_ids_row() -> tuple[str, Ratio, float, float]:
-    """Plain events with ids never sent before, into a store at its cap (100 such bodies)."""
+    """Plain events with ids never sent before, into a store at its cap (forty bodies sent in
+    turn, the cap holding ten)."""
     def body(n: int) -> bytes:
         events = [{"id": f"e-{n}-{i}", **peer_event(i)} for i in range(1000)]
         return json.dumps({"events": events}, separators=(",", ":")).encode()
@@ -67,11 +73,7 @@ def _unique_ids_row() -> tuple[str, Ratio, float, float]:
         post()  # the store at its cap before the first round
     health = backend.health()
     assert health["events"] == 10_000 and health["dropped"]["events"] > 0, health
-    rounds = alternating([per_call_ms(lambda: json.loads(sample)), per_call_ms(post)])
-    ratio = Ratio(tuple(cost / floor for floor, cost in rounds))
-    floor = statistics.median(r[0] for r in rounds)
-    cost = statistics.median(r[1] for r in rounds)
-    return f"1,000 events, new ids ({len(sample):,} B)", ratio, floor, cost
+    return (f"1,000 events, new ids ({len(sample):,} B)", *_against_loads(sample, post))
 
 
 def main() -> int:
