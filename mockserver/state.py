@@ -367,9 +367,12 @@ class Store:
             state.jobs = [job for job in state.jobs if job.id != key]
         self._forget_if_empty(project_id)
 
-    def _remove_events(self, batch: EventBatch, indexes: Sequence[int]) -> None:
+    def _remove_events(
+        self, batch: EventBatch, indexes: Sequence[int], users: list[str | None] | None = None
+    ) -> None:
         """Remove the events at ``indexes`` of ``batch``; an emptied batch frees its text at once
-        and leaves the deque when it reaches the front."""
+        and leaves the deque when it reaches the front. ``users``: the batch's user ids, when the
+        caller has read them already."""
         if not indexes:
             return
         self.version += 1
@@ -393,7 +396,8 @@ class Store:
                     ids if len(indexes) == len(ids) else [ids[i] for i in indexes]
                 )
             if state.user_batches is not None:
-                users = batch.user_ids()
+                if users is None:
+                    users = batch.user_ids()
                 remaining = {users[i] for i in batch.kept}
                 for user in {users[i] for i in indexes} - remaining:
                     batches = state.user_batches.get(user) if user is not None else None
@@ -445,7 +449,7 @@ class Store:
             users_of = batch.user_ids()
             indexes = [i for i in batch.kept if users_of[i] in users]
             events += len(indexes)
-            self._remove_events(batch, indexes)
+            self._remove_events(batch, indexes, users_of)
         job.status = "completed"
         job.completed_at = now
         job.removed = {"profiles": profiles, "device_mappings": mappings, "events": events}

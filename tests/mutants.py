@@ -359,7 +359,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "deletion leaves the users' events",
         "state.py",
-        "            events += len(indexes)\n            self._remove_events(batch, indexes)",
+        "            events += len(indexes)\n            self._remove_events(batch, indexes, users_of)",
         "            events += len(indexes)",
         by=("test_fake_only",),
     ),

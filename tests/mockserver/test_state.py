@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -345,6 +346,29 @@ def test_deletion_finds_every_user_id_however_it_is_spelt() -> None:
     store.complete_job(store.add_job(PROJECT, ["y"], 0.0, None), 0.0)
     left = [event.get("user_id") for batch in store._batches if batch.kept for event in batch.events()]
     assert left == [None, "z", None]
+
+
+def test_a_deletion_reads_each_batch_it_touches_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch's user ids are a text to read: a deletion reads those of each batch holding any
+    of its users once, however many of them the batch holds."""
+    from mockserver.state import EventBatch
+
+    store = Store(max_events=100, max_bytes=1 << 30)
+    store.add_events(PROJECT, b'{"events":[]}', [None] * 4, ["x", "y", "x", "z"])
+    store.add_events(PROJECT, b'{"events":[]}', [None], ["w"])
+    store.complete_job(store.add_job(PROJECT, ["nobody"], 0.0, None), 0.0)  # builds the index
+    reads: list[int] = []
+    original = EventBatch.user_ids
+
+    def counted(batch: EventBatch) -> list[str | None]:
+        reads.append(batch.seq)
+        return original(batch)
+
+    monkeypatch.setattr(EventBatch, "user_ids", counted)
+    job = store.add_job(PROJECT, ["x", "y"], 0.0, None)
+    store.complete_job(job, 0.0)
+    assert job.removed is not None and job.removed["events"] == 3
+    assert reads == [store._batches[0].seq]
 
 
 def test_an_id_is_forgotten_only_with_the_event_that_stored_it() -> None:
