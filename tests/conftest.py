@@ -187,9 +187,16 @@ def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
 _SLOW_MODULES = {"test_dashboard.py", "test_browser_attacks.py", "test_contract_suite.py", "test_mutants.py"}
 
 
+#: Modules holding the longest single tests (a minute or more each), run first: collected last,
+#: as they were, one of them still running at the end kept the other workers idle for a minute.
+_LONGEST_FIRST = {"test_mutants.py", "test_openapi_fuzz.py"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark what the quick subset (``-m "not slow"``) leaves out: fuzzing (every Hypothesis
-    test), browsers, and tests marked ``slow`` by hand (subprocess runs, thousands of sockets)."""
+    test), browsers, and tests marked ``slow`` by hand (subprocess runs, thousands of sockets).
+    The longest tests go first (a stable sort: each module keeps its own order)."""
+    items.sort(key=lambda item: item.path.name not in _LONGEST_FIRST)
     for item in items:
         function = getattr(item, "obj", None)
         if item.path.name in _SLOW_MODULES or getattr(function, "is_hypothesis_test", False):
