@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from mockserver.bytesearch import occurs
 from mockserver.escapes import may_spell_ascii
 
 __all__ = [
@@ -246,55 +247,6 @@ def _spells(raw: bytes) -> bool:
     return may_spell_ascii(raw) and _SPELT.search(raw) is not None
 
 
-#: Every byte, rarest first in request bodies as a rule of thumb: controls and uncommon
-#: punctuation, upper-case letters, lower-case letters by their frequency in English text, then
-#: digits, the punctuation JSON is made of, and the bytes of UTF-8 sequences (Korean text).
-_RAREST_FIRST = (
-    bytes(range(0x20))
-    + b"\x7f`^~|\\<>$@#!%;*&=+?[]()"
-    + b"QJZXVKWYFBGHMPUDCLSNTOIRAE"
-    + b"qjzxvkwyfbgpmuhdclsnroitae"
-    + b"'/_.-9876543210 ,:{}\""
-    + bytes(range(0x80, 0x100))
-)
-_RARITY = {byte: rank for rank, byte in enumerate(_RAREST_FIRST)}
-assert len(_RARITY) == 256
-#: how many places holding the needle's rarest byte are tried before a plain search takes over
-_TRIES = 16
-#: a body shorter than this is searched plainly: in a one-event body that takes a tenth of a µs
-_SEARCHED_PLAINLY = 4096
-
-
-@functools.lru_cache(maxsize=64)
-def _rarest(needle: bytes) -> tuple[int, bytes]:
-    """Where the needle's rarest byte is, and that byte (the first such, for a needle of one
-    kind of byte)."""
-    at = min(range(len(needle)), key=lambda i: _RARITY[needle[i]])
-    return at, needle[at : at + 1]
-
-
-def _occurs(needle: bytes, haystack: bytes, plain_below: int = _SEARCHED_PLAINLY) -> bool:
-    """``needle in haystack``, found through the needle's rarest byte first.
-
-    Python's search for a key over a large body was the largest part of masking it, and almost
-    always finds nothing. Looking only where the key's rarest byte is (memchr, which skips the
-    rest at memory speed) takes a small part of that when the byte is rare in the body, as an
-    upper-case letter of a generated key mostly is; when it is not, the plain search goes on
-    from where this stopped, for little more than it alone costs."""
-    if len(haystack) < plain_below or not needle:
-        return needle in haystack
-    at, rare = _rarest(needle)
-    found = haystack.find(rare, at)  # a match starts at ``found - at``, never before 0
-    for _ in range(_TRIES):
-        if found < 0:
-            return False
-        if haystack.startswith(needle, found - at):
-            return True
-        found = haystack.find(rare, found + 1)
-    # every match starting before ``found - at`` would have put its rare byte at a place tried
-    return found >= 0 and haystack.find(needle, found - at) >= 0
-
-
 def _spells_in(literal: bytes) -> bool:
     """:func:`_spells` for one string of a body: short, and not worth remembering."""
     return b"\\" in literal and _SPELT.search(literal) is not None
@@ -422,7 +374,7 @@ class Redactor:
         if not candidates:
             return raw
         spelt = _spells(raw)
-        secrets = [s for s in candidates if _occurs(s.encode("utf-8", "surrogatepass"), raw)]
+        secrets = [s for s in candidates if occurs(s.encode("utf-8", "surrogatepass"), raw)]
         if not secrets and not spelt:
             return raw
         ordered = sorted(candidates if spelt else secrets, key=len, reverse=True)

@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError, SchemaValidator, ValidationError
 from pydantic_core import core_schema as cs
 
 from mockserver import fastpath, names, spec
+from mockserver.bytesearch import occurs
 from mockserver.duplicates import duplicate_keys, may_have_duplicates
 from mockserver.errors import ApiError, FieldError
 from mockserver.journal import parse_json, parse_split
@@ -304,9 +305,8 @@ def validator_for(endpoint: spec.Endpoint, settings: Settings, raw: bytes = b"\\
 
     Without ``raw``, both run.
     """
-    # Searching for one byte is a memchr; a longer needle would cost a scan.
     escapes = b"\\" in raw
-    reserved = escapes or _RESERVED_MARK[endpoint.key] in raw
+    reserved = escapes or occurs(_RESERVED_MARK[endpoint.key], raw)
     key = tuple(getattr(settings, n) for n in BODY_SETTINGS)
     return _validator(endpoint.path, key, escapes, reserved)
 

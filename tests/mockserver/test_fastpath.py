@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.bodies import events_body
-from mockserver import spec
+from mockserver import fastpath, spec
 from mockserver.duplicates import may_have_duplicates
 from mockserver.errors import ApiError
 from mockserver.fastpath import _decoders_for, accept_events
@@ -276,6 +276,13 @@ LONG_WAY = {
     "unknown reserved property among others": body(event(properties={"a": 1, "mkt_x": 2, "z": 3})),
     # not reserved, but it looks so to the fast path's one search: the full validator decides
     "a name that holds a line starting mkt_": body(event(properties={"note\nmkt_x": 1})),
+    # a body holding no "mkt_" but an escape that spells it: the names are still gathered
+    "an unknown reserved property spelt with an escape": (
+        b'{"events":[{"name":"a","user_id":"u","properties":{"\\u006dkt_revenu":1.0}}]}'
+    ),
+    "a boolean revenue spelt with an escape": (
+        b'{"events":[{"name":"a","user_id":"u","properties":{"mk\\u0074_revenue":true}}]}'
+    ),
     "float quantity": body(event(properties={"mkt_items": [{"mkt_quantity": 2.0}]})),
     "misspelt item key": body(event(properties={"mkt_items": [{"mkt_qty": 2}]})),
     "item with too many keys": body(event(properties={"mkt_items": [{f"k{i}": i for i in range(1001)}]})),
@@ -296,6 +303,21 @@ LONG_WAY = {
 @pytest.mark.parametrize("raw", LONG_WAY.values(), ids=LONG_WAY.keys())
 def test_doubtful_bodies_go_the_long_way(raw: bytes) -> None:
     assert check(raw, Settings()) is None
+
+
+def test_a_body_that_cannot_name_a_reserved_property_is_not_searched_for_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # gathering every property's name is a tenth of a plain body's check: it is left out where
+    # the reserved prefix appears nowhere, and done where it appears anywhere, even outside a name
+    gathered: list[object] = []
+    monkeypatch.setattr(fastpath, "_PROPERTIES", lambda e: gathered.append(e) or e.properties)
+    plain = body(*(event(properties={"note": "x"}) for _ in range(5)))
+    assert check(plain, Settings()) == [None] * 5
+    assert gathered == []
+    prefixed = body(*(event(name="mkt_purchase", properties={"note": "x"}) for _ in range(5)))
+    assert check(prefixed, Settings()) == [None] * 5
+    assert len(gathered) == 5
 
 
 @pytest.mark.parametrize("bad", ["2025-01-17 14:39:22Z", "2025-01-17T14:39:22Z\n", "", None])
