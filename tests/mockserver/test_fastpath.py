@@ -22,6 +22,7 @@ from mockserver.fastpath import _decoders_for, accept_events
 from mockserver.settings import Settings
 from mockserver.validation import Validated, validate_body, validate_body_fully
 from pytest_plugin import strategies as ms
+from tests.conftest import fuzz_examples
 from tests.mockserver.mutations import mutations
 
 SETTINGS = {
@@ -383,7 +384,7 @@ def _dump(value: Any, ascii_only: bool) -> bytes:
     return json.dumps(value, ensure_ascii=ascii_only).encode()
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=fuzz_examples(400), deadline=None)
 @given(
     value=st.one_of(
         ms.valid_bodies(spec.EVENTS.path, max_size=4),
@@ -396,14 +397,14 @@ def test_generated_bodies(value: Any, ascii_only: bool, name: str) -> None:
     check(_dump(value, ascii_only), SETTINGS[name])
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=fuzz_examples(400), deadline=None)
 @given(data=st.data(), name=st.sampled_from(sorted(SETTINGS)))
 def test_mutated_bodies(data: st.DataObject, name: str) -> None:
     raw = _dump(data.draw(ms.valid_bodies(spec.EVENTS.path, max_size=3)), data.draw(st.booleans()))
     check(data.draw(mutations(raw)), SETTINGS[name])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz_examples(200), deadline=None)
 @given(case=ms.invalid_bodies(spec.EVENTS.path), name=st.sampled_from(sorted(SETTINGS)))
 def test_invalid_cases(case: ms.InvalidCase, name: str) -> None:
     fast = check(case.content(), SETTINGS[name])

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from mockserver import Backend, LiveServer, spec
 from pytest_plugin import strategies as ms
+from tests.conftest import fuzz_examples
 from tests.mockserver.mutations import mutations
 
 PROJECT = "test-project"
@@ -266,7 +267,11 @@ def _check_answer(server: LiveServer, before: Any, status: int, answer: Any, tex
         assert snapshot(server.backend) == before
 
 
-_FUZZ = settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_FUZZ = settings(
+    max_examples=fuzz_examples(700),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 @pytest.mark.parametrize("path", spec.PATHS)
@@ -283,7 +288,7 @@ def test_fuzz_mutated_valid_bodies(server: LiveServer, path: str, data: st.DataO
     _check_answer(server, before, status, answer, text)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=fuzz_examples(500), deadline=None)
 @given(body=st.binary(max_size=2000), path=st.sampled_from(spec.PATHS))
 def test_fuzz_raw_bytes(server: LiveServer, body: bytes, path: str) -> None:
     server.backend.reset()
@@ -297,7 +302,7 @@ _HEADER_TEXT = st.text(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=fuzz_examples(400), deadline=None)
 @given(
     headers=st.lists(
         st.tuples(

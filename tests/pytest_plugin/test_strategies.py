@@ -20,6 +20,7 @@ from pytest_plugin import MarketapMock
 from pytest_plugin import strategies as ms
 from pytest_plugin.strategies.cases import _case
 from pytest_plugin.strategies.defects import _ITEM_DEFECTS, _item_defects
+from tests.conftest import fuzz_examples
 
 SESSION = requests.Session()
 
@@ -42,7 +43,7 @@ def post(
 
 
 @pytest.mark.parametrize("path", spec.PATHS)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=fuzz_examples(60), deadline=None)
 @given(data=st.data())
 def test_valid_bodies_are_accepted(marketap_server: MarketapMock, path: str, data: st.DataObject) -> None:
     marketap_server.reset()
@@ -53,7 +54,7 @@ def test_valid_bodies_are_accepted(marketap_server: MarketapMock, path: str, dat
 
 
 @pytest.mark.parametrize("path", spec.PATHS)
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=fuzz_examples(150), deadline=None)
 @given(data=st.data())
 def test_invalid_bodies_are_rejected_as_labelled(
     marketap_server: MarketapMock, path: str, data: st.DataObject
@@ -269,7 +270,7 @@ def test_invalid_bodies_can_include_413_cases() -> None:
 
 
 @pytest.mark.parametrize("path", spec.PATHS)
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=fuzz_examples(100), deadline=None)
 @given(data=st.data())
 def test_fitted_validator_agrees_with_the_full_one(path: str, data: st.DataObject) -> None:
     """validator_for's raw-text shortcuts never change an answer, on valid or invalid data."""
@@ -438,7 +439,7 @@ def test_arguments_are_checked_eagerly(build: Any, message: str) -> None:
 
 
 @pytest.mark.parametrize("path", spec.PATHS)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz_examples(200), deadline=None)
 @given(data=st.data())
 def test_a_case_body_cannot_be_sent_as_something_else(path: str, data: st.DataObject) -> None:
     """``json=case.body`` either sends exactly ``content()`` or fails loudly: a JSON ``null``
