@@ -30,8 +30,9 @@ if not 0 < FUZZ_SHARE <= 1:
 
 
 def fuzz_examples(count: int) -> int:
-    """``count`` Hypothesis examples for a fuzzing test, times :data:`FUZZ_SHARE` (at least 25)."""
-    return max(25, round(count * FUZZ_SHARE))
+    """``count`` Hypothesis examples for a fuzzing test, times :data:`FUZZ_SHARE`: at least 25,
+    and never more than ``count`` (at the default share, exactly ``count``)."""
+    return min(count, max(25, round(count * FUZZ_SHARE)))
 
 
 class Sent:
