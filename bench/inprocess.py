@@ -55,6 +55,7 @@ def _against_loads(body: bytes, post: Callable[[], None]) -> tuple[Ratio, float,
 def _unique_ids_row() -> tuple[str, Ratio, float, float]:
     """Plain events with ids never sent before, into a store at its cap (forty bodies sent in
     turn, the cap holding ten)."""
+
     def body(n: int) -> bytes:
         events = [{"id": f"e-{n}-{i}", **peer_event(i)} for i in range(1000)]
         return json.dumps({"events": events}, separators=(",", ":")).encode()

@@ -328,8 +328,7 @@ def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
                 "The five server-side ingestion endpoints, as the fake enforces them under its "
                 "current settings. Other methods on these paths get 405 with `Allow: POST`, other "
                 "paths 404, both in the error envelope. A JSON key given twice is accepted (the last "
-                "occurrence wins) with a warning in the fake's journal."
-                + _beyond_schema(s)
+                "occurrence wins) with a warning in the fake's journal." + _beyond_schema(s)
             ),
         },
         "servers": [{"url": spec.BASE_URL, "description": "Production Server"}],

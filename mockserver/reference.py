@@ -338,9 +338,7 @@ CONTROL_CALLS: dict[tuple[str, str], ControlCall] = {
         "answers 409.",
         body={"path": "/v1/api/events", "status": 503, "times": 2, "retry_after": 5},
     ),
-    ("DELETE", "/_mock/faults"): ControlCall(
-        "Clears the fault rules (`project_id=P`: one project's)."
-    ),
+    ("DELETE", "/_mock/faults"): ControlCall("Clears the fault rules (`project_id=P`: one project's)."),
     ("GET", "/_mock/parity"): ControlCall(
         "Proxy mode's account of the fake's verdicts against the upstream's answers (see "
         '[Proxy mode](../proxy.md)); `{"requests": 0, ..., "proxy": null}` on a plain fake.'

@@ -55,7 +55,11 @@ class Block:
 
     @property
     def argument(self) -> str:
-        return re.split(r"[ :]", self.marker, maxsplit=1)[1].strip() if " " in self.marker or ":" in self.marker else ""
+        return (
+            re.split(r"[ :]", self.marker, maxsplit=1)[1].strip()
+            if " " in self.marker or ":" in self.marker
+            else ""
+        )
 
     def __str__(self) -> str:
         return f"{self.page}:{self.line}"
@@ -150,7 +154,9 @@ def send_curl(command: str, base_url: str) -> requests.Response:
             assert url is None, command
             url = word
     assert url is not None and url.startswith(DEFAULT_URL), command
-    return requests.request(method, base_url + url[len(DEFAULT_URL) :], headers=headers, data=data, timeout=10)
+    return requests.request(
+        method, base_url + url[len(DEFAULT_URL) :], headers=headers, data=data, timeout=10
+    )
 
 
 CURL_PAGES = sorted({block.page for block in of_kind("curl")})
@@ -173,7 +179,9 @@ def test_every_curl_on_a_page_is_answered(page: str) -> None:
                 if block.argument:
                     assert answer.status_code == int(block.argument), f"{block}: {command}"
                 else:
-                    assert answer.status_code < 400, f"{block}: {command} -> {answer.status_code} {answer.text}"
+                    assert answer.status_code < 400, (
+                        f"{block}: {command} -> {answer.status_code} {answer.text}"
+                    )
 
 
 # --- shell commands -----------------------------------------------------------------------------
@@ -181,7 +189,9 @@ def test_every_curl_on_a_page_is_answered(page: str) -> None:
 
 @functools.cache
 def pytest_help() -> str:
-    done = subprocess.run([sys.executable, "-m", "pytest", "--help"], capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--help"], capture_output=True, text=True, cwd=ROOT
+    )
     return done.stdout
 
 
@@ -201,7 +211,9 @@ def check_pytest(args: list[str], cwd: Path) -> None:
         if arg.startswith("--"):
             option = arg.split("=")[0]
             assert re.search(rf"\s{re.escape(option)}[\s=,]", pytest_help()), f"pytest has no option {option}"
-            skip = "=" not in arg and option.startswith("--marketap") and option != "--marketap-allow-deletion"
+            skip = (
+                "=" not in arg and option.startswith("--marketap") and option != "--marketap-allow-deletion"
+            )
         elif arg in ("-n", "-m", "-k", "-p"):
             skip = True
         elif arg.startswith("-"):

@@ -33,5 +33,7 @@ def test_the_search_through_the_rarest_byte_finds_what_a_plain_search_finds(data
         (b"Qxyz", b"", False),
     ],
 )
-def test_a_rare_byte_met_often_hands_over_to_the_plain_search(needle: bytes, haystack: bytes, found: bool) -> None:
+def test_a_rare_byte_met_often_hands_over_to_the_plain_search(
+    needle: bytes, haystack: bytes, found: bool
+) -> None:
     assert occurs(needle, haystack, plain_below=0) is found

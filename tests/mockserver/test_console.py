@@ -116,7 +116,9 @@ def test_the_last_request_before_a_stop_is_printed(server: str) -> None:
     (granian's worker ends without running exit handlers)."""
     proc, url, _banner = start_serve("--server", server)
     try:
-        answer = requests.post(f"{url}/v1/api/events?project_id={PROJECT}", json=BAD, headers=AUTH, timeout=10)
+        answer = requests.post(
+            f"{url}/v1/api/events?project_id={PROJECT}", json=BAD, headers=AUTH, timeout=10
+        )
         assert answer.status_code == 400
     finally:
         out, _err = stop_serve(proc)

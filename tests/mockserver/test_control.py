@@ -376,7 +376,9 @@ def test_a_listing_writes_any_stray_surrogate_as_its_escape(client: Any, backend
     assert json.loads(data)["requests"][0]["warnings"] == ["\ud800"]
 
 
-def test_processing_delay_holds_events_and_profiles_until_due(tc_post: Post, client: Any, backend: Backend) -> None:
+def test_processing_delay_holds_events_and_profiles_until_due(
+    tc_post: Post, client: Any, backend: Backend
+) -> None:
     backend.update_settings({"processing_delay": 30})
     backend.advance_clock(0, freeze=True)
     assert tc_post(spec.EVENTS.path, {"events": [{"name": "e", "user_id": "u"}]}).status == 202

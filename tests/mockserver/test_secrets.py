@@ -200,7 +200,6 @@ def test_a_body_is_masked_inside_its_strings_only() -> None:
     assert redactor.headers({"content-type": "application/json"}) == {"content-type": "application/json"}
 
 
-
 def test_a_key_spelt_with_escapes_in_a_body_is_masked() -> None:
     """Any JSON reader shows ``\\u0073k_...`` as the key itself; so does ``\\/`` for a slash,
     which some encoders always write."""
@@ -234,7 +233,12 @@ def test_each_request_is_shown_with_its_own_credentials_and_length() -> None:
         assert answer.status_code in (202, 401)
     entries = backend.requests()
     assert [e.headers["content-length"] for e in entries] == [MASK, str(len(raw) + 1), digits, MASK]
-    assert [e.headers["authorization"] for e in entries] == [f"Bearer {MASK}", f"Bearer {MASK}", "Bearer sk_l****", f"Bearer {MASK}"]
+    assert [e.headers["authorization"] for e in entries] == [
+        f"Bearer {MASK}",
+        f"Bearer {MASK}",
+        "Bearer sk_l****",
+        f"Bearer {MASK}",
+    ]
     entries[0].headers["content-type"] = "changed"
     entries[0].query["project_id"] = "changed"
     assert backend.requests()[3].headers["content-type"] == "application/json"

@@ -694,11 +694,14 @@ def test_each_array_can_have_a_limit_of_its_own(key: str, path: str, item: Any) 
     # the other arrays keep max_batch_items
     other = spec.EVENTS.path if path != spec.EVENTS.path else spec.PROFILES.path
     other_item = {"name": "e", "user_id": "u"} if other == spec.EVENTS.path else {"user_id": "u"}
-    assert client.post(
-        f"{other}?project_id=test-project",
-        json={spec.endpoint_for(other).key: [other_item] * 5},  # type: ignore[union-attr]
-        headers={"Authorization": "Bearer test-api-key"},
-    ).status_code == 202
+    assert (
+        client.post(
+            f"{other}?project_id=test-project",
+            json={spec.endpoint_for(other).key: [other_item] * 5},  # type: ignore[union-attr]
+            headers={"Authorization": "Bearer test-api-key"},
+        ).status_code
+        == 202
+    )
     assert backend.settings.max_items(key) == 2
     assert backend.update_settings({f"max_batch_{key}": None}).max_items(key) == 5
 

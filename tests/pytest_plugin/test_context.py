@@ -74,11 +74,7 @@ def _lifecycle(base: str, set_up_test_data: bool = False) -> str:
     )
     # with Django, setUpTestData runs inside setUpClass, before the class's own send
     events = '"set_up_test_data", "class_set_up"' if set_up_test_data else '"class_set_up"'
-    return (
-        LIFECYCLE.replace("BASE", base)
-        .replace("SET_UP_TEST_DATA", data)
-        .replace("CLASS_EVENTS", events)
-    )
+    return LIFECYCLE.replace("BASE", base).replace("SET_UP_TEST_DATA", data).replace("CLASS_EVENTS", events)
 
 
 def test_a_test_case_is_covered_from_class_set_up_to_class_tear_down(pytester: pytest.Pytester) -> None:
@@ -164,7 +160,10 @@ def test_the_handle_carries_the_credentials_the_fake_accepts() -> None:
     with mock_marketap(api_key="sk-kshop", project_id="kshop") as marketap:
         assert (marketap.api_key, marketap.project_id) == ("sk-kshop", "kshop")
         body = {"events": [{"name": "e", "user_id": "u"}]}
-        assert requests.post(marketap.url_for("/v1/api/events"), json=body, headers=marketap.headers).status_code == 202
+        assert (
+            requests.post(marketap.url_for("/v1/api/events"), json=body, headers=marketap.headers).status_code
+            == 202
+        )
         marketap.assert_event_sent("e")
         default = {"Authorization": "Bearer test-api-key"}
         assert requests.post(f"{URL}?project_id=test-project", json=body, headers=default).status_code == 401
@@ -173,9 +172,14 @@ def test_the_handle_carries_the_credentials_the_fake_accepts() -> None:
 def test_api_keys_give_the_handle_their_first_pair() -> None:
     with mock_marketap(api_keys={"sk-kshop": ["kshop", "kshop-eu"], "sk-other": "other"}) as marketap:
         assert (marketap.api_key, marketap.project_id) == ("sk-kshop", "kshop")
-        assert requests.post(
-            marketap.url_for("/v1/api/events"), json={"events": [{"name": "e", "user_id": "u"}]}, headers=marketap.headers
-        ).status_code == 202
+        assert (
+            requests.post(
+                marketap.url_for("/v1/api/events"),
+                json={"events": [{"name": "e", "user_id": "u"}]},
+                headers=marketap.headers,
+            ).status_code
+            == 202
+        )
         assert len(marketap.events) == 1
 
 
@@ -206,7 +210,9 @@ def test_a_miss_names_the_project_that_holds_the_data() -> None:
             headers=headers,
         ).raise_for_status()
         requests.post(
-            f"{URL}?project_id=kshop-eu", json={"events": [{"name": "signup", "user_id": "u-1"}]}, headers=headers
+            f"{URL}?project_id=kshop-eu",
+            json={"events": [{"name": "signup", "user_id": "u-1"}]},
+            headers=headers,
         ).raise_for_status()
         with pytest.raises(AssertionError) as profile_miss:
             marketap.assert_profile("u-1")

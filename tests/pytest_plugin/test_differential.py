@@ -62,9 +62,7 @@ SCENARIOS = {
     "429 without Retry-After": Scenario(arrange=lambda fake: fake.fail_next(429)),
     "503 without Retry-After": Scenario(arrange=lambda fake: fake.fail_next(503, times=2)),
     "dropped connection": Scenario(arrange=lambda fake: fake.drop_next(), servers=("werkzeug",)),
-    "latency under the timeout": Scenario(
-        arrange=lambda fake: fake.add_latency(100), marks=(0.08,)
-    ),
+    "latency under the timeout": Scenario(arrange=lambda fake: fake.add_latency(100), marks=(0.08,)),
     "latency over the timeout": Scenario(
         arrange=lambda fake: fake.add_latency(6000, times=1), timeout=0.5, marks=(0.45, 4.0)
     ),
@@ -76,6 +74,7 @@ SCENARIOS = {
 
 
 # --- the clients: each sends one POST and says what it saw -----------------------------------
+
 
 def _seen(call: Callable[[], int]) -> int | str:
     """The final status, or the name of the exception the client raised."""
@@ -116,7 +115,9 @@ def _sync_client(post: Callable[[str, bytes, dict[str, str], float], int]) -> Ca
 
 
 def _requests_functions() -> Callable[..., list[int | str]]:
-    return _sync_client(lambda url, body, h, t: requests.post(url, data=body, headers=h, timeout=t).status_code)
+    return _sync_client(
+        lambda url, body, h, t: requests.post(url, data=body, headers=h, timeout=t).status_code
+    )
 
 
 def _requests_session(session_factory: Callable[[], requests.Session]) -> Callable[..., list[int | str]]:
@@ -139,7 +140,9 @@ def _httpx_sync(transport: Callable[[], httpx.HTTPTransport | None]) -> Callable
     return run
 
 
-def _async_client(post: Callable[..., Any], session: Callable[[float], Any]) -> Callable[..., list[int | str]]:
+def _async_client(
+    post: Callable[..., Any], session: Callable[[float], Any]
+) -> Callable[..., list[int | str]]:
     def run(url: str, scenario: Scenario) -> list[int | str]:
         headers = {**HEADERS, **scenario.headers}
 

@@ -200,7 +200,9 @@ def test_the_tests_own_mocks_of_other_hosts_still_answer(pytester: pytest.Pytest
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=7)
 
 
-def test_a_proxy_in_the_environment_changes_nothing(marketap_inprocess, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_proxy_in_the_environment_changes_nothing(
+    marketap_inprocess, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Through a proxy urllib3 opens a tunnel before it sends; for the vendor's host there is
     nothing to open (the proxy here is a closed port: reaching it would fail)."""
     import requests
