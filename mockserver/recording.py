@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TextIO
 
+import msgspec
+
 from mockserver.clock import iso
 from mockserver.journal import JournalEntry, not_comparable
 from mockserver.secrets import MASK, hide_prefixes, is_secret_name, redact_headers, redact_query
@@ -172,8 +174,17 @@ _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
 def _dumps(data: Any) -> str:
-    # ensure_ascii: a lone surrogate in a body the fake refused must not make the line unwritable
-    return json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+    # msgspec writes a 316 KB body's line in a quarter of json.dumps' time, which was most of
+    # what recording added to a request. It cannot write a lone surrogate (a value quoted in the
+    # error about a refused body may hold one): such a line is written with every character
+    # outside ASCII escaped, which any JSON reader takes back the same.
+    try:
+        return _ENCODER.encode(data).decode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+
+
+_ENCODER = msgspec.json.Encoder()
 
 
 def export_lines(entries: Iterable[JournalEntry], *, upstream: str | None = None) -> Iterator[str]:

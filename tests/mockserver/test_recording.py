@@ -384,6 +384,36 @@ def test_exchange_lines_hold_every_field(tmp_path: Path) -> None:
     assert exchange.name == "1-POST-/v1/api/events-upstream-400"
 
 
+def test_a_line_holds_korean_as_utf8_and_a_lone_surrogate_escaped(tmp_path: Path) -> None:
+    """A line is UTF-8, as the format says; an error that quotes a lone surrogate (which UTF-8
+    cannot hold) is still written, escaped, and read back the same."""
+    korean = '{"events":[{"name":"구매","user_id":"김민준"}]}'.encode()
+    common: dict[str, Any] = {
+        "time": "t",
+        "method": "POST",
+        "path": "/v1/api/events",
+        "query": {},
+        "headers": {},
+    }
+    plain = JournalEntry(id=1, raw=korean, status=202, **common)
+    line = exchange_line(plain)
+    assert "구매" in line and "\\u" not in line
+    assert json.loads(line)["body"].encode() == korean
+    refused = JournalEntry(
+        id=2,
+        raw=b'{"events":[{"name":"\\ud800"}]}',
+        status=400,
+        errors=[{"field": "events[0].name", "reason": "'\ud800' is not a name"}],
+        **common,
+    )
+    line = exchange_line(refused)
+    assert line.isascii()
+    assert json.loads(line)["fake"]["errors"] == refused.errors
+    path = tmp_path / "r.jsonl"
+    path.write_text(header_line(source="fake") + "\n" + exchange_line(plain) + "\n" + line + "\n", "utf-8")
+    assert [e.body for e in read_recording(path).exchanges] == [korean, refused.raw]
+
+
 def test_a_gzip_body_is_recorded_readable_and_replayed_compressed(tmp_path: Path) -> None:
     body = json.dumps(events(1)).encode()
     with (
