@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import statistics
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from bench.bodies import events_body, peer_event
-from bench.report import Ratio, alternating, per_call_ms, target
+from bench.report import Ratio, side_by_side, target
 from mockserver import Backend, create_app
 
 URL = "/v1/api/events?project_id=test-project"
@@ -47,9 +46,7 @@ def rows() -> list[tuple[str, Ratio, float, float]]:
 def _against_loads(body: bytes, post: Callable[[], None]) -> tuple[Ratio, float, float]:
     """``post`` against ``json.loads(body)`` in alternating rounds: the ratio, and the median
     milliseconds of each."""
-    rounds = alternating([per_call_ms(lambda: json.loads(body)), per_call_ms(post)])
-    ratio = Ratio(tuple(cost / floor for floor, cost in rounds))
-    return ratio, statistics.median(r[0] for r in rounds), statistics.median(r[1] for r in rounds)
+    return side_by_side(lambda: json.loads(body), post)
 
 
 def _unique_ids_row() -> tuple[str, Ratio, float, float]:

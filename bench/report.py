@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["MARK", "Ratio", "alternating", "skipped", "target"]
+__all__ = ["MARK", "Ratio", "alternating", "per_call_ms", "side_by_side", "skipped", "target"]
 
 MARK = "[target]"
 
@@ -75,3 +75,11 @@ def per_call_ms(fn: Callable[[], object], *, min_time: float = 0.2) -> Callable[
 
     fn()  # warm caches and lazily built types before the first round
     return measure
+
+
+def side_by_side(floor: Callable[[], object], cost: Callable[[], object]) -> tuple[Ratio, float, float]:
+    """``cost`` against ``floor``, each call timed by :func:`per_call_ms` in alternating rounds:
+    the ratio of each round's two, and the median milliseconds of each."""
+    rounds = alternating([per_call_ms(floor), per_call_ms(cost)])
+    ratio = Ratio(tuple(c / f for f, c in rounds))
+    return ratio, statistics.median(r[0] for r in rounds), statistics.median(r[1] for r in rounds)

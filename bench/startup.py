@@ -2,16 +2,15 @@
 
 Run: ``python -m bench.startup [--runs 10]``. In an empty project, ``pytest --collect-only``
 runs three ways, in turn in each round so they share the machine's noise: bare (no plugin
-autoloaded),
-everything installed (this plugin and its dependencies' plugins: Hypothesis, respx, anyio,
-pytest-asyncio, xdist), and everything but this plugin (``-p no:marketap``). The difference
-of the last two within a round is the plugin's own cost (target: at most 20 ms, judged by the
-median of the rounds); the rest is what the
-dependencies' plugins cost, with warm bytecode caches and without them
-(``PYTHONDONTWRITEBYTECODE=1``, common in containers, where pytest rewrites their modules on
-every run). Each run is timed by the CPU it took, not the wall clock: a difference of 20 ms
-between runs of about 1.5 s is lost in the slices other processes take meanwhile. The import of
-the plugin alone: ``python -X importtime -c "import pytest_plugin.plugin"``.
+autoloaded), everything installed (this plugin and its dependencies' plugins: Hypothesis,
+respx, anyio, pytest-asyncio, xdist), and everything but this plugin (``-p no:marketap``). The
+difference of the last two within a round is the plugin's own cost (target: at most 20 ms,
+judged by the median of the rounds); the rest is what the dependencies' plugins cost, with warm
+bytecode caches and without them (``PYTHONDONTWRITEBYTECODE=1``, common in containers, where
+pytest rewrites their modules on every run). Each run is timed by the CPU it took, not the wall
+clock: a difference of 20 ms between runs of about 1.5 s is lost in the slices other processes
+take meanwhile. The import of the plugin alone: ``python -X importtime -c "import
+pytest_plugin.plugin"``.
 """
 
 from __future__ import annotations
