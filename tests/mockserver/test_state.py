@@ -389,6 +389,19 @@ def test_an_id_is_forgotten_only_with_the_event_that_stored_it() -> None:
     assert store.add_events(PROJECT, raw, ["a", "c", "e"], None) == 2
 
 
+def test_a_retried_batch_keeps_only_its_events_without_an_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request sent again whose every id is stored keeps nothing but its events that carry no
+    id, and is judged by set operations, not a step per event."""
+    store = Store(max_events=100, max_bytes=1 << 30)
+    raw = b'{"events":[]}'
+    assert store.add_events(PROJECT, raw, ["a", "b", "c"], None) == 3
+    monkeypatch.setattr(Store, "_new_events", None)  # the general way is not taken
+    assert store.add_events(PROJECT, raw, ["a", "b", "c"], None) == 0
+    assert store.add_events(PROJECT, raw, ["b", None, "a", "b", None], None) == 2
+    assert [batch.kept for batch in store._batches] == [range(3), (1, 4)]
+    assert store.project(PROJECT).event_count == 5 and store.project(PROJECT).event_ids == {"a", "b", "c"}
+
+
 def test_the_caps_take_the_oldest_events_of_a_large_batch_without_a_pass_over_it() -> None:
     """Once a large batch is the oldest, each small request under the cap removes a few of its
     events: a slice of its range each time, not a new tuple of what is left."""
