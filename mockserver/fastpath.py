@@ -7,7 +7,9 @@ least as strict as the full validator, so a body they accept is one the full val
 with the same outcome: no warnings, the same item count and event ids. Anything else (any
 error, an unknown field, an unknown ``mkt_`` property, an escape that could spell a control
 character, a key that may be given twice) gets ``None``, and the full validator decides and
-explains. ``tests/mockserver/test_fastpath.py`` checks that claim on generated valid, invalid and
+explains. Properties that are reserved ones alone (a purchase as the SDKs send it) are typed in
+the same decode; other properties are decoded as free values, and their reserved ones' names
+and types checked after. ``tests/mockserver/test_fastpath.py`` checks that claim on generated valid, invalid and
 mutated bodies.
 
 Events only: the other endpoints' bodies are stored as parsed values, which must be exactly
@@ -100,12 +102,31 @@ class _Types:
         # gc=False: built only to be checked and dropped, they need no cycle tracking either
         return msgspec.defstruct(name, fields, gc=False)
 
+    def reserved_only(self, kinds: dict[str, spec.PropertyType | None], name: str) -> Any:
+        """An object of reserved keys alone, each typed (or free, where its type is None) and
+        bounded as the general way bounds a free value; items and coupons hold such objects in
+        turn. Any other key is refused. A key absent stays UNSET and one given null None, so
+        the value encoded again keeps the keys the body gave (see mockserver.duplicates)."""
+        fields = [
+            (key, _either(self.typed_only(kind, key), None, msgspec.UnsetType), msgspec.UNSET)
+            for key, kind in kinds.items()
+        ]
+        return msgspec.defstruct(name, fields, forbid_unknown_fields=True, gc=False)
+
+    def typed_only(self, kind: spec.PropertyType | None, name: str) -> Any:
+        if kind is None:
+            return self.free
+        nested = spec.OBJECT_KEYS[kind]
+        return self.typed(kind, name) if nested is None else _list(self.reserved_only(dict(nested), name))
+
     def timestamp_pattern(self) -> str:
         return spec.timestamp_pattern(self.s.timestamp_format, naive=self.s.allow_naive_timestamps)
 
-    def events(self) -> Any:
-        """Every field but the reserved properties' types; no unknown field passes."""
-        props = _limited(_dict(self.free), max_length=self.s.max_properties)
+    def events(self, props: Any = None) -> Any:
+        """Every field, the properties as ``props`` (by default any within the limits, their
+        reserved ones' types left to check); no unknown field passes."""
+        if props is None:
+            props = _limited(_dict(self.free), max_length=self.s.max_properties)
         kinds: dict[str, Any] = {"string": self.str1, "timestamp": str, "properties": props}
         required: list[Any] = []
         optional: list[Any] = []
@@ -130,6 +151,35 @@ class _Types:
     def events_properties(self) -> Any:
         return _list(self.reserved(spec.EVENT_PROPERTY_TYPES, "EventProperties"))
 
+    def events_reserved_only(self) -> Any | None:
+        """Events whose properties are reserved ones alone, typed in the one decode (no dicts
+        built, none converted, no entries walked). None where the full validator leaves the
+        reserved types unchecked (it then walks their values as free ones, nested no deeper
+        than ``max_depth``), where the settings allow fewer properties than such an object may
+        hold, or where a reserved type's value could break a free value's bounds that its type
+        does not carry."""
+        if not self.s.check_reserved_properties:
+            return None
+        kinds: dict[str, spec.PropertyType | None] = {
+            **spec.EVENT_PROPERTY_TYPES,
+            **dict.fromkeys(spec.EVENT_PROPERTY_NAMES_UNTYPED),
+        }
+        objects = list(spec.NESTED_KEYS["events"].values())
+        if self.s.max_properties < max(len(kinds), *map(len, objects)):
+            return None
+        reachable = {*kinds.values(), *(kind for keys in objects for kind in keys.values())}
+        if not reachable <= _BOUNDED_KINDS:
+            return None
+        return self.events(self.reserved_only(kinds, "ReservedProperties"))
+
+
+#: The reserved types whose msgspec types bound what a free value's bounds do (a string its
+#: length; checked, the full validator's objects of reserved keys carry no depth limit). A
+#: date, timestamp or gender would need the length limit added to its pattern or literal.
+_BOUNDED_KINDS: frozenset[spec.PropertyType | None] = frozenset(
+    {None, "string", "boolean", "integer", "number", "items", "coupons"}
+)
+
 
 #: The msgspec type of a reserved property of each type, from the types' builder and its name.
 _BY_PROPERTY_TYPE: dict[spec.PropertyType, Callable[[_Types, str], Any]] = {
@@ -151,6 +201,13 @@ class _Decoders:
         types = _Types(settings)
         self.events = msgspec.json.Decoder(types.events()).decode
         self.typed = types.events_properties()
+        reserved_only = types.events_reserved_only()
+        self.reserved_only: Callable[[bytes], Any] | None = (
+            None if reserved_only is None else msgspec.json.Decoder(reserved_only).decode
+        )
+        #: whether the last body that named a reserved property named reserved ones alone:
+        #: where it did not, the next goes the general way first
+        self.reserved_first = True
         # one match over all timestamps joined by newlines, which no valid one holds (a value
         # that does adds a line, which the count of lines catches)
         inner = types.timestamp_pattern()[1:-1]
@@ -229,10 +286,32 @@ def _accept(raw: bytes, settings: Settings) -> Accepted | None:
     spelled = may_spell_ascii(raw)
     if spelled and decoders.escapes.search(raw):
         return None
-    try:
-        batch = decoders.events(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError):  # a key that is not UTF-8 raises the latter
-        return None
+    # A body that holds no such bytes, nor an escape that could spell them, names no reserved
+    # property: gathering the properties' names would cost a tenth of a plain body's check.
+    reserved = spelled or occurs(_RESERVED_PREFIX, raw)
+    batch = None
+    reserved_only = decoders.reserved_only
+    tried = reserved and reserved_only is not None and decoders.reserved_first
+    if tried and reserved_only is not None:
+        # Properties that are reserved ones alone (a shop's purchases, as the SDKs send them)
+        # are typed in the one decode. A body with any other property is refused at its first
+        # such key, and goes the general way: up to a whole decode lost, where that key comes
+        # last. A sender's bodies tend to look alike, so the next goes the general way first.
+        try:
+            batch = reserved_only(raw)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            decoders.reserved_first = False
+    if batch is None:
+        try:
+            batch = decoders.events(raw)
+        except (msgspec.DecodeError, UnicodeDecodeError):  # a key that is not UTF-8 raises the latter
+            return None
+        if reserved:
+            alone = _plain_reserved(batch.events, decoders, settings)
+            if alone is None:
+                return None
+            if not tried:
+                decoders.reserved_first = alone  # the typed decode would have taken this one
     events = batch.events
     # map over attrgetter: a third cheaper than a loop; a set, as a batch often repeats a
     # timestamp and each distinct one need be matched only once
@@ -243,25 +322,6 @@ def _accept(raw: bytes, settings: Settings) -> Accepted | None:
         joined = "\n".join(stamps) + "\n"
         if joined.count("\n") != len(stamps) or not decoders.timestamps.fullmatch(joined):
             return None
-    # Gathering the properties' names costs a tenth of a plain body's check, and matters only
-    # for a name that starts with the reserved prefix: a body that holds no such bytes, nor an
-    # escape that could spell them, holds no such name.
-    if spelled or occurs(_RESERVED_PREFIX, raw):
-        props = list(filter(None, map(_PROPERTIES, events)))
-        if props:
-            names = set().union(*props)
-            # One search in C over the names joined rather than a step of Python per name; a name
-            # holding a newline may look reserved here, and only goes the long way.
-            unknown = names - _KNOWN
-            if unknown and "\nmkt_" in "\n" + "\n".join(unknown):
-                return None  # the full validator warns about an unknown reserved property
-            if not _NESTED.keys().isdisjoint(names) and not _plain_nested(props, settings.max_properties):
-                return None
-            if settings.check_reserved_properties and not names.isdisjoint(_TYPED):
-                try:  # from the decoded dicts: twice as fast as decoding the text again
-                    msgspec.convert(props, decoders.typed)
-                except msgspec.ValidationError:
-                    return None
     # no colon is spelt as an escape (see above)
     if may_have_duplicates(raw, batch, escaped_colons=False):
         return None  # the full validator names the duplicate keys
@@ -271,12 +331,41 @@ def _accept(raw: bytes, settings: Settings) -> Accepted | None:
     return ids, decoders.users(map(_USER, events))
 
 
+def _plain_reserved(events: list[Any], decoders: _Decoders, settings: Settings) -> bool | None:
+    """None where the events' properties, decoded as free values, name an unknown reserved
+    property or give a known one a value not of its type (the full validator warns about the
+    first and refuses the second); otherwise whether they were reserved ones alone."""
+    props = list(filter(None, map(_PROPERTIES, events)))
+    if not props:
+        return True
+    names = set().union(*props)
+    # One search in C over the names joined rather than a step of Python per name; a name
+    # holding a newline may look reserved here, and only goes the long way.
+    unknown = names - _KNOWN
+    if unknown and "\nmkt_" in "\n" + "\n".join(unknown):
+        return None
+    alone = not unknown
+    if not _NESTED.keys().isdisjoint(names):
+        others = _plain_nested(props, settings.max_properties)
+        if others is None:
+            return None
+        alone = alone and not others
+    if settings.check_reserved_properties and not names.isdisjoint(_TYPED):
+        try:  # from the decoded dicts: twice as fast as decoding the text again
+            msgspec.convert(props, decoders.typed)
+        except msgspec.ValidationError:
+            return None
+    return alone
+
+
 _NESTED = spec.NESTED_KEYS["events"]  # mkt_items: its entries' reserved keys
 
 
-def _plain_nested(props: list[dict[str, Any]], most: int) -> bool:
-    """Every item entry an object of at most ``most`` keys and no unknown ``mkt_`` key (the
-    full validator refuses the first and warns about the second)."""
+def _plain_nested(props: list[dict[str, Any]], most: int) -> set[str] | None:
+    """None unless every item entry is an object of at most ``most`` keys and no unknown
+    ``mkt_`` key (the full validator refuses the first and warns about the second); otherwise
+    the entries' keys that are not reserved."""
+    others: set[str] = set()
     for prop, keys in _NESTED.items():
         lists = [entries for p in props if (entries := p.get(prop)) is not None]
         if not lists:
@@ -284,15 +373,17 @@ def _plain_nested(props: list[dict[str, Any]], most: int) -> bool:
         # set, map and chain: no Python-level step per entry (a generator per list and per
         # entry cost a tenth of a 1,000-purchase body's validation)
         if set(map(type, lists)) != {list}:
-            return False
+            return None
         entries = list(itertools.chain.from_iterable(lists))
         if not entries:
             continue
         if set(map(type, entries)) != {dict} or max(map(len, entries)) > most:
-            return False
-        if any(k.startswith("mkt_") for k in set().union(*entries) - keys.keys()):
-            return False
-    return True
+            return None
+        unknown = set().union(*entries) - keys.keys()
+        if any(k.startswith("mkt_") for k in unknown):
+            return None
+        others |= unknown
+    return others
 
 
 def _present(values: Iterable[Any]) -> list[str | None]:

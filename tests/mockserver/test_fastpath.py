@@ -412,6 +412,108 @@ def test_invalid_cases(case: ms.InvalidCase, name: str) -> None:
         assert fast is None
 
 
+# --- properties that are reserved ones alone: one typed decode -------------------------------
+
+
+def test_reserved_properties_alone_are_typed_in_the_one_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A purchase body whose properties are reserved ones alone is judged without the general
+    decode (no dicts built, none converted); one other property anywhere sends it the general
+    way, to the same answer, and the next body from the same sender goes that way first."""
+    s = Settings(max_batch_items=999)  # decoders of their own, which no other test moves
+    decoders = _decoders_for(s)
+    general, typed = decoders.events, decoders.reserved_only
+    assert typed is not None
+    taken: list[str] = []
+    monkeypatch.setattr(decoders, "events", lambda raw: taken.append("general") or general(raw))
+    monkeypatch.setattr(decoders, "reserved_only", lambda raw: taken.append("typed") or typed(raw))
+    ids = [f"evt-{i:06d}" for i in range(50)]
+    purchases = events_body(50, kind="purchase")
+    events = json.loads(purchases)["events"]
+    events[-1]["properties"]["channel"] = "app"  # the last event only
+    mixed = json.dumps({"events": events}).encode()
+    events[-1]["properties"] = {"mkt_items": [{"mkt_quantity": 1, "colour": "red"}]}  # in an item
+    in_item = json.dumps({"events": events}).encode()
+    expected = [
+        (purchases, ["typed"]),
+        (mixed, ["typed", "general"]),  # refused at its last event's key
+        (mixed, ["general"]),
+        (in_item, ["general"]),
+        (purchases, ["general"]),  # which names reserved properties alone: the next is typed
+        (purchases, ["typed"]),
+        (in_item, ["typed", "general"]),
+    ]
+    for raw, way in expected:
+        taken.clear()
+        assert check(raw, s) == ids
+        assert taken == way
+
+
+def test_fewer_properties_allowed_than_reserved_ones_keep_the_general_way() -> None:
+    # four reserved properties where three are allowed: an object of reserved keys alone may
+    # hold eight, so the typed decode is not built, and the general way refuses the body
+    few = Settings(max_properties=3)
+    assert _decoders_for(few).reserved_only is None
+    assert _decoders_for(Settings(max_properties=16)).reserved_only is not None
+    four = {"mkt_revenue": 1.0, "mkt_order_id": "o", "mkt_url": "u", "mkt_page_path": "/"}
+    assert check(body(event(properties=four)), few) is None
+    assert full(body(event(properties=four)), few) is None
+    assert check(body(event(properties=four)), Settings()) is not None
+
+
+def test_unchecked_reserved_types_keep_the_general_way() -> None:
+    # unchecked, the full validator walks an item list as a free value, nested no deeper than
+    # max_depth: here the entry (depth 6) is too deep, though typed it would pass
+    shallow = Settings(max_depth=5, check_reserved_properties=False)
+    assert _decoders_for(shallow).reserved_only is None
+    items = body(event(properties={"mkt_items": [{"mkt_quantity": 1}]}))
+    assert full(items, shallow) is None
+    assert check(items, shallow) is None
+    assert check(items, Settings(max_depth=5)) is not None
+
+
+def test_a_reserved_type_that_carries_no_length_limit_keeps_the_general_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a timestamp's pattern says nothing of the strings' length limit that a free value keeps
+    types = fastpath._Types(Settings())
+    assert types.events_reserved_only() is not None
+    monkeypatch.setitem(spec.EVENT_PROPERTY_TYPES, "mkt_expires_at", "timestamp")
+    assert types.events_reserved_only() is None
+
+
+_ENTRY_KEYS = st.sampled_from([*spec.ITEM_KEYS, "mkt_other", "note"])
+_WILD_RESERVED = st.dictionaries(
+    st.sampled_from([*spec.EVENT_PROPERTY_TYPES, *spec.EVENT_PROPERTY_NAMES_UNTYPED]),
+    st.one_of(
+        _JSON,
+        st.lists(st.one_of(st.dictionaries(_ENTRY_KEYS, _JSON, max_size=4), _JSON), max_size=3),
+        st.sampled_from([*spec.GENDERS, "male"]),
+        ms.timestamps(naive=True),
+        st.text(min_size=1, max_size=12),
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=fuzz_examples(400), deadline=None)
+@given(
+    props=st.lists(
+        st.one_of(ms.properties(spec.EVENTS.path, max_custom=0), _WILD_RESERVED, st.none()),
+        min_size=1,
+        max_size=4,
+    ),
+    ascii_only=st.booleans(),
+    mutate=st.booleans(),
+    name=st.sampled_from(sorted(SETTINGS)),
+    data=st.data(),
+)
+def test_generated_bodies_of_reserved_properties_alone(
+    props: list[dict[str, Any] | None], ascii_only: bool, mutate: bool, name: str, data: st.DataObject
+) -> None:
+    raw = _dump({"events": [event(properties=p) for p in props]}, ascii_only)
+    check(data.draw(mutations(raw)) if mutate else raw, SETTINGS[name])
+
+
 @pytest.mark.parametrize(
     ("text", "spells"),
     [
