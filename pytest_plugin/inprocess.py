@@ -34,12 +34,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urlencode, urlsplit
 
-from mockserver import spec
+# Imported with this module, which the plugin imports at a fixture's first use, not with the
+# plugin: an import statement in the functions below cost a sixth of a one-event request.
+from werkzeug.http import HTTP_STATUS_CODES
+
+from mockserver import asgi_front, ingest_front, pipeline, spec
 
 if TYPE_CHECKING:
     from flask import Flask
-
-    from mockserver.ingest_front import IngestFront
 
 __all__ = ["CLIENTS", "Answer", "InProcess", "call_app", "vendor_url_pattern"]
 
@@ -80,9 +82,6 @@ def call_app(
     answer, journal and state); any other is run through the WSGI app with an environ built as
     the asyncio front builds it, rather than by werkzeug's test client, whose cost per request
     is as much as the rest of a test."""
-    from mockserver.asgi_front import wsgi_environ
-    from mockserver.ingest_front import DROP_HEADER, attach_body, is_control_plane
-
     parts = urlsplit(url)
     skip = ("host", "content-length", "transfer-encoding")  # the body is whole: its length is known
     raw = [(_header_bytes(k), _header_bytes(v)) for k, v in headers if k.lower() not in skip]
@@ -96,55 +95,57 @@ def call_app(
     }
     front = _ingest_front(app) if direct else None
     path = "/" + scope["path"].lstrip("/")  # as the ingestion front reads PATH_INFO
-    if front is not None and not is_control_plane(path):
-        status, out, content, delay = _ingest_directly(front, path, scope, body)
-    else:
-        environ = wsgi_environ(scope)
-        delays: list[float] = []
-        attach_body(environ, body, delays)
-        started: list[Any] = []
+    if front is not None and not ingest_front.is_control_plane(path):
+        return _ingest_directly(front, path, scope, body)
+    environ = asgi_front.wsgi_environ(scope)
+    delays: list[float] = []
+    ingest_front.attach_body(environ, body, delays)
+    started: list[Any] = []
 
-        def start_response(status: str, out: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            started[:] = [int(status.split(" ", 1)[0]), out]
-            return lambda data: None  # the legacy write(): neither Flask nor the front uses it
+    def start_response(status: str, out: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started[:] = [int(status.split(" ", 1)[0]), out]
+        return lambda data: None  # the legacy write(): neither Flask nor the front uses it
 
-        result = app(environ, start_response)
-        try:
-            content = b"".join(result)
-        finally:
-            getattr(result, "close", lambda: None)()
-        status, out = started
-        delay = sum(delays)
-    dropped = any(k.lower() == DROP_HEADER.lower() for k, _ in out)
-    out = [(k, v) for k, v in out if k.lower() != DROP_HEADER.lower()]
+    result = app(environ, start_response)
+    try:
+        content = b"".join(result)
+    finally:
+        getattr(result, "close", lambda: None)()
+    status, out = started
+    return _answer(status, out, content, sum(delays))
+
+
+def _answer(status: int, out: list[tuple[str, str]], content: bytes, delay: float) -> Answer:
+    """The answer, a drop marked in its headers (see ``ingest_front.marked_drop``) taken out of
+    them and made its flag."""
+    drop = ingest_front.DROP_HEADER.lower()
+    dropped = any(k.lower() == drop for k, _ in out)
+    if dropped:
+        out = [(k, v) for k, v in out if k.lower() != drop]
     return Answer(status, out, content, dropped, delay)
 
 
-def _ingest_front(app: Flask) -> IngestFront | None:
+def _ingest_front(app: Flask) -> ingest_front.IngestFront | None:
     """The app's ingestion front, where it answers ingestion itself (not in proxy mode)."""
-    from mockserver.ingest_front import IngestFront
-
     front = app.wsgi_app
-    return front if isinstance(front, IngestFront) and front.upstream is None else None
+    return front if isinstance(front, ingest_front.IngestFront) and front.upstream is None else None
 
 
 def _ingest_directly(
-    front: IngestFront, path: str, scope: dict[str, Any], body: bytes
-) -> tuple[int, list[tuple[str, str]], bytes, float]:
-    """An ingestion request answered as the WSGI app answers it (see :func:`call_app`): its
-    status, headers (a drop marked as the WSGI app marks it), body and latency."""
-    from mockserver.ingest_front import header_map, marked_drop
-    from mockserver.pipeline import Reply
-
+    front: ingest_front.IngestFront, path: str, scope: dict[str, Any], body: bytes
+) -> Answer:
+    """An ingestion request answered as the WSGI app answers it (see :func:`call_app`)."""
     method = scope["method"]
     # Before the body, as on the wire: a reset meanwhile must clear this request too.
     arrived = front.backend.arrival()
-    headers = header_map(scope["headers"])
+    headers = ingest_front.header_map(scope["headers"])
     taken = front.take(method, path, headers, scope["query_string"], body, None, arrived)
-    reply = taken if isinstance(taken, Reply) else front.answer(taken)
-    if reply.drop:
-        reply = marked_drop()
-    return reply.status, reply.wire_headers(), b"" if method == "HEAD" else reply.body, reply.delay
+    reply = taken if isinstance(taken, pipeline.Reply) else front.answer(taken)
+    if reply.drop:  # as the WSGI app marks it
+        reply = ingest_front.marked_drop()
+        return _answer(reply.status, reply.wire_headers(), reply.body, reply.delay)
+    content = b"" if method == "HEAD" else reply.body
+    return Answer(reply.status, reply.wire_headers(), content, False, reply.delay)
 
 
 def _header_bytes(text: str) -> bytes:
@@ -277,8 +278,6 @@ def _start_urllib3(pattern: re.Pattern[str], app: Callable[[], Flask]) -> Callab
 
 
 def _reason(status: int) -> str:
-    from werkzeug.http import HTTP_STATUS_CODES
-
     return HTTP_STATUS_CODES.get(status, "UNKNOWN")
 
 
