@@ -7,10 +7,12 @@ least as strict as the full validator, so a body they accept is one the full val
 with the same outcome: no warnings, the same item count and event ids. Anything else (any
 error, an unknown field, an unknown ``mkt_`` property, an escape that could spell a control
 character, a key that may be given twice) gets ``None``, and the full validator decides and
-explains. Properties that are reserved ones alone (a purchase as the SDKs send it) are typed in
-the same decode; other properties are decoded as free values, and their reserved ones' names
-and types checked after. ``tests/mockserver/test_fastpath.py`` checks that claim on generated valid, invalid and
-mutated bodies.
+explains. ``tests/mockserver/test_fastpath.py`` checks that claim on generated valid, invalid
+and mutated bodies.
+
+Properties that are reserved ones alone (a purchase as the SDKs send it) are typed in the same
+decode; other properties are decoded as free values, and their reserved ones' names and types
+checked after.
 
 Events only: the other endpoints' bodies are stored as parsed values, which must be exactly
 the full validator's.
