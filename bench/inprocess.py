@@ -10,8 +10,9 @@ first time; the next goes the general way first). The other posts plain events t
 an id of their own, every body new, to a store kept at its cap: what deduplication by id costs
 when it always finds the id new, and the stored ids are dropped again as the cap moves on.
 
-The same body is posted in every round, so from the second on its ids are all stored: each
-POST is a client's retry, every event kept once.
+The same body is posted in every round. The purchases carry ids, all stored from the second
+POST on: each is a client's retry, its events kept once. Plain events carry none and are stored
+each time.
 """
 
 from __future__ import annotations

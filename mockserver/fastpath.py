@@ -116,6 +116,7 @@ class _Types:
         return msgspec.defstruct(name, fields, forbid_unknown_fields=True, gc=False)
 
     def typed_only(self, kind: spec.PropertyType | None, name: str) -> Any:
+        """A reserved key's type where no other key may stand beside it; None: a free value."""
         if kind is None:
             return self.free
         nested = spec.OBJECT_KEYS[kind]
@@ -292,9 +293,9 @@ def _accept(raw: bytes, settings: Settings) -> Accepted | None:
     # property: gathering the properties' names would cost a tenth of a plain body's check.
     reserved = spelled or occurs(_RESERVED_PREFIX, raw)
     batch = None
-    reserved_only = decoders.reserved_only
-    tried = reserved and reserved_only is not None and decoders.reserved_first
-    if tried and reserved_only is not None:
+    reserved_only = decoders.reserved_only if reserved and decoders.reserved_first else None
+    tried = reserved_only is not None
+    if reserved_only is not None:
         # Properties that are reserved ones alone (a shop's purchases, as the SDKs send them)
         # are typed in the one decode. A body with any other property is refused at its first
         # such key, and goes the general way: up to a whole decode lost, where that key comes
