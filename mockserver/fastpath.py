@@ -157,11 +157,12 @@ class _Types:
     def events_reserved_only(self) -> Any | None:
         """Events whose properties are reserved ones alone, typed in the one decode (no dicts
         built, none converted, no entries walked). None where the full validator leaves the
-        reserved types unchecked (it then walks their values as free ones, nested no deeper
-        than ``max_depth``), where the settings allow fewer properties than such an object may
-        hold, or where a reserved type's value could break a free value's bounds that its type
-        does not carry."""
-        if not self.s.check_reserved_properties:
+        reserved types unchecked (the decode would only refuse what it then accepts as free
+        values), where the settings allow fewer properties than such an object may hold, where
+        an item entry would sit deeper than ``max_depth`` allows (the full validator refuses it
+        for its depth), or where a reserved type's value could break a free value's bounds that
+        its type does not carry."""
+        if not self.s.check_reserved_properties or self.s.max_depth < _ENTRY_DEPTH:
             return None
         kinds: dict[str, spec.PropertyType | None] = {
             **spec.EVENT_PROPERTY_TYPES,
@@ -176,9 +177,13 @@ class _Types:
         return self.events(self.reserved_only(kinds, "ReservedProperties"))
 
 
+#: The depth of an item or coupon entry: the body 1, events 2, an event 3, properties 4, the
+#: list 5. The general way decodes such lists as free values first, bounded by ``max_depth``.
+_ENTRY_DEPTH = 6
+
 #: The reserved types whose msgspec types bound what a free value's bounds do (a string its
-#: length; checked, the full validator's objects of reserved keys carry no depth limit). A
-#: date, timestamp or gender would need the length limit added to its pattern or literal.
+#: length; an item list its depth, by :data:`_ENTRY_DEPTH`). A date, timestamp or gender would
+#: need the length limit added to its pattern or literal.
 _BOUNDED_KINDS: frozenset[spec.PropertyType | None] = frozenset(
     {None, "string", "boolean", "integer", "number", "items", "coupons"}
 )

@@ -201,8 +201,21 @@ class _Schemas:
         return _BY_PROPERTY_TYPE[kind](self, depth)
 
     def objects(self, keys: dict[str, spec.PropertyType], depth: int) -> cs.CoreSchema:
-        """An array of objects with reserved ``keys`` (items, coupons)."""
-        return cs.list_schema(self.props(keys, depth + 2), strict=True)  # array, then object
+        """An array (at ``depth + 1``) of objects (at ``depth + 2``) with reserved ``keys``
+        (items, coupons), nested no deeper than ``max_depth``: typed or not, a body holds no
+        container deeper than that (unchecked, the array is a free value, bounded the same)."""
+        entry = self.props(keys, depth + 2)
+        if depth + 2 > self.s.max_depth:
+            entry = self.shallow(entry, dict)
+        array = cs.list_schema(entry, strict=True)
+        return self.shallow(array, list) if depth + 1 > self.s.max_depth else array
+
+    def shallow(self, schema: cs.CoreSchema, container: type) -> cs.CoreSchema:
+        """``schema`` at a depth past ``max_depth``: a ``container`` there is refused for its
+        depth, first, as a free value is; anything else is left to ``schema`` to refuse."""
+        return cs.no_info_before_validator_function(
+            functools.partial(_refuse_container, container=container, limit=self.s.max_depth), schema
+        )
 
     def props(self, types: dict[str, spec.PropertyType], depth: int) -> cs.CoreSchema:
         """A properties object at ``depth``: reserved keys typed, other keys free.
@@ -276,6 +289,12 @@ _BY_PROPERTY_TYPE: dict[spec.PropertyType, Callable[[_Schemas, int], cs.CoreSche
     "coupons": lambda schemas, depth: schemas.objects(spec.COUPON_KEYS, depth),
 }
 spec.check_table(_BY_PROPERTY_TYPE, "validation._BY_PROPERTY_TYPE")
+
+
+def _refuse_container(value: Any, container: type, limit: int) -> Any:
+    if isinstance(value, container):
+        raise PydanticCustomError("too_deep", "nested deeper than {limit} levels", {"limit": limit})
+    return value
 
 
 def _check_container(value: Any, settings: Settings, depth: int) -> Any:

@@ -461,14 +461,26 @@ def test_fewer_properties_allowed_than_reserved_ones_keep_the_general_way() -> N
 
 
 def test_unchecked_reserved_types_keep_the_general_way() -> None:
-    # unchecked, the full validator walks an item list as a free value, nested no deeper than
-    # max_depth: here the entry (depth 6) is too deep, though typed it would pass
-    shallow = Settings(max_depth=5, check_reserved_properties=False)
+    # unchecked, the full validator walks an item list as a free value: a typed decode would
+    # only refuse what the general way then accepts
+    unchecked = Settings(check_reserved_properties=False)
+    assert _decoders_for(unchecked).reserved_only is None
+    items = body(event(properties={"mkt_items": [{"mkt_quantity": "many"}]}))
+    assert check(items, unchecked) is not None
+    assert full(items, unchecked) is not None
+    assert full(items, Settings()) is None
+
+
+@pytest.mark.parametrize("max_depth", [2, 4, 5])
+@pytest.mark.parametrize("checked", [True, False])
+def test_item_entries_past_max_depth_are_refused_typed_or_not(max_depth: int, checked: bool) -> None:
+    # an entry of mkt_items sits at depth 6 (the list at 5): typed, it once passed at any depth
+    shallow = Settings(max_depth=max_depth, check_reserved_properties=checked)
     assert _decoders_for(shallow).reserved_only is None
-    items = body(event(properties={"mkt_items": [{"mkt_quantity": 1}]}))
-    assert full(items, shallow) is None
+    items = body(event(properties={"mkt_items": [{"mkt_product_id": "p", "mkt_quantity": 1}]}))
     assert check(items, shallow) is None
-    assert check(items, Settings(max_depth=5)) is not None
+    assert full(items, shallow) is None
+    assert check(items, Settings(max_depth=6, check_reserved_properties=checked)) is not None
 
 
 def test_a_reserved_type_that_carries_no_length_limit_keeps_the_general_way(

@@ -489,6 +489,27 @@ def test_depth_limit(tc_post: Post, backend: Backend) -> None:
     assert sent.status == 400
 
 
+@pytest.mark.parametrize("checked", [True, False])
+def test_depth_limit_holds_for_item_lists(tc_post: Post, backend: Backend, checked: bool) -> None:
+    # properties {4} > mkt_items [5] > entry {6}: typed or not, no container past the limit
+    backend.update_settings({"max_depth": 5, "check_reserved_properties": checked})
+    purchase = event(name="mkt_purchase", properties={"mkt_items": [{"mkt_product_id": "p"}]})
+    sent = tc_post(spec.EVENTS.path, events_body(purchase))
+    assert sent.status == 400
+    assert sent.json["errors"] == [
+        {"field": "events[0].properties.mkt_items[0]", "reason": "nested deeper than 5 levels"}
+    ]
+    assert tc_post(spec.EVENTS.path, events_body(event(properties={"mkt_items": []}))).status == 202
+    backend.update_settings({"max_depth": 4})
+    sent = tc_post(spec.EVENTS.path, events_body(event(properties={"mkt_coupons": []})))
+    assert sent.json["errors"] == [
+        {"field": "events[0].properties.mkt_coupons", "reason": "nested deeper than 4 levels"}
+    ]
+    backend.update_settings({"max_depth": 6})
+    assert tc_post(spec.EVENTS.path, events_body(purchase)).status == 202
+    assert len(backend.events("test-project")) == 2
+
+
 def test_unknown_fields_are_accepted_with_warnings(tc_post: Post, backend: Backend) -> None:
     body = {"events": [event(extra=1, properties={"mkt_not_a_thing": 1, "custom": 2})], "device": {}}
     assert tc_post(spec.EVENTS.path, body).status == 202
