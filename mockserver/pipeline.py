@@ -219,11 +219,12 @@ def _ingest(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint)
     validated, project_id = verdict.validated, verdict.project_id
     assert validated is not None and project_id is not None
     fields = _entry_fields(request, project_id, verdict.raw)
+    validated, raw = _as_stored(request, validated, verdict.raw, fields["raw"])
     backend.accept(
         endpoint,
         project_id,
         validated,
-        verdict.raw,
+        raw,
         arrived=request.arrived,
         **fields,
         items=validated.items,
@@ -294,12 +295,34 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
         backend.refuse(arrived=request.arrived, **fields)
     else:
         assert verdict.project_id is not None
-        backend.accept(endpoint, verdict.project_id, stored, verdict.raw, arrived=request.arrived, **fields)
+        stored, raw = _as_stored(request, stored, verdict.raw, fields["raw"])
+        backend.accept(endpoint, verdict.project_id, stored, raw, arrived=request.arrived, **fields)
     if answer.error is not None:
         return error_reply(answer.error)
     # A Forwarded without an error holds the upstream's answer.
     assert answer.status is not None
     return Reply(answer.status, answer.body, upstream_headers=answer.headers)
+
+
+def _as_stored(
+    request: IncomingRequest, validated: Validated, raw: bytes, shown: bytes
+) -> tuple[Validated, bytes]:
+    """What the state keeps of an accepted body (``raw``, ``shown`` as the journal shows it):
+    as sent, but for a credential the request presented inside it, masked there as in the
+    journal. Every listing and the dashboard show the state, and a saved state is a file to
+    share: a key a client put in a property must show in none of them."""
+    if shown is raw or shown == raw:
+        return validated, raw  # no credential in it, the usual case
+    redactor = request.redactor
+    return (
+        dataclasses.replace(
+            validated,
+            body=redactor.parsed(validated.body),
+            event_ids=redactor.parsed(validated.event_ids),
+            event_users=redactor.parsed(validated.event_users),
+        ),
+        shown,
+    )
 
 
 def _echo_masked(request: IncomingRequest, text: str | None) -> str | None:

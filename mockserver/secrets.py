@@ -12,7 +12,9 @@ parameter whose name says key, token, secret, password, auth, session, credentia
 but for the few well-known names in :data:`NOT_SECRET` that say one of these words and carry no
 credential (``Idempotency-Key``).
 What a request presents is also searched for in text it caused (an upstream echoing the key, an
-HTTP library quoting a header it refused), see :class:`Redactor`.
+HTTP library quoting a header it refused) and in its body, which the state keeps masked the same
+way as the journal shows it (:meth:`Redactor.body`, :meth:`Redactor.parsed`), see
+:class:`Redactor`.
 
 Plain Python, no Flask.
 """
@@ -398,6 +400,12 @@ class Redactor:
             return masked(raw)  # not JSON: nothing in it is a literal to keep
         return _JSON_STRING.sub(lambda m: masked(m.group(0)), raw)
 
+    def parsed(self, value: Any) -> Any:
+        """JSON-like ``value`` (a body as parsed) as the body masked by :meth:`body` reads: each
+        credential it searches for masked in every string, an object's keys included."""
+        long = [s for s in self._ordered if len(s) >= _MIN_BODY_SCRUBBED]
+        return _scrub_data(value, tuple(long), self.prefix) if long else value
+
     def data(self, value: Any) -> Any:
         """Every string in JSON-like ``value`` (dicts, lists, strings) scrubbed."""
         if not self.secrets:
@@ -409,3 +417,15 @@ class Redactor:
         if isinstance(value, list):
             return [self.data(v) for v in value]
         return value
+
+
+def _scrub_data(value: Any, ordered: tuple[str, ...], prefix: bool) -> Any:
+    if isinstance(value, str):
+        return _scrub_in_order(value, ordered, prefix)
+    if isinstance(value, dict):
+        return {
+            _scrub_in_order(k, ordered, prefix): _scrub_data(v, ordered, prefix) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_scrub_data(v, ordered, prefix) for v in value]
+    return value

@@ -556,3 +556,19 @@ def test_parity_keeps_a_bounded_number_of_projects_and_every_count() -> None:
     # a project kept apart is still forgotten by its reset; the others' counts stay
     parity.forget(f"project-{sent - 1}")
     assert parity.as_dict()["requests"] == sent - 1
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_key_the_client_put_in_the_body_is_stored_masked(server: str) -> None:
+    key = "sk_live_Zq81mXv0Lr7PwE2n"
+    auth = {"Authorization": f"Bearer {key}"}
+    with recorder() as up, proxy(server, up.url) as (url, _):
+        # valid, and one only the upstream accepts (the fake reads it leniently to store it)
+        valid = {"profiles": [{"user_id": f"u-{key}", "properties": {"note": key}}]}
+        lenient = {"profiles": [{"user_id": "u-2", "properties": {"mkt_kakao_opt_in": key}}]}
+        for body in (valid, lenient):
+            sent = httpx.post(f"{url}{spec.PROFILES.path}?project_id=p", json=body, headers=auth, timeout=30)
+            assert sent.status_code == 202
+        profiles = httpx.get(f"{url}/_mock/profiles?project_id=p", timeout=10).json()["profiles"]
+    assert key in up.seen[0]["body"].decode()  # the upstream was sent the body as the client sent it
+    assert profiles == {"u-sk_l****": {"note": "sk_l****"}, "u-2": {"mkt_kakao_opt_in": "sk_l****"}}

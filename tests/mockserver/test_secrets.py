@@ -269,6 +269,19 @@ KEYS = {SECRET: [PROJECT], SHORT: [PROJECT]}
 GOOD = {"events": [{"name": "mkt_login", "user_id": "u-1", "timestamp": "2025-01-17T05:39:22Z"}]}
 BAD = {"events": [{"name": "", "user_id": "u-1", "timestamp": "then"}]}
 JSON = {"Content-Type": "application/json"}
+#: the key put in the body by the client: in an id, a user id, a property's name and values
+IN_BODY = {
+    "events": [
+        {
+            "name": "mkt_purchase",
+            "id": f"evt-{SECRET}",
+            "user_id": f"u-{SECRET}",
+            "properties": {"mkt_order_id": f"o-{SECRET}", SECRET: [SECRET, {"note": f"{SECRET}!"}]},
+        }
+    ]
+}
+#: the same, each key's first character spelt as an escape, as any JSON reader reads it
+IN_BODY_ESCAPED = json.dumps(IN_BODY).replace(SECRET, "\\u0073" + SECRET[1:]).encode()
 
 #: (headers, extra query, body): the secret as a valid key, as a key sent without "Bearer", under
 #: another scheme, in lower case, in a cookie, in each header and query parameter named like a key,
@@ -295,6 +308,8 @@ SENDINGS: list[tuple[dict[str, str], str, Any]] = [
     ({"Authorization": f"Bearer {SECRET}x"}, "", GOOD),
     ({"Authorization": f"Bearer {SHORT}"}, "", BAD),
     ({"Authorization": SHORT}, f"&api_key={SHORT}", GOOD),
+    ({"Authorization": f"Bearer {SECRET}"}, "", IN_BODY),
+    ({"Authorization": f"Bearer {SECRET}"}, "", IN_BODY_ESCAPED),
 ]
 
 #: what the control plane shows, read after the sendings
@@ -308,6 +323,9 @@ VIEWS = [
     "/_mock/parity",
     "/_mock/first-request",
     f"/_mock/events?project_id={PROJECT}",
+    f"/_mock/profiles?project_id={PROJECT}",
+    f"/_mock/deletion-jobs?project_id={PROJECT}",
+    "/_mock/state",
     "/_mock/faults",
 ]
 
@@ -330,7 +348,8 @@ def _send_all(post: Any) -> str:
     back, as text."""
     seen = []
     for headers, query, body in SENDINGS:
-        status, answer_headers, answer = post(_target(query), {**JSON, **headers}, json.dumps(body).encode())
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        status, answer_headers, answer = post(_target(query), {**JSON, **headers}, data)
         assert status in (202, 400, 401), (headers, status, answer)
         seen.append(f"{status} {answer_headers!r} {answer!r}")
     return "\n".join(seen)
@@ -342,7 +361,8 @@ def _views(get: Any) -> str:
 
 def _surfaces_in_process(backend: Backend) -> str:
     listing = [json.dumps(entry.as_dict()) for entry in backend.requests()]
-    return "\n".join([*listing, json.dumps(backend.health()), json.dumps(backend.settings.as_dict())])
+    state = json.dumps(backend.snapshot(), ensure_ascii=False)
+    return "\n".join([*listing, json.dumps(backend.health()), json.dumps(backend.settings.as_dict()), state])
 
 
 @pytest.mark.parametrize("door", ["test_client", "in_process"])
@@ -529,3 +549,32 @@ def test_a_key_in_a_large_body_is_masked_in_the_journal() -> None:
         masked = Redactor({"authorization": "Bearer test-api-key"}, []).body(raw)
         assert b"test-api-key" not in masked and masked.count(b"test****") == 1
         events[where]["properties"]["note"] = "x" * 50
+
+
+def test_a_key_in_a_body_is_stored_masked_and_its_user_can_still_be_deleted() -> None:
+    backend = Backend({"api_keys": KEYS, "deletion_jobs": "manual"})
+    client = create_app(backend=backend).test_client()
+    user = f"u-{SECRET}"
+
+    def post(endpoint: spec.Endpoint, body: Any) -> int:
+        headers = {"Authorization": f"Bearer {SECRET}", **JSON}
+        return client.post(f"{endpoint.path}?project_id={PROJECT}", json=body, headers=headers).status_code
+
+    profile = {"user_id": user, "properties": {"mkt_name": "홍길동", "token": SECRET}}
+    assert post(spec.PROFILES, {"profiles": [profile]}) == 202
+    assert post(spec.DEVICES, {"devices": [{"device_id": "d-1", "platform": "ios", "user_id": user}]}) == 202
+    assert post(spec.EVENTS, IN_BODY) == 202
+    shown = mask_secret(SECRET)
+    assert backend.profiles(PROJECT) == {f"u-{shown}": {"mkt_name": "홍길동", "token": shown}}
+    assert backend.devices(PROJECT)["d-1"]["user_id"] == f"u-{shown}"
+    assert backend.events(PROJECT)[0]["properties"] == {
+        "mkt_order_id": f"o-{shown}",
+        shown: [shown, {"note": f"{shown}!"}],
+    }
+    # the deletion request names the user as sent, and is stored masked the same way
+    assert post(spec.DELETION, {"user_id": user}) == 202
+    assert backend.deletion_jobs(PROJECT)[0]["user_ids"] == [f"u-{shown}"]
+    backend.complete_deletion_jobs()
+    assert backend.profiles(PROJECT) == {} and backend.events(PROJECT) == []
+    assert backend.devices(PROJECT)["d-1"]["user_id"] is None
+    assert_hidden(json.dumps(backend.snapshot(), ensure_ascii=False))
