@@ -23,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import http.client
 import importlib.util
+import io
 import json
 import re
 import sys
@@ -31,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar
 from urllib.parse import unquote, urlencode, urlsplit
 
 # Imported with this module, which the plugin imports at a fixture's first use, not with the
@@ -41,9 +43,17 @@ from werkzeug.http import HTTP_STATUS_CODES
 from mockserver import asgi_front, ingest_front, pipeline, spec
 
 if TYPE_CHECKING:
+    import responses
+    import urllib3
+    import urllib3.connectionpool
+    import urllib3.exceptions
+    import urllib3.response
+    import urllib3.util.timeout
     from flask import Flask
 
 __all__ = ["CLIENTS", "Answer", "InProcess", "call_app", "vendor_url_pattern"]
+
+T = TypeVar("T")
 
 #: the clients served in process, in the order they are patched
 CLIENTS = ("httpx", "requests", "aiohttp")
@@ -180,39 +190,83 @@ def _wait(delay: float, timeout: float | None) -> tuple[float, bool]:
 # --- requests and urllib3 ---------------------------------------------------------------------
 
 
-def _start_urllib3(pattern: re.Pattern[str], app: Callable[[], Flask]) -> Callable[[], None]:
-    """Answer the vendor's host in place of ``HTTPConnectionPool._make_request``: the step that
-    sends one request on a connection and reads its answer. urllib3's ``urlopen`` around it
-    still counts retries, honours ``Retry-After`` and backs off, and turns a dropped connection
-    into ``ProtocolError`` (``requests.ConnectionError``) as it does on the wire. The pool's
-    connection is never opened."""
-    import http
-    import io
+class _Imported(Generic[T]):
+    """What ``load()`` takes from module ``name``, imported once, and again if another module
+    of that name has taken its place in ``sys.modules`` (a pytester run imports anew what it
+    did not find, and a patch on the old module's class would reach no client)."""
 
+    def __init__(self, name: str, load: Callable[[], T]) -> None:
+        self.name = name
+        self.load = load
+        self._kept: tuple[Any, T] | None = None
+
+    def __call__(self) -> T:
+        kept = self._kept
+        if kept is None or kept[0] is not sys.modules.get(self.name):
+            value = self.load()
+            kept = self._kept = (sys.modules.get(self.name), value)
+        return kept[1]
+
+
+def _load_urllib3() -> _Urllib3:
     from urllib3 import HTTPHeaderDict
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
     from urllib3.exceptions import ReadTimeoutError
     from urllib3.response import HTTPResponse
     from urllib3.util.timeout import _DEFAULT_TIMEOUT, Timeout
 
-    original = HTTPConnectionPool.__dict__["_make_request"]
-    original_prepare_proxy = HTTPSConnectionPool.__dict__["_prepare_proxy"]
+    return _Urllib3(
+        HTTPHeaderDict,
+        HTTPConnectionPool,
+        HTTPSConnectionPool,
+        ReadTimeoutError,
+        HTTPResponse,
+        _DEFAULT_TIMEOUT,
+        Timeout,
+    )
 
-    def _prepare_proxy(pool: HTTPSConnectionPool, conn: Any) -> None:
+
+class _Urllib3(NamedTuple):
+    HTTPHeaderDict: type[urllib3.HTTPHeaderDict]
+    HTTPConnectionPool: type[urllib3.connectionpool.HTTPConnectionPool]
+    HTTPSConnectionPool: type[urllib3.connectionpool.HTTPSConnectionPool]
+    ReadTimeoutError: type[urllib3.exceptions.ReadTimeoutError]
+    HTTPResponse: type[urllib3.response.HTTPResponse]
+    DEFAULT_TIMEOUT: urllib3.util.timeout._TYPE_DEFAULT
+    Timeout: type[urllib3.util.timeout.Timeout]
+
+
+#: What the requests door uses of urllib3: import statements in the door cost two thirds of its
+#: start, which every in-process test pays.
+_urllib3 = _Imported("urllib3.connectionpool", _load_urllib3)
+
+
+def _start_urllib3(pattern: re.Pattern[str], app: Callable[[], Flask]) -> Callable[[], None]:
+    """Answer the vendor's host in place of ``HTTPConnectionPool._make_request``: the step that
+    sends one request on a connection and reads its answer. urllib3's ``urlopen`` around it
+    still counts retries, honours ``Retry-After`` and backs off, and turns a dropped connection
+    into ``ProtocolError`` (``requests.ConnectionError``) as it does on the wire. The pool's
+    connection is never opened."""
+    u = _urllib3()
+
+    original = u.HTTPConnectionPool.__dict__["_make_request"]
+    original_prepare_proxy = u.HTTPSConnectionPool.__dict__["_prepare_proxy"]
+
+    def _prepare_proxy(pool: urllib3.connectionpool.HTTPSConnectionPool, conn: Any) -> None:
         # Through an HTTPS proxy, urlopen opens the tunnel before it sends: for the vendor's
         # host there is no tunnel to open, as there is no connection.
         if not pattern.match(f"{pool.scheme}://{pool.host}:{pool.port}/"):
             original_prepare_proxy(pool, conn)
 
     def _make_request(
-        pool: HTTPConnectionPool,
+        pool: urllib3.connectionpool.HTTPConnectionPool,
         conn: Any,
         method: str,
         url: str,
         body: Any = None,
         headers: Any = None,
         retries: Any = None,
-        timeout: Any = _DEFAULT_TIMEOUT,
+        timeout: Any = u.DEFAULT_TIMEOUT,
         chunked: bool = False,
         response_conn: Any = None,
         preload_content: bool = True,
@@ -240,18 +294,18 @@ def _start_urllib3(pattern: re.Pattern[str], app: Callable[[], Flask]) -> Callab
         pool.num_requests += 1
         timeout_obj = pool._get_timeout(timeout)
         timeout_obj.start_connect()
-        read_timeout = Timeout.resolve_default_timeout(timeout_obj.read_timeout)
+        read_timeout = u.Timeout.resolve_default_timeout(timeout_obj.read_timeout)
         answer = call_app(app(), method, full, list((headers or {}).items()), _body_bytes(body))
         wait, timed_out = _wait(answer.delay, read_timeout)
         if wait:
             time.sleep(wait)
         if timed_out:
-            raise ReadTimeoutError(pool, url, f"Read timed out. (read timeout={read_timeout})")
+            raise u.ReadTimeoutError(pool, url, f"Read timed out. (read timeout={read_timeout})")
         if answer.dropped:  # what http.client raises when a server closes without answering
             raise http.client.RemoteDisconnected(_HTTP_CLIENT_DROP)
-        return HTTPResponse(
+        return u.HTTPResponse(
             body=io.BytesIO(answer.body),
-            headers=HTTPHeaderDict(answer.headers),
+            headers=u.HTTPHeaderDict(answer.headers),
             status=answer.status,
             version=11,
             reason=_reason(answer.status),
@@ -265,20 +319,30 @@ def _start_urllib3(pattern: re.Pattern[str], app: Callable[[], Flask]) -> Callab
             request_url=url,
         )
 
-    HTTPConnectionPool._make_request = _make_request  # type: ignore[method-assign,assignment]
-    HTTPSConnectionPool._prepare_proxy = _prepare_proxy  # type: ignore[method-assign,assignment]
+    u.HTTPConnectionPool._make_request = _make_request  # type: ignore[method-assign,assignment]
+    u.HTTPSConnectionPool._prepare_proxy = _prepare_proxy  # type: ignore[method-assign,assignment]
     restore_responses = _responses_vendor_first(pattern)
 
     def stop() -> None:
         restore_responses()
-        HTTPSConnectionPool._prepare_proxy = original_prepare_proxy  # type: ignore[method-assign]
-        HTTPConnectionPool._make_request = original  # type: ignore[method-assign]
+        u.HTTPSConnectionPool._prepare_proxy = original_prepare_proxy  # type: ignore[method-assign]
+        u.HTTPConnectionPool._make_request = original  # type: ignore[method-assign]
 
     return stop
 
 
 def _reason(status: int) -> str:
     return HTTP_STATUS_CODES.get(status, "UNKNOWN")
+
+
+def _load_requests_mock() -> type[responses.RequestsMock]:
+    from responses import RequestsMock
+
+    return RequestsMock
+
+
+#: responses is a package, so each import statement of it runs Python: imported once.
+_requests_mock = _Imported("responses", _load_requests_mock)
 
 
 def _responses_vendor_first(pattern: re.Pattern[str]) -> Callable[[], None]:
@@ -288,9 +352,8 @@ def _responses_vendor_first(pattern: re.Pattern[str]) -> Callable[[], None]:
     raise "Connection refused by Responses". Its own answers for the vendor's host still win."""
     if not _installed_module("responses"):
         return lambda: None
-    from responses import RequestsMock
-
-    original = RequestsMock.__dict__["_on_request"]
+    mock_class = _requests_mock()
+    original = mock_class.__dict__["_on_request"]
 
     def on_request(mock: Any, adapter: Any, request: Any, **kwargs: Any) -> Any:
         if pattern.match(str(request.url)) and not _answers(mock, request, kwargs):
@@ -298,8 +361,8 @@ def _responses_vendor_first(pattern: re.Pattern[str]) -> Callable[[], None]:
             return mock._real_send(adapter, request, **kwargs)
         return original(mock, adapter, request, **kwargs)
 
-    RequestsMock._on_request = on_request  # type: ignore[method-assign,assignment]
-    return lambda: setattr(RequestsMock, "_on_request", original)
+    mock_class._on_request = on_request  # type: ignore[method-assign,assignment]
+    return lambda: setattr(mock_class, "_on_request", original)
 
 
 def _answers(mock: Any, request: Any, kwargs: dict[str, Any]) -> bool:

@@ -4,6 +4,10 @@ outside pytest fixtures, and one fake shared by xdist workers. Through pytester,
 
 from __future__ import annotations
 
+import importlib
+import sys
+import types
+
 import httpx
 import pytest
 
@@ -499,3 +503,38 @@ def test_xdist_against_a_fake_that_cannot_be_shared_fails_at_once(pytester: pyte
         result = pytester.runpytest_subprocess("-n", "2", "--marketap-url", server.url)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*under pytest-xdist every worker would reset the state*--any-project*"])
+
+
+def test_a_library_imported_anew_is_patched_anew(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pytester run imports anew what it did not find: the doors patch the class now in
+    sys.modules, not the one they patched first (which no client uses any more)."""
+    import responses
+
+    from mockserver import create_app
+    from pytest_plugin.inprocess import InProcess
+
+    app = create_app(backend=Backend())
+    InProcess(app).start().stop()
+    old = responses.RequestsMock
+    for name in [n for n in sys.modules if n == "responses" or n.startswith("responses.")]:
+        monkeypatch.delitem(sys.modules, name)
+    fresh = importlib.import_module("responses").RequestsMock
+    assert fresh is not old
+    original = fresh.__dict__["_on_request"]
+    routes = InProcess(app).start()
+    try:
+        assert fresh.__dict__["_on_request"] is not original
+    finally:
+        routes.stop()
+    assert fresh.__dict__["_on_request"] is original
+
+
+def test_what_a_door_imports_is_kept_while_its_module_stays(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_plugin.inprocess import _Imported
+
+    loads: list[int] = []
+    monkeypatch.setitem(sys.modules, "a_client_library", types.ModuleType("a_client_library"))
+    imported = _Imported("a_client_library", lambda: loads.append(1) or len(loads))
+    assert imported() == imported() == 1
+    monkeypatch.setitem(sys.modules, "a_client_library", types.ModuleType("a_client_library"))
+    assert imported() == imported() == 2
