@@ -403,20 +403,13 @@ class Redactor:
     def parsed(self, value: Any) -> Any:
         """JSON-like ``value`` (a body as parsed) as the body masked by :meth:`body` reads: each
         credential it searches for masked in every string, an object's keys included."""
-        long = [s for s in self._ordered if len(s) >= _MIN_BODY_SCRUBBED]
-        return _scrub_data(value, tuple(long), self.prefix) if long else value
+        long = tuple(s for s in self._ordered if len(s) >= _MIN_BODY_SCRUBBED)
+        return _scrub_data(value, long, self.prefix) if long else value
 
     def data(self, value: Any) -> Any:
-        """Every string in JSON-like ``value`` (dicts, lists, strings) scrubbed."""
-        if not self.secrets:
-            return value
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {self.data(k): self.data(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.data(v) for v in value]
-        return value
+        """Every string in JSON-like ``value`` (dicts, lists, strings) scrubbed, as :meth:`text`
+        scrubs one."""
+        return _scrub_data(value, self._ordered, self.prefix) if self._ordered else value
 
 
 def _scrub_data(value: Any, ordered: tuple[str, ...], prefix: bool) -> Any:
