@@ -121,6 +121,14 @@ def test_valid_bodies_for_a_fakes_settings_are_accepted(
         assert len(body[endpoint.key]) <= 7
 
 
+#: A search without shrinking may find a large body first; Hypothesis then warns that printing
+#: it would be costly, though a search that succeeds prints nothing.
+_LARGE_FIND = pytest.mark.filterwarnings(
+    "ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning"
+)
+
+
+@_LARGE_FIND
 def test_valid_bodies_draw_what_the_settings_allow() -> None:
     import re
 
@@ -173,6 +181,7 @@ def test_invalid_bodies_for_a_fakes_settings_are_rejected_as_labelled(
     assert case.field in fields, f"{case}: the fake named {fields}"
 
 
+@_LARGE_FIND
 def test_invalid_bodies_draw_what_the_settings_define() -> None:
     def cases(chosen: Settings | None) -> list[ms.InvalidCase]:
         found: list[ms.InvalidCase] = []
