@@ -45,20 +45,22 @@ class ProjectState:
         return not (self.profiles or self.devices or self.event_count or self.jobs)
 
 
-@dataclass(eq=False, slots=True)
-class EventBatch:
+class EventBatch(msgspec.Struct, eq=False, gc=False):
     """The events of one accepted request, kept as the request's JSON text.
 
     Holding text rather than thousands of dicts keeps a large store small, and keeps it out of
-    the garbage collector's full collections, which otherwise cost more than parsing a body.
-    Only each event's id and user id are pulled out: for de-duplication, and for deletion by
-    user. The ids are a tuple, and ``kept`` a range until events are removed: the collector
-    stops tracking a tuple of strings and never tracks a range, so a store of a hundred
-    thousand one-event batches costs each full collection a hundred thousand objects rather
-    than half a million. The user ids are one JSON text (:meth:`user_ids` reads it): kept as a
-    thousand strings per batch, they were scattered through the allocator's memory among each
-    request's short-lived objects, and every later request paid for allocating around them (a
-    store of a hundred 1,000-event batches served 1,000-event requests a quarter slower).
+    the garbage collector's way. Only each event's id and user id are pulled out: for
+    de-duplication, and for deletion by user. The user ids are one JSON text (:meth:`user_ids`
+    reads it): kept as a thousand strings per batch, they were scattered through the
+    allocator's memory among each request's short-lived objects, and every later request paid
+    for allocating around them (a store of a hundred 1,000-event batches served 1,000-event
+    requests a quarter slower).
+
+    The collector never tracks a batch (``gc=False``): it holds only bytes, strings, numbers and
+    sequences of them, so it can never be part of a reference cycle. A store of a hundred
+    thousand one-event batches, tracked, made each of the collector's full passes walk them
+    all, and a busy server paid for that on every request (``bench.live`` prints the serve's
+    CPU per request; ``tests/mockserver/test_state.py`` holds a batch untracked).
     """
 
     seq: int
