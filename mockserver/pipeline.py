@@ -61,6 +61,9 @@ class IncomingRequest:
     #: the backend's :meth:`~mockserver.backend.Backend.arrival` mark, taken before the body
     #: was read: a request that a reset overtook stores and journals nothing
     arrived: int | None = None
+    #: the API keys the fake knows (set by :func:`handle`): masked wherever the request shows
+    #: them, however it sent them (a key sent as the project id, beside another key)
+    keys: tuple[str, ...] = ()
 
     _shown: _Shown | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -75,7 +78,7 @@ class IncomingRequest:
         kept (by hand: ``functools.cached_property`` takes a lock on Python 3.11)."""
         shown = self._shown
         if shown is None:
-            shown = self._shown = _Shown.of(self.headers, self.query)
+            shown = self._shown = _Shown.of(self.headers, self.query, self.keys)
         return shown
 
     def masked(self, error: ApiError) -> ApiError:
@@ -96,7 +99,7 @@ class _Shown:
     query: dict[str, Any]
 
     @staticmethod
-    def of(headers: Mapping[str, str], query: list[tuple[str, str]]) -> _Shown:
+    def of(headers: Mapping[str, str], query: list[tuple[str, str]], keys: tuple[str, ...] = ()) -> _Shown:
         # A client sends the same headers and query with every request but the body's length,
         # and working out what to show of them cost a fifth of a one-event request: they are
         # worked out once per distinct set, the length apart. A length of digits carries no
@@ -107,7 +110,7 @@ class _Shown:
             keyed["content-length"] = "0"
         else:
             length = None
-        known = _shown_once(tuple(keyed.items()), tuple(query))
+        known = _shown_once(tuple(keyed.items()), tuple(query), keys)
         shown_headers = dict(known.headers)
         if length is not None:
             shown_headers["content-length"] = known.redactor.text(length)
@@ -119,9 +122,11 @@ class _Shown:
 # Each entry holds one set of headers and a query; the bound keeps a client sending endless new
 # ones from growing it.
 @functools.lru_cache(maxsize=64)
-def _shown_once(headers: tuple[tuple[str, str], ...], query: tuple[tuple[str, str], ...]) -> _Shown:
+def _shown_once(
+    headers: tuple[tuple[str, str], ...], query: tuple[tuple[str, str], ...], keys: tuple[str, ...]
+) -> _Shown:
     as_dict = dict(headers)
-    redactor = Redactor(as_dict, query)
+    redactor = Redactor(as_dict, query, keys=keys)
     return _Shown(redactor, _journal_headers(redactor.headers(as_dict)), _query_dict(redactor.query(query)))
 
 
@@ -153,6 +158,7 @@ def error_reply(error: ApiError) -> Reply:
 def handle(backend: Backend, request: IncomingRequest, upstream: Upstream | None = None) -> Reply:
     """Answer one request to a non-control path; with ``upstream``, as a proxy (judged here,
     then sent on)."""
+    request.keys = tuple(backend.settings.api_keys)
     endpoint = spec.endpoint_for(request.path)
     if endpoint is None:
         error = request.masked(ApiError.one(404, "path", f"no endpoint at {request.path[:200]}"))
@@ -222,7 +228,7 @@ def _ingest(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint)
     validated, raw = _as_stored(request, validated, verdict.raw, fields["raw"])
     backend.accept(
         endpoint,
-        project_id,
+        fields["project_id"],  # the project as shown: a key sent as its id is kept masked
         validated,
         raw,
         arrived=request.arrived,
@@ -296,7 +302,7 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
     else:
         assert verdict.project_id is not None
         stored, raw = _as_stored(request, stored, verdict.raw, fields["raw"])
-        backend.accept(endpoint, verdict.project_id, stored, raw, arrived=request.arrived, **fields)
+        backend.accept(endpoint, fields["project_id"], stored, raw, arrived=request.arrived, **fields)
     if answer.error is not None:
         return error_reply(answer.error)
     # A Forwarded without an error holds the upstream's answer.
@@ -505,7 +511,9 @@ def _entry_fields(request: IncomingRequest, project_id: str | None, raw: bytes) 
         "headers": shown.headers,
         # A client may put its key in the body too; the journal shows what it sent, key masked.
         "raw": redactor.body(raw),
-        "project_id": project_id,
+        # or send a key as the project id (the two swapped): the project is shown, and stored
+        # (see ``_ingest``), under its id masked as an id in the body is
+        "project_id": project_id if project_id is None else redactor.parsed(project_id),
         "masks": redactor.masks,
     }
 

@@ -310,7 +310,12 @@ SENDINGS: list[tuple[dict[str, str], str, Any]] = [
     ({"Authorization": SHORT}, f"&api_key={SHORT}", GOOD),
     ({"Authorization": f"Bearer {SECRET}"}, "", IN_BODY),
     ({"Authorization": f"Bearer {SECRET}"}, "", IN_BODY_ESCAPED),
+    # the key sent as both the key and the project id, and the two swapped (last)
+    ({"Authorization": f"Bearer {SECRET}"}, f"&project_id={SECRET}", BAD),
+    ({"Authorization": f"Bearer {PROJECT}"}, f"&project_id={SECRET}", GOOD),
 ]
+#: what a proxy, which knows no keys, can mask: a key the request presents
+PRESENTED = SENDINGS[:-1]
 
 #: what the control plane shows, read after the sendings
 VIEWS = [
@@ -343,11 +348,11 @@ def _target(query: str) -> str:
     return f"/v1/api/events?project_id={PROJECT}{query}"
 
 
-def _send_all(post: Any) -> str:
+def _send_all(post: Any, sendings: list[tuple[dict[str, str], str, Any]] = SENDINGS) -> str:
     """Every sending through ``post(url, headers, body) -> (status, headers, body)``; what came
     back, as text."""
     seen = []
-    for headers, query, body in SENDINGS:
+    for headers, query, body in sendings:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         status, answer_headers, answer = post(_target(query), {**JSON, **headers}, data)
         assert status in (202, 400, 401), (headers, status, answer)
@@ -482,7 +487,8 @@ def _through_proxy(url: str) -> list[str]:
         answers = _send_all(
             lambda target, headers, data: (lambda r: (r.status_code, dict(r.headers), r.content))(
                 http.post(target, content=data, headers=headers)
-            )
+            ),
+            PRESENTED,
         )
         body = json.dumps(GOOD).encode()
         head = (
@@ -578,3 +584,31 @@ def test_a_key_in_a_body_is_stored_masked_and_its_user_can_still_be_deleted() ->
     assert backend.profiles(PROJECT) == {} and backend.events(PROJECT) == []
     assert backend.devices(PROJECT)["d-1"]["user_id"] is None
     assert_hidden(json.dumps(backend.snapshot(), ensure_ascii=False))
+
+
+def test_a_key_sent_as_the_project_id_is_stored_masked_and_found_again() -> None:
+    """With ``any_project``, a key sent as the project id (the client's two arguments swapped)
+    names a project: it is kept under that name masked, where a listing or a saved state shows
+    it, and a later request naming it as sent finds it."""
+    backend = Backend({"api_keys": KEYS, "any_project": True, "deletion_jobs": "manual"})
+    client = create_app(backend=backend).test_client()
+    headers = {"Authorization": f"Bearer {SECRET}", **JSON}
+
+    def post(endpoint: spec.Endpoint, body: Any) -> int:
+        return client.post(f"{endpoint.path}?project_id={SECRET}", json=body, headers=headers).status_code
+
+    assert post(spec.PROFILES, {"profiles": [{"user_id": "u-1"}]}) == 202
+    assert post(spec.EVENTS, GOOD) == 202
+    shown = mask_secret(SECRET)
+    assert backend.profiles(shown) == {"u-1": {}} and len(backend.events(shown)) == 1
+    assert [entry.project_id for entry in backend.requests()] == [shown, shown]
+    assert post(spec.DELETION, {"user_id": "u-1"}) == 202
+    backend.complete_deletion_jobs()
+    assert backend.profiles(shown) == {} and backend.events(shown) == []
+    for text in (
+        json.dumps(backend.snapshot(), ensure_ascii=False),
+        client.get("/_mock/state").get_data(as_text=True),
+        client.get("/_mock/requests").get_data(as_text=True),
+        client.get(f"/_mock/deletion-jobs?project_id={shown}").get_data(as_text=True),
+    ):
+        assert_hidden(text)
