@@ -44,7 +44,13 @@ _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 def _hostname(authority: str) -> str:
     """``Host`` header -> lower-case name without the port (``[::1]:80`` -> ``::1``)."""
-    text = authority.strip().lower()
+    return _name(authority).lower()
+
+
+def _name(authority: str) -> str:
+    """``Host`` header -> name without the port, as sent: quoted back in the same case, so that
+    what masks a credential in the request masks it there too."""
+    text = authority.strip()
     if text.startswith("["):
         return text[1 : text.find("]")] if "]" in text else text
     name, _, _port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
@@ -93,7 +99,7 @@ class HostGuard:
                 "Host",
                 f"this fake answers to localhost, IP addresses and the names given with --allow-host, "
                 f"not {shown!r} (a page under another name must not reach it: DNS rebinding); "
-                f"to reach it by that name, start it with --allow-host {_hostname(shown) or 'NAME'}",
+                f"to reach it by that name, start it with --allow-host {_name(shown) or 'NAME'}",
             )
 
 

@@ -37,8 +37,9 @@ from werkzeug.http import HTTP_STATUS_CODES
 from mockserver import fastpath, pipeline, spec
 from mockserver.backend import Backend
 from mockserver.browser_guard import PAGE_HEADERS, HostGuard
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, FieldError
 from mockserver.proxy import Upstream
+from mockserver.secrets import Redactor
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -129,7 +130,7 @@ class IngestFront:
                 return self.control_app(environ, start_response)
             incoming = _incoming(self.backend, environ, path)
         except ApiError as error:
-            reply = pipeline.error_reply(error)
+            reply = pipeline.error_reply(self._masked(error, _environ_headers(environ)))
             if control_plane:
                 reply.headers.update(PAGE_HEADERS)
         except Exception:
@@ -208,9 +209,18 @@ class IngestFront:
                 arrived=arrived,
             )
         except ApiError as refused:
-            return pipeline.error_reply(refused)
+            return pipeline.error_reply(self._masked(refused, headers))
         except Exception:
             return unexpected_failure()
+
+    def _masked(self, error: ApiError, headers: dict[str, str]) -> ApiError:
+        """``error``, refused before the pipeline (a foreign ``Host``), with the credentials the
+        request carries and the keys the fake knows masked in its reasons, as the pipeline masks
+        its own: a reason quotes what was sent, and a client's test log prints the answer."""
+        redactor = Redactor(headers, keys=self.backend.settings.api_keys)
+        if redactor.secrets:
+            error.errors = [FieldError(e.field, redactor.text(e.reason)) for e in error.errors]
+        return error
 
     def _body_read(
         self, headers: dict[str, str], body: bytes, body_error: ApiError | None
@@ -386,10 +396,7 @@ def _incoming(backend: Backend, environ: WSGIEnvironment, path: str) -> pipeline
                 _drain(environ, _DRAIN_MAX)
     except ApiError as error:
         body_error = error
-    headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k[:5] == "HTTP_"}
-    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        if environ.get(key):
-            headers[key.replace("_", "-").lower()] = environ[key]
+    headers = _environ_headers(environ)
     raw_query = environ.get("QUERY_STRING", "")
     return pipeline.IncomingRequest(
         method=environ.get("REQUEST_METHOD", "GET"),
@@ -402,6 +409,15 @@ def _incoming(backend: Backend, environ: WSGIEnvironment, path: str) -> pipeline
         query_string=raw_query,
         arrived=environ.get(ARRIVED_KEY),
     )
+
+
+def _environ_headers(environ: WSGIEnvironment) -> dict[str, str]:
+    """A WSGI environ's headers as :func:`header_map` makes them."""
+    headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k[:5] == "HTTP_"}
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = environ[key]
+    return headers
 
 
 def _parse_query(raw_query: str) -> list[tuple[str, str]]:

@@ -506,7 +506,8 @@ def _entry_fields(request: IncomingRequest, project_id: str | None, raw: bytes) 
     redactor = shown.redactor
     return {
         "method": request.method,
-        "path": request.path,
+        # a key templated into the URL by mistake (refused with a 404, and journaled)
+        "path": redactor.text(request.path),
         "query": shown.query,
         "headers": shown.headers,
         # A client may put its key in the body too; the journal shows what it sent, key masked.

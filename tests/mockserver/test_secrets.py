@@ -283,9 +283,10 @@ IN_BODY = {
 #: the same, each key's first character spelt as an escape, as any JSON reader reads it
 IN_BODY_ESCAPED = json.dumps(IN_BODY).replace(SECRET, "\\u0073" + SECRET[1:]).encode()
 
-#: (headers, extra query, body): the secret as a valid key, as a key sent without "Bearer", under
-#: another scheme, in lower case, in a cookie, in each header and query parameter named like a key,
-#: echoed by another header, for a project it is not valid for, and the short key
+#: (headers, extra query or a path's tail, body): the secret as a valid key, as a key sent without
+#: "Bearer", under another scheme, in lower case, in a cookie, in each header and query parameter
+#: named like a key, echoed by another header, for a project it is not valid for, the short key,
+#: in the body, in the path, in the host name, and as the project id
 SENDINGS: list[tuple[dict[str, str], str, Any]] = [
     ({"Authorization": f"Bearer {SECRET}"}, "", GOOD),
     ({"Authorization": SECRET}, "", GOOD),
@@ -310,6 +311,9 @@ SENDINGS: list[tuple[dict[str, str], str, Any]] = [
     ({"Authorization": SHORT}, f"&api_key={SHORT}", GOOD),
     ({"Authorization": f"Bearer {SECRET}"}, "", IN_BODY),
     ({"Authorization": f"Bearer {SECRET}"}, "", IN_BODY_ESCAPED),
+    # the key templated into the path (a 404, journaled), and into the host name (a 403)
+    ({"Authorization": f"Bearer {SECRET}"}, f"/{SECRET}", GOOD),
+    ({"Authorization": f"Bearer {SECRET}", "Host": f"{SECRET}.Shop.example"}, "", GOOD),
     # the key sent as both the key and the project id, and the two swapped (last)
     ({"Authorization": f"Bearer {SECRET}"}, f"&project_id={SECRET}", BAD),
     ({"Authorization": f"Bearer {PROJECT}"}, f"&project_id={SECRET}", GOOD),
@@ -342,6 +346,8 @@ def assert_no_secret(text: str) -> None:
 
 
 def _target(query: str) -> str:
+    if query.startswith("/"):  # a path's tail
+        return f"/v1/api/events{query}?project_id={PROJECT}"
     # A repeated project_id is refused: the project goes first, any other after it.
     if "project_id=" in query:
         return f"/v1/api/events?{query.lstrip('&')}"
@@ -355,7 +361,7 @@ def _send_all(post: Any, sendings: list[tuple[dict[str, str], str, Any]] = SENDI
     for headers, query, body in sendings:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         status, answer_headers, answer = post(_target(query), {**JSON, **headers}, data)
-        assert status in (202, 400, 401), (headers, status, answer)
+        assert status in (202, 400, 401, 403, 404), (headers, status, answer)
         seen.append(f"{status} {answer_headers!r} {answer!r}")
     return "\n".join(seen)
 
