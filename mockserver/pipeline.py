@@ -505,7 +505,7 @@ def _entry_fields(request: IncomingRequest, project_id: str | None, raw: bytes) 
     shown = request.shown
     redactor = shown.redactor
     return {
-        "method": request.method,
+        "method": redactor.text(request.method),  # any token is a method, a key too (a 405)
         # a key templated into the URL by mistake (refused with a 404, and journaled)
         "path": redactor.text(request.path),
         "query": shown.query,

@@ -297,7 +297,7 @@ def redact_query(
     query: Sequence[tuple[str, str]], *, secrets: Iterable[str] = (), prefix: bool = True
 ) -> list[tuple[str, str]]:
     """Query parameters as they may be shown: those named like credentials masked, and
-    ``secrets`` scrubbed from the others."""
+    ``secrets`` scrubbed from the others and from every name (a key sent as a name, ``?<key>``)."""
     return _redact_query(query, _longest_first(secrets), prefix)
 
 
@@ -306,7 +306,7 @@ def _redact_query(
 ) -> list[tuple[str, str]]:
     return [
         (
-            name,
+            _scrub_in_order(name, ordered, prefix),
             mask_secret(value, prefix=prefix)
             if is_secret_name(name)
             else _scrub_in_order(value, ordered, prefix),

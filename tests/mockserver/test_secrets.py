@@ -286,7 +286,7 @@ IN_BODY_ESCAPED = json.dumps(IN_BODY).replace(SECRET, "\\u0073" + SECRET[1:]).en
 #: (headers, extra query or a path's tail, body): the secret as a valid key, as a key sent without
 #: "Bearer", under another scheme, in lower case, in a cookie, in each header and query parameter
 #: named like a key, echoed by another header, for a project it is not valid for, the short key,
-#: in the body, in the path, in the host name, and as the project id
+#: in the body, in the path, in the host name, as query names, and as the project id
 SENDINGS: list[tuple[dict[str, str], str, Any]] = [
     ({"Authorization": f"Bearer {SECRET}"}, "", GOOD),
     ({"Authorization": SECRET}, "", GOOD),
@@ -313,6 +313,7 @@ SENDINGS: list[tuple[dict[str, str], str, Any]] = [
     ({"Authorization": f"Bearer {SECRET}"}, "", IN_BODY_ESCAPED),
     # the key templated into the path (a 404, journaled), and into the host name (a 403)
     ({"Authorization": f"Bearer {SECRET}"}, f"/{SECRET}", GOOD),
+    ({"Authorization": f"Bearer {SECRET}"}, f"&{SECRET}=1&x{SECRET}", GOOD),  # as query names
     ({"Authorization": f"Bearer {SECRET}", "Host": f"{SECRET}.Shop.example"}, "", GOOD),
     # the key sent as both the key and the project id, and the two swapped (last)
     ({"Authorization": f"Bearer {SECRET}"}, f"&project_id={SECRET}", BAD),
@@ -618,3 +619,22 @@ def test_a_key_sent_as_the_project_id_is_stored_masked_and_found_again() -> None
         client.get(f"/_mock/deletion-jobs?project_id={shown}").get_data(as_text=True),
     ):
         assert_hidden(text)
+
+
+def test_a_key_sent_as_the_method_is_masked() -> None:
+    """Any token is a method: one holding the key is refused with a 405 and journaled."""
+    backend = Backend({"api_keys": KEYS})
+    console = io.StringIO()
+    backend.listen(console_listener("text", stream=console))
+    client = create_app(backend=backend).test_client()
+    answer = client.open(
+        f"/v1/api/events?project_id={PROJECT}",
+        method=f"X{SECRET}",
+        data=json.dumps(GOOD),
+        headers={"Authorization": f"Bearer {SECRET}", **JSON},
+    )
+    assert answer.status_code == 405
+    (entry,) = backend.requests()
+    assert entry.method == f"X{mask_secret(SECRET)}"
+    for text in (answer.get_data(as_text=True), console.getvalue(), _surfaces_in_process(backend)):
+        assert_no_secret(text)
