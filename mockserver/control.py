@@ -15,10 +15,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from mockserver import curl, snapshot
 from mockserver.backend import Backend
 from mockserver.browser_guard import PAGE_HEADERS, check_control_write, check_download
-from mockserver.errors import ApiError, SettingsError
+from mockserver.errors import ApiError, FieldError, SettingsError
 from mockserver.journal import JournalEntry
 from mockserver.openapi import openapi_document
 from mockserver.proxy import Upstream
+from mockserver.secrets import Redactor
 
 __all__ = ["control"]
 
@@ -340,4 +341,13 @@ def openapi() -> Response:
 
 @control.errorhandler(ApiError)
 def _api_error(error: ApiError) -> tuple[Response, int]:
+    # A refusal quotes what was sent (a limit, a fault's field, a setting's value), which may be a
+    # key: masked as the ingestion paths mask theirs, the keys the fake knows included.
+    redactor = Redactor(
+        {name.lower(): value for name, value in request.headers.items()},
+        list(request.args.items(multi=True)),
+        keys=_backend().settings.api_keys,
+    )
+    if redactor.secrets:
+        error.errors = [FieldError(redactor.text(e.field), redactor.text(e.reason)) for e in error.errors]
     return jsonify(error.body()), error.status

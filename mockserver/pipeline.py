@@ -84,9 +84,19 @@ class IncomingRequest:
     def masked(self, error: ApiError) -> ApiError:
         """``error`` with the request's credentials masked in its reasons: an error may quote
         what was sent (an HTTP library refusing a header quotes its value)."""
-        if self.redactor.secrets:
-            error.errors = [FieldError(e.field, self.redactor.text(e.reason)) for e in error.errors]
+        redactor = self.redactor
+        if redactor.secrets:
+            # a field names where the body went wrong, and a body's names may hold a key
+            error.errors = [FieldError(redactor.text(e.field), redactor.text(e.reason)) for e in error.errors]
         return error
+
+    def masked_texts(self, texts: list[str]) -> list[str]:
+        """``texts`` (warnings, which name the body's fields) with the request's credentials
+        masked; the same list where there is nothing to mask."""
+        redactor = self.redactor
+        if not texts or not redactor.secrets:
+            return texts
+        return [redactor.text(text) for text in texts]
 
 
 @dataclass(frozen=True)
@@ -235,7 +245,7 @@ def _ingest(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint)
         **fields,
         items=validated.items,
         status=202,
-        warnings=validated.warnings,
+        warnings=request.masked_texts(validated.warnings),
     )
     return Reply(202)
 
@@ -284,7 +294,7 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
     if answer.status is not None and 200 <= answer.status < 300 and verdict.project_id is not None:
         stored = validated or _leniently(endpoint, verdict.raw, backend.settings, error)
     if validated is not None:
-        fields.update(items=validated.items, warnings=validated.warnings)
+        fields.update(items=validated.items, warnings=request.masked_texts(validated.warnings))
     else:
         fields["items"] = _items(endpoint, verdict.raw, error)
     fields.update(
@@ -293,7 +303,7 @@ def _proxy(backend: Backend, request: IncomingRequest, endpoint: spec.Endpoint, 
         proxied=True,
         upstream_status=answer.status,
         upstream_error=answer.reason,
-        upstream_body=_echo_masked(request, answer.text()),
+        upstream_body=answer.text(request.redactor.text),  # an upstream may echo the key
         upstream_headers=_headers_masked(request, answer.headers),
         elapsed_ms=elapsed_ms,
     )
@@ -329,11 +339,6 @@ def _as_stored(
         ),
         shown,
     )
-
-
-def _echo_masked(request: IncomingRequest, text: str | None) -> str | None:
-    # An upstream may echo what it was sent, the client's key included.
-    return None if text is None else request.redactor.text(text)
 
 
 def _headers_masked(request: IncomingRequest, headers: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -429,11 +434,13 @@ def _body(request: IncomingRequest, settings: Settings) -> bytes:
             f"larger than {limit} bytes (setting max_body_bytes)",
             headers={"Connection": "close"},  # what is left of the body is not read
         )
-    encoding = request.headers.get("content-encoding", "").strip().lower()
+    sent = request.headers.get("content-encoding", "").strip()
+    encoding = sent.lower()
     if encoding in ("", "identity"):
         return request.body
     if encoding != "gzip":
-        raise ApiError.one(415, "Content-Encoding", f"must be gzip or identity, not {encoding[:100]!r}")
+        # quoted as sent: what masks a key in the request masks it here too
+        raise ApiError.one(415, "Content-Encoding", f"must be gzip or identity, not {sent[:100]!r}")
     return _gunzip(request.body, limit)
 
 

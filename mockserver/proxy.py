@@ -26,7 +26,7 @@ import secrets
 import socket
 import threading
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -85,6 +85,9 @@ LENIENT: dict[str, Any] = {
 
 #: how much of an upstream answer the journal keeps
 _MAX_JOURNALED = 2000
+#: what is read of an answer beyond what is journaled, so that a credential the upstream echoes
+#: across the cut is masked whole
+_MAX_STRADDLE = 1024
 
 #: the largest upstream answer relayed; the vendor's answers are a few hundred bytes
 _MAX_ANSWER = 16 << 20
@@ -141,9 +144,10 @@ class Forwarded:
     def reason(self) -> str | None:
         return self.error.errors[0].reason if self.error is not None else None
 
-    def text(self) -> str | None:
+    def text(self, mask: Callable[[str], str] = str) -> str | None:
         """The answer's body as text for the journal (inflated, cut at 2,000 characters): why the
-        upstream refused, where the fake did not."""
+        upstream refused, where the fake did not. ``mask`` is applied before the cut, so that a
+        credential the upstream echoes across it is still masked whole."""
         if self.status is None:
             return None
         data = self.body
@@ -151,10 +155,11 @@ class Forwarded:
         if encoding in ("gzip", "deflate"):
             # wbits 47 inflates gzip or zlib, told apart by the header; max_length bounds the output.
             try:
-                data = zlib.decompressobj(wbits=47).decompress(data, _MAX_JOURNALED)
+                data = zlib.decompressobj(wbits=47).decompress(data, _MAX_JOURNALED * 4 + _MAX_STRADDLE)
             except zlib.error:
                 return f"({len(self.body)} bytes of {encoding} that do not inflate)"
-        text = data.decode("utf-8", "replace")
+        # what is journaled (up to four bytes a character), and room for a credential across the cut
+        text = mask(data[: _MAX_JOURNALED * 4 + _MAX_STRADDLE].decode("utf-8", "replace"))
         return text if len(text) <= _MAX_JOURNALED else text[:_MAX_JOURNALED] + "…"
 
 

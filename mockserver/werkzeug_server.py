@@ -33,11 +33,11 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from mockserver.backend import Backend
-from mockserver.errors import ApiError, ToolkitError
+from mockserver.errors import ApiError, FieldError, ToolkitError
 from mockserver.flask_app import create_app
 from mockserver.ingest_front import incomplete_body
 from mockserver.proxy import Upstream
-from mockserver.secrets import mask_in_text
+from mockserver.secrets import Redactor, mask_in_text
 
 __all__ = ["LiveServer"]
 
@@ -51,6 +51,13 @@ _HEADER_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x
 _MAX_LINE = 4096  # a chunk-size or trailer line
 _MAX_TRAILERS = 100
 _READ = 1 << 20
+
+
+def _quoted(size: bytes) -> str:
+    """A chunk-size line as an error quotes it: whole up to 20 bytes, where a key it holds is
+    masked as anywhere else; past that, its first four bytes and its length, since a key cut
+    short would no longer be found to be masked."""
+    return repr(size) if len(size) <= 20 else f"{size[:4]!r}... ({len(size)} bytes)"
 
 
 def _malformed(what: str) -> ApiError:
@@ -90,12 +97,12 @@ class _ChunkedBody:
         self._started = True
         size = self._line().split(b";", 1)[0].strip(b" \t")
         if not _HEX.fullmatch(size):
-            raise _malformed(f"chunk size {size[:20]!r} is not hexadecimal")
+            raise _malformed(f"chunk size {_quoted(size)} is not hexadecimal")
         self._left = int(size, 16)
         if self._left >> 64:
             # What granian's parser refuses too: no body that size could arrive, and waiting
             # for it would only end in the read timeout's 408.
-            raise _malformed(f"chunk size {size[:20]!r} does not fit in 64 bits")
+            raise _malformed(f"chunk size {_quoted(size)} does not fit in 64 bits")
         if self._left == 0:
             for _ in range(_MAX_TRAILERS):
                 if not self._line():
@@ -364,6 +371,15 @@ class _Handler(WSGIRequestHandler):
         return environ
 
     def _refuse(self, error: ApiError) -> None:
+        # Refused before the WSGI app, which masks its own: a reason may quote a header line or a
+        # transfer coding holding a key.
+        headers = getattr(self, "headers", None)
+        redactor = Redactor(
+            {name.lower(): value for name, value in headers.items()} if headers is not None else {},
+            keys=self.backend.settings.api_keys,
+        )
+        if redactor.secrets:
+            error.errors = [FieldError(redactor.text(e.field), redactor.text(e.reason)) for e in error.errors]
         body = json.dumps(error.body()).encode()
         self.send_response(error.status)
         self.send_header("Content-Type", "application/json")

@@ -3,6 +3,7 @@ through every door in every position and searched for on every surface."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import socket
@@ -15,7 +16,7 @@ from werkzeug.serving import make_server
 
 from mockserver import Backend, LiveServer, create_app, spec
 from mockserver.console import console_listener
-from mockserver.proxy import Upstream
+from mockserver.proxy import Forwarded, Upstream
 from mockserver.secrets import (
     MASK,
     Redactor,
@@ -286,7 +287,8 @@ IN_BODY_ESCAPED = json.dumps(IN_BODY).replace(SECRET, "\\u0073" + SECRET[1:]).en
 #: (headers, extra query or a path's tail, body): the secret as a valid key, as a key sent without
 #: "Bearer", under another scheme, in lower case, in a cookie, in each header and query parameter
 #: named like a key, echoed by another header, for a project it is not valid for, the short key,
-#: in the body, in the path, in the host name, as query names, and as the project id
+#: in the body and as names there, in the path, in the host name, as query names, as a content
+#: coding, and as the project id
 SENDINGS: list[tuple[dict[str, str], str, Any]] = [
     ({"Authorization": f"Bearer {SECRET}"}, "", GOOD),
     ({"Authorization": SECRET}, "", GOOD),
@@ -314,6 +316,15 @@ SENDINGS: list[tuple[dict[str, str], str, Any]] = [
     # the key templated into the path (a 404, journaled), and into the host name (a 403)
     ({"Authorization": f"Bearer {SECRET}"}, f"/{SECRET}", GOOD),
     ({"Authorization": f"Bearer {SECRET}"}, f"&{SECRET}=1&x{SECRET}", GOOD),  # as query names
+    # as names in the body: a property's, quoted by the field of its error, and a field's that is
+    # not the API's, quoted by a warning; and as a content coding, quoted by its 415
+    (
+        {"Authorization": f"Bearer {SECRET}"},
+        "",
+        {"events": [{**GOOD["events"][0], "properties": {SECRET: "y" * 70_000}}]},
+    ),
+    ({"Authorization": f"Bearer {SECRET}"}, "", {"events": [{**GOOD["events"][0], SECRET: 1}]}),
+    ({"Authorization": f"Bearer {SECRET}", "Content-Encoding": SECRET}, "", GOOD),
     ({"Authorization": f"Bearer {SECRET}", "Host": f"{SECRET}.Shop.example"}, "", GOOD),
     # the key sent as both the key and the project id, and the two swapped (last)
     ({"Authorization": f"Bearer {SECRET}"}, f"&project_id={SECRET}", BAD),
@@ -337,7 +348,10 @@ VIEWS = [
     f"/_mock/deletion-jobs?project_id={PROJECT}",
     "/_mock/state",
     "/_mock/faults",
+    f"/_mock/events?project_id={PROJECT}&limit={SECRET}",  # a refusal that quotes the value
 ]
+#: what a proxy, which knows no keys, is asked: the last view presents no key
+PROXY_VIEWS = VIEWS[:-1]
 
 
 def assert_no_secret(text: str) -> None:
@@ -362,13 +376,13 @@ def _send_all(post: Any, sendings: list[tuple[dict[str, str], str, Any]] = SENDI
     for headers, query, body in sendings:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         status, answer_headers, answer = post(_target(query), {**JSON, **headers}, data)
-        assert status in (202, 400, 401, 403, 404), (headers, status, answer)
+        assert status in (202, 400, 401, 403, 404, 415), (headers, status, answer)
         seen.append(f"{status} {answer_headers!r} {answer!r}")
     return "\n".join(seen)
 
 
-def _views(get: Any) -> str:
-    return "\n".join(get(path) for path in VIEWS)
+def _views(get: Any, views: list[str] = VIEWS) -> str:
+    return "\n".join(get(path) for path in views)
 
 
 def _surfaces_in_process(backend: Backend) -> str:
@@ -507,7 +521,7 @@ def _through_proxy(url: str) -> list[str]:
         # client holds its key already. Everything the proxy says itself is searched.
         assert answers.count("sk_live_") >= 1
         assert '"seen"' not in raw, raw  # httpx refuses the header: the proxy answers itself
-        return [raw, _views(lambda path: http.get(path).text)]
+        return [raw, _views(lambda path: http.get(path).text, PROXY_VIEWS)]
 
 
 @pytest.mark.slow  # servers in subprocesses
@@ -638,3 +652,72 @@ def test_a_key_sent_as_the_method_is_masked() -> None:
     assert entry.method == f"X{mask_secret(SECRET)}"
     for text in (answer.get_data(as_text=True), console.getvalue(), _surfaces_in_process(backend)):
         assert_no_secret(text)
+
+
+def test_a_control_call_refused_masks_the_keys_it_quotes() -> None:
+    """A refusal of the control plane quotes what was sent (a fault's field, a setting's value, a
+    state's version): a key the fake knows is masked there, sent or not as a credential."""
+    backend = Backend({"api_keys": KEYS})
+    client = create_app(backend=backend).test_client()
+    calls = [
+        ("post", "/_mock/faults", {"path": SECRET, "status": 503}),
+        ("post", "/_mock/faults", {"path": "/v1/api/events", "status": SECRET}),
+        ("patch", "/_mock/settings", {"deletion_jobs": SECRET}),
+        ("patch", "/_mock/settings", {SECRET: 1}),
+        ("put", "/_mock/state", {"format": "marketap-mock-state", "version": SECRET}),
+    ]
+    for method, path, body in calls:
+        answer = getattr(client, method)(path, json=body)
+        assert answer.status_code == 400
+        text = answer.get_data(as_text=True)
+        assert "sk_l****" in text
+        assert_no_secret(text)
+
+
+def test_an_upstream_echo_across_the_journals_cut_is_masked_whole() -> None:
+    """The journal keeps an upstream's answer up to 2,000 characters: a key it echoes across that
+    cut must be masked before it, or all but its last characters would show."""
+    redactor = Redactor({"authorization": f"Bearer {SECRET}"}, [])
+    for before in (1980, 1990, 1999):
+        body = ("x" * before + SECRET + "y" * 50).encode()
+        for headers, data in (([], body), ([("Content-Encoding", "gzip")], gzip.compress(body))):
+            text = Forwarded(400, headers, data).text(redactor.text)
+            assert text is not None and text.startswith("x" * before)
+            assert_no_secret(text)
+            assert SECRET[:8] not in text
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        # a header line with no colon, a transfer coding, a chunk size: each quoted by its 400
+        f"POST /v1/api/events?project_id={PROJECT} HTTP/1.1\r\nHost: 127.0.0.1\r\n{SECRET}\r\n",
+        f"POST /v1/api/events?project_id={PROJECT} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: {SECRET}\r\n",
+    ],
+    ids=["header-line", "transfer-coding"],
+)
+def test_the_werkzeug_server_masks_what_it_refuses_before_the_app(head: str) -> None:
+    backend = Backend({"api_keys": KEYS})
+    with LiveServer(backend) as server:
+        answer = _raw(server.url, head.encode(), b"{}").decode("latin-1")
+    assert answer.startswith("HTTP/1.1 400") and "sk_l****" in answer
+    assert_no_secret(answer)
+
+
+def test_the_werkzeug_server_masks_a_key_sent_as_a_chunk_size() -> None:
+    backend = Backend({"api_keys": KEYS})
+    head = (
+        f"POST /v1/api/events?project_id={PROJECT} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {SECRET}\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    with LiveServer(backend) as server:
+        host, port = server.url.rsplit("/", 1)[-1].split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            sock.sendall(head.encode() + SECRET.encode() + b"\r\nabc\r\n0\r\n\r\n")
+            answer = b"".join(iter(lambda: sock.recv(65536), b"")).decode("latin-1")
+        views = _views(lambda path: httpx.get(server.url + path, timeout=30).text)
+    assert answer.startswith("HTTP/1.1 400") and "chunk size" in answer
+    for text in (answer, views):
+        assert_no_secret(text)
+        assert SECRET[:8] not in text
