@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from mockserver import curl, snapshot
 from mockserver.backend import Backend
 from mockserver.browser_guard import PAGE_HEADERS, check_control_write, check_download
-from mockserver.errors import ApiError, FieldError, SettingsError
+from mockserver.errors import ApiError, SettingsError
 from mockserver.journal import JournalEntry
 from mockserver.openapi import openapi_document
 from mockserver.proxy import Upstream
@@ -348,6 +348,4 @@ def _api_error(error: ApiError) -> tuple[Response, int]:
         list(request.args.items(multi=True)),
         keys=_backend().settings.api_keys,
     )
-    if redactor.secrets:
-        error.errors = [FieldError(redactor.text(e.field), redactor.text(e.reason)) for e in error.errors]
-    return jsonify(error.body()), error.status
+    return jsonify(redactor.error(error).body()), error.status

@@ -37,7 +37,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from mockserver import fastpath, pipeline, spec
 from mockserver.backend import Backend
 from mockserver.browser_guard import PAGE_HEADERS, HostGuard
-from mockserver.errors import ApiError, FieldError
+from mockserver.errors import ApiError
 from mockserver.proxy import Upstream
 from mockserver.secrets import Redactor
 
@@ -217,10 +217,7 @@ class IngestFront:
         """``error``, refused before the pipeline (a foreign ``Host``), with the credentials the
         request carries and the keys the fake knows masked in its reasons, as the pipeline masks
         its own: a reason quotes what was sent, and a client's test log prints the answer."""
-        redactor = Redactor(headers, keys=self.backend.settings.api_keys)
-        if redactor.secrets:
-            error.errors = [FieldError(e.field, redactor.text(e.reason)) for e in error.errors]
-        return error
+        return Redactor(headers, keys=self.backend.settings.api_keys).error(error)
 
     def _body_read(
         self, headers: dict[str, str], body: bytes, body_error: ApiError | None

@@ -22,7 +22,7 @@ from mockserver import spec
 from mockserver.auth import authenticate, authorize
 from mockserver.backend import Backend
 from mockserver.browser_guard import check_proxy_origin
-from mockserver.errors import ApiError, FieldError
+from mockserver.errors import ApiError
 from mockserver.faults import retry_after_header
 from mockserver.journal import parse_json
 from mockserver.proxy import LENIENT, Upstream, check_connection
@@ -84,11 +84,7 @@ class IncomingRequest:
     def masked(self, error: ApiError) -> ApiError:
         """``error`` with the request's credentials masked in its reasons: an error may quote
         what was sent (an HTTP library refusing a header quotes its value)."""
-        redactor = self.redactor
-        if redactor.secrets:
-            # a field names where the body went wrong, and a body's names may hold a key
-            error.errors = [FieldError(redactor.text(e.field), redactor.text(e.reason)) for e in error.errors]
-        return error
+        return self.redactor.error(error)
 
     def masked_texts(self, texts: list[str]) -> list[str]:
         """``texts`` (warnings, which name the body's fields) with the request's credentials

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from mockserver.bytesearch import occurs
+from mockserver.errors import ApiError, FieldError
 from mockserver.escapes import may_spell_ascii
 
 __all__ = [
@@ -361,6 +362,13 @@ class Redactor:
 
     def text(self, text: str) -> str:
         return _scrub_in_order(text, self._ordered, self.prefix)
+
+    def error(self, error: ApiError) -> ApiError:
+        """``error`` with each credential masked in its fields and reasons, which quote what was
+        sent (a value, a header line, a body's names); changed in place, and returned."""
+        if self.secrets:
+            error.errors = [FieldError(self.text(e.field), self.text(e.reason)) for e in error.errors]
+        return error
 
     def body(self, raw: bytes) -> bytes:
         """A request body with each credential masked inside its JSON strings, every other byte

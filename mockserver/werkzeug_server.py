@@ -33,7 +33,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from mockserver.backend import Backend
-from mockserver.errors import ApiError, FieldError, ToolkitError
+from mockserver.errors import ApiError, ToolkitError
 from mockserver.flask_app import create_app
 from mockserver.ingest_front import incomplete_body
 from mockserver.proxy import Upstream
@@ -378,9 +378,7 @@ class _Handler(WSGIRequestHandler):
             {name.lower(): value for name, value in headers.items()} if headers is not None else {},
             keys=self.backend.settings.api_keys,
         )
-        if redactor.secrets:
-            error.errors = [FieldError(redactor.text(e.field), redactor.text(e.reason)) for e in error.errors]
-        body = json.dumps(error.body()).encode()
+        body = json.dumps(redactor.error(error).body()).encode()
         self.send_response(error.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
