@@ -508,9 +508,12 @@ def _entry_fields(request: IncomingRequest, project_id: str | None, raw: bytes) 
     shown = request.shown
     redactor = shown.redactor
     return {
-        "method": redactor.text(request.method),  # any token is a method, a key too (a 405)
-        # a key templated into the URL by mistake (refused with a 404, and journaled)
-        "path": redactor.text(request.path),
+        # Any token is a method, a key too (a 405), and a key may be templated into the URL by
+        # mistake (a 404). Both masked as an id in the body is, for credentials of eight
+        # characters or more: a short cookie value must not change "/v1/api/profiles" or "POST"
+        # in the journal, nor in a recording that is replayed from it.
+        "method": redactor.parsed(request.method),
+        "path": redactor.parsed(request.path),
         "query": shown.query,
         "headers": shown.headers,
         # A client may put its key in the body too; the journal shows what it sent, key masked.

@@ -721,3 +721,20 @@ def test_the_werkzeug_server_masks_a_key_sent_as_a_chunk_size() -> None:
     for text in (answer, views):
         assert_no_secret(text)
         assert SECRET[:8] not in text
+
+
+def test_a_short_credential_never_changes_the_journaled_path_or_method() -> None:
+    """Only a credential of eight characters or more is searched for in a path or a method: a
+    short cookie value that happens to be part of one must not change what a recording replays."""
+    backend = Backend({"api_keys": KEYS})
+    client = create_app(backend=backend).test_client()
+    client.set_cookie("sid", "user")  # the test client sends its own cookies, not a header's
+    client.set_cookie("theme", "POST")
+    headers = {"Authorization": f"Bearer {SECRET}", **JSON}
+    answer = client.post(
+        f"{spec.PROFILES.path}?project_id={PROJECT}", json={"profiles": [{"user_id": "u-1"}]}, headers=headers
+    )
+    assert answer.status_code == 202
+    (entry,) = backend.requests()
+    assert (entry.method, entry.path) == ("POST", spec.PROFILES.path)
+    assert "user" not in entry.headers["cookie"] and "POST" not in entry.headers["cookie"]
