@@ -429,4 +429,6 @@ def _scrub_data(value: Any, ordered: tuple[str, ...], prefix: bool) -> Any:
         }
     if isinstance(value, list):
         return [_scrub_data(v, ordered, prefix) for v in value]
+    if isinstance(value, tuple):  # never in a parsed body; in what a test expects, it may be
+        return tuple(_scrub_data(v, ordered, prefix) for v in value)
     return value

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from mockserver.errors import SettingsError, ToolkitError
+from mockserver.secrets import Redactor
 from pytest_plugin import assertions
 from pytest_plugin.captured import CapturedRequest, DeletionJob
 from pytest_plugin.sources import Source
@@ -152,12 +153,20 @@ class MarketapMock:
 
     # --- assertions ----------------------------------------------------------------------------
 
+    def _as_stored(self, expected: Any) -> Any:
+        """What a test expects, as the fake stores it: a known API key in a value or a name is
+        masked there (a client that put it in an event must not have it shown), so an
+        expectation holding one is masked the same way. It then matches what was stored, and
+        no failure message quotes the key."""
+        return Redactor({}, keys=(self.api_key, *self._source.keys())).parsed(expected)
+
     def assert_event_sent(
         self, name: str, *, user_id: str | None = None, count: int | None = None, **properties: Any
     ) -> None:
         """An accepted event ``name`` (with this user and these properties) was sent:
         at least once, or exactly ``count`` times."""
         __tracebackhide__ = True
+        name, user_id, properties = self._as_stored([name, user_id, properties])
         message = assertions.event_failure(
             self.events, self.requests, self.project_id, name, user_id, count, properties
         )
@@ -167,6 +176,7 @@ class MarketapMock:
     def assert_profile(self, user_id: str, **properties: Any) -> None:
         """A profile for ``user_id`` is stored, holding these properties (others may exist)."""
         __tracebackhide__ = True
+        user_id, properties = self._as_stored([user_id, properties])
         message = assertions.profile_failure(
             self.profiles, self.requests, self.deletion_jobs, self.project_id, user_id, properties
         )
@@ -176,6 +186,7 @@ class MarketapMock:
     def assert_deletion_requested(self, *user_ids: str) -> None:
         """Deletion was requested (single or bulk) for every one of ``user_ids``."""
         __tracebackhide__ = True
+        user_ids = tuple(self._as_stored(list(user_ids)))
         message = assertions.deletion_failure(self.deletion_jobs, self.requests, self.project_id, user_ids)
         if message:
             raise AssertionError(message)

@@ -22,6 +22,7 @@ class ControlPlaneMissing(ToolkitError):
 
 
 class Source(Protocol):
+    def keys(self) -> tuple[str, ...]: ...
     def requests(self) -> list[dict[str, Any]]: ...
     def events(self, project_id: str) -> list[dict[str, Any]]: ...
     def profiles(self, project_id: str) -> dict[str, dict[str, Any]]: ...
@@ -44,6 +45,10 @@ class BackendSource:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+
+    def keys(self) -> tuple[str, ...]:
+        """The API keys the fake knows, which it masks wherever a request carries them."""
+        return tuple(self.backend.settings.api_keys)
 
     def requests(self) -> list[dict[str, Any]]:
         return [entry.as_dict() for entry in self.backend.requests()]
@@ -108,6 +113,11 @@ class HttpSource:
         #: one fake shared by parallel workers: this handle sees and resets its project only,
         #: and may not change what every worker shares (settings, the clock)
         self.project_scope = project_scope
+
+    def keys(self) -> tuple[str, ...]:
+        """None: a fake in another process never shows its keys, not even to its control plane;
+        the handle knows the one it sends."""
+        return ()
 
     def _scoped(self) -> dict[str, str]:
         return {"project_id": self.project_scope} if self.project_scope else {}

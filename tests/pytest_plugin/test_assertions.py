@@ -245,3 +245,62 @@ def test_it(marketap):
 )
 def test_same_is_strict_about_booleans(actual: object, expected: object, result: bool) -> None:
     assert same(actual, expected) is result
+
+
+KEY_AS_DATA = """
+def test_it({fixture}):
+    m = {fixture}
+    key = m.api_key
+    send(m, "/v1/api/events", {{"events": [
+        {{"name": "login", "user_id": key, "properties": {{"note": "sent " + key, key: [key]}}}}]}})
+    send(m, "/v1/api/profile/user", {{"profiles": [{{"user_id": key, "properties": {{"seen": key}}}}]}})
+    send(m, "/v1/api/profile/user/deletion-job/bulk", {{"user_ids": [key]}})
+    m.assert_event_sent("login", user_id=key, count=1, note="sent " + key, **{{key: (key,)}})
+    m.assert_profile(key, seen=key)
+    m.assert_deletion_requested(key)
+    {failing}
+"""
+
+
+@pytest.mark.parametrize("fixture", ["marketap", "marketap_inprocess"])
+@pytest.mark.parametrize(
+    "failing",
+    [
+        'm.assert_event_sent("login", user_id=key, note="not " + key)',
+        'm.assert_event_sent("logout", user_id="u", **{key: 1})',
+        'm.assert_profile(key, seen="other " + key)',
+        'm.assert_deletion_requested("u", key + "-2")',
+    ],
+)
+def test_an_expectation_holding_the_key_matches_what_was_stored_and_is_shown_masked(
+    pytester: pytest.Pytester, fixture: str, failing: str
+) -> None:
+    """The fake stores a known key sent as data masked; an assertion that names it is masked
+    the same way, so it passes where the data matches, and its failure message, which quotes
+    what was expected, shows the key as every other output does."""
+    pytester.makepyfile(SETUP + KEY_AS_DATA.format(fixture=fixture, failing=failing))
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "AssertionError: marketap: expected" in out
+    failure = out[out.index("AssertionError: marketap: expected") :]
+    assert "test-api-key" not in failure
+    assert "test****" in failure
+
+
+def test_every_configured_key_is_masked_in_an_expectation() -> None:
+    """The handle sends its own key; another the fake knows is masked in stored data all the
+    same, and so in what a test expects."""
+    import requests
+
+    from pytest_plugin import mock_marketap
+
+    other = "sk-live-other-project-key"
+    with mock_marketap(api_keys={"sk-live-handle-key": ["p"], other: ["q"]}) as m:
+        body = {"events": [{"name": "e", "user_id": other}]}
+        assert requests.post(m.url_for("/v1/api/events"), json=body, headers=m.headers).status_code == 202
+        m.assert_event_sent("e", user_id=other)
+        with pytest.raises(AssertionError) as failure:
+            m.assert_event_sent("e", user_id=other + "!")
+    assert other not in str(failure.value)
+    assert "sk-l****!" in str(failure.value)
