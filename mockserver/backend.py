@@ -34,6 +34,7 @@ from mockserver.clock import Clock, iso
 from mockserver.faults import Faults, Outcome, RateLimiter
 from mockserver.journal import Journal, JournalEntry
 from mockserver.parity import Parity
+from mockserver.secrets import mask_keys
 from mockserver.settings import Settings
 from mockserver.snapshot import FORMAT, VERSION, Snapshot, SnapshotError
 from mockserver.state import DeletionJob, ProjectState, Store
@@ -317,11 +318,17 @@ class Backend:
     def add_fault(self, rule: Mapping[str, Any]) -> dict[str, Any]:
         """Add a fault rule (see :mod:`mockserver.faults`); raises SettingsError if it is wrong."""
         with self._lock:
-            return self._faults.add(rule).as_dict()
+            return self._shown_rule(self._faults.add(rule).as_dict())
 
     def fault_rules(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [r.as_dict() for r in self._faults.rules]
+            return [self._shown_rule(r.as_dict()) for r in self._faults.rules]
+
+    def _shown_rule(self, rule: dict[str, Any]) -> dict[str, Any]:
+        # A rule matches the project or path as sent, so it keeps a key given there; shown, the
+        # key is masked as in the journal entry of a request the rule would match.
+        shown: dict[str, Any] = mask_keys(rule, self._settings.api_keys)
+        return shown
 
     def clear_faults(self, project_id: str | None = None) -> None:
         with self._lock:

@@ -21,6 +21,7 @@ from mockserver.curl import first_request, shown_key
 from mockserver.errors import SettingsError
 from mockserver.proxy import DEFAULT_UPSTREAM, Upstream, check_upstream_url
 from mockserver.recording import DEFAULT_MAX_BYTES as DEFAULT_RECORD_BYTES
+from mockserver.secrets import mask_keys
 from mockserver.settings import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, Settings
 
 __all__ = [
@@ -459,7 +460,8 @@ def banner(
 def _fake_lines(url: str, settings: Settings) -> list[str]:
     lines = [f"Marketap fake serving on {url}", ""]
     for api_key, project_ids in settings.api_keys.items():
-        lines.append(f"  API key {shown_key(api_key)!r} for project(s): {', '.join(project_ids)}")
+        shown = mask_keys(list(project_ids), settings.api_keys)
+        lines.append(f"  API key {shown_key(api_key)!r} for project(s): {', '.join(shown)}")
     return [
         *lines,
         f"  dashboard: {url}/_mock/",

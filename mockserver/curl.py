@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from mockserver.secrets import mask_secret
+from mockserver.secrets import mask_keys, mask_secret
 from mockserver.settings import DEFAULT_API_KEY, Settings
 
 __all__ = ["EXAMPLE_EVENT", "first_request", "shown_key"]
@@ -19,7 +19,7 @@ def first_request(url: str, settings: Settings, *, proxy: bool = False) -> list[
     API key and project; for a proxy, which sends it on to the real service, with placeholders
     for the caller's own. A key of the caller's own is a credential and shows as a placeholder."""
     key, projects = next(iter(settings.api_keys.items()))
-    project = projects[0]
+    project = mask_keys(projects[0], settings.api_keys)
     if key != DEFAULT_API_KEY:
         key = "YOUR_API_KEY"
     if proxy:

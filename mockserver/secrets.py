@@ -39,6 +39,7 @@ __all__ = [
     "is_secret_name",
     "mask_credentials",
     "mask_in_text",
+    "mask_keys",
     "mask_secret",
     "redact_headers",
     "redact_query",
@@ -418,6 +419,14 @@ class Redactor:
         """Every string in JSON-like ``value`` (dicts, lists, strings) scrubbed, as :meth:`text`
         scrubs one."""
         return _scrub_data(value, self._ordered, self.prefix) if self._ordered else value
+
+
+def mask_keys(value: Any, keys: Iterable[str], *, prefix: bool = True) -> Any:
+    """JSON-like ``value`` with each of ``keys`` masked in its strings, as stored data holds a
+    key a request carried (:meth:`Redactor.parsed`: keys of eight characters or more). For what
+    the fake was given by its user rather than sent, and shows: a project, a fault rule or a
+    saved state that names a key by mistake (``--project-id`` and ``--api-key`` swapped)."""
+    return Redactor({}, keys=keys, prefix=prefix).parsed(value)
 
 
 def _scrub_data(value: Any, ordered: tuple[str, ...], prefix: bool) -> Any:

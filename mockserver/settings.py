@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from mockserver import spec
 from mockserver.errors import SettingsError
-from mockserver.secrets import mask_secret
+from mockserver.secrets import mask_keys, mask_secret
 
 __all__ = ["BODY_SETTINGS", "DEFAULT_API_KEY", "DEFAULT_PROJECT_ID", "Settings"]
 
@@ -250,7 +250,7 @@ class Settings:
         return dataclasses.replace(base or cls(), **converted)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready, with API keys masked."""
+        """JSON-ready, with API keys masked, wherever they are named (a project named like one)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["api_keys"] = {}
         for number, (key, projects) in enumerate(self.api_keys.items(), 1):
@@ -258,7 +258,7 @@ class Settings:
             # Two short keys both show as "****"; neither may hide the other.
             if shown in out["api_keys"]:
                 shown = f"{shown} (key {number})"
-            out["api_keys"][shown] = list(projects)
+            out["api_keys"][shown] = mask_keys(list(projects), self.api_keys)
         return out
 
     def requires(self, field: spec.Field) -> bool:

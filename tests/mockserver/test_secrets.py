@@ -738,3 +738,70 @@ def test_a_short_credential_never_changes_the_journaled_path_or_method() -> None
     (entry,) = backend.requests()
     assert (entry.method, entry.path) == ("POST", spec.PROFILES.path)
     assert "user" not in entry.headers["cookie"] and "POST" not in entry.headers["cookie"]
+
+
+def test_a_key_given_as_data_is_shown_masked_and_still_works() -> None:
+    """A key the fake knows, given by its user where data goes (``--project-id`` and
+    ``--api-key`` swapped, a fault rule's project, a saved state's ids), is shown masked by
+    every view, the banner and the first request included, as a request carrying it is. A fault
+    rule still matches the project as sent."""
+    from mockserver.cli import banner
+
+    backend = Backend({"api_keys": {SECRET: [SECRET, "shop"]}})
+    client = create_app(backend=backend).test_client()
+    state = {
+        "format": "marketap-mock-state",
+        "version": 1,
+        "projects": {
+            "shop": {
+                "profiles": {SECRET: {"note": f"copied {SECRET}"}},
+                "events": [{"name": "e", "user_id": SECRET, "timestamp": "2025-01-17T05:39:22Z"}],
+            }
+        },
+    }
+    loaded = client.put("/_mock/state", json=state)
+    assert loaded.status_code == 200, loaded.text
+    # after the load, which starts from a reset and so clears the rules
+    rule = client.post("/_mock/faults", json={"project_id": SECRET, "status": 503, "times": 1})
+    assert rule.status_code == 201, rule.text
+    shown = [rule.text, loaded.text, banner("http://127.0.0.1:8080", backend.settings, None, "127.0.0.1")]
+    for view in (
+        "settings",
+        "first-request",
+        "faults",
+        "state",
+        "profiles?project_id=shop",
+        "events?project_id=shop",
+    ):
+        answer = client.get(f"/_mock/{view}")
+        assert answer.status_code == 200, (view, answer.text)
+        shown.append(answer.text)
+    for text in shown:
+        assert_hidden(text)
+    assert "sk_l****" in client.get("/_mock/settings").text
+    assert backend.profiles("shop") == {"sk_l****": {"note": "copied sk_l****"}}
+    headers = {"Authorization": f"Bearer {SECRET}"}
+    body = {"events": [{"name": "e", "user_id": "u"}]}
+    assert client.post(f"/v1/api/events?project_id={SECRET}", json=body, headers=headers).status_code == 503
+    assert client.get("/_mock/faults").json["faults"][0]["fired"] == 1
+
+
+@pytest.mark.parametrize(
+    ("max_depth", "depth", "status"), [(64, 900, 400), (10_000, 300, 400), (10_000, 100, 200)]
+)
+def test_a_deep_saved_state_is_checked_before_it_is_searched_for_keys(
+    max_depth: int, depth: int, status: int
+) -> None:
+    """The search for keys walks a state by recursion; the checks, which bound its nesting, come
+    first, so a state nested deeper than the search could walk is a 400 naming where, not a 500,
+    and one the checks take is stored with the key masked."""
+    client = create_app(backend=Backend({"max_depth": max_depth, "api_keys": {SECRET: ["p"]}})).test_client()
+    nested = "[" * depth + json.dumps(SECRET) + "]" * depth
+    state = '{"format": "marketap-mock-state", "version": 1, "projects": {"p": {"profiles": {"u": {"x": '
+    state += nested + "}}}}}"
+    answer = client.put("/_mock/state", data=state, content_type="application/json")
+    assert answer.status_code == status, answer.text
+    if status == 200:
+        assert_hidden(client.get("/_mock/state").text)
+    else:
+        assert answer.json["errors"][0]["field"].startswith("projects.p")
