@@ -287,12 +287,29 @@ def _redact_headers(
     # only: a cookie's "json" is no key in "application/json", and masking it there would turn
     # a replayed request into another one.
     long = tuple(s for s in ordered if len(s) >= _MIN_BODY_SCRUBBED)
+    forms = _name_forms(long)
     return {
-        name: _mask_header(name, value, prefix)
+        _scrub_name(name, forms, prefix): _mask_header(name, value, prefix)
         if is_secret_name(name)
         else _scrub_in_order(value, long if name.lower() in _JUDGED_HEADERS else ordered, prefix)
         for name, value in headers.items()
     }
+
+
+def _name_forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """Each credential as a header name that holds it reads once a server has passed it on, in
+    lower case: as sent, and with ``_`` read as ``-`` (a WSGI environ's ``HTTP_`` keys); longest
+    first. Long credentials only, as in a path: a short cookie value must not turn
+    ``content-type`` into ``content-****``."""
+    forms = {form for s in secrets for form in (s.lower(), s.lower().replace("_", "-"))}
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def _scrub_name(name: str, forms: tuple[str, ...], prefix: bool) -> str:
+    # A header name is case-insensitive: it is searched in lower case, and one holding a key is
+    # shown so; any other is shown as it came.
+    lower = name.lower()
+    return _scrub_in_order(lower, forms, prefix) if any(form in lower for form in forms) else name
 
 
 def redact_query(

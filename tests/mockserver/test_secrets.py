@@ -288,7 +288,7 @@ IN_BODY_ESCAPED = json.dumps(IN_BODY).replace(SECRET, "\\u0073" + SECRET[1:]).en
 #: "Bearer", under another scheme, in lower case, in a cookie, in each header and query parameter
 #: named like a key, echoed by another header, for a project it is not valid for, the short key,
 #: in the body and as names there, in the path, in the host name, as query names, as a content
-#: coding, and as the project id
+#: coding, as a header's name, and as the project id
 SENDINGS: list[tuple[dict[str, str], str, Any]] = [
     ({"Authorization": f"Bearer {SECRET}"}, "", GOOD),
     ({"Authorization": SECRET}, "", GOOD),
@@ -326,6 +326,8 @@ SENDINGS: list[tuple[dict[str, str], str, Any]] = [
     ({"Authorization": f"Bearer {SECRET}"}, "", {"events": [{**GOOD["events"][0], SECRET: 1}]}),
     ({"Authorization": f"Bearer {SECRET}", "Content-Encoding": SECRET}, "", GOOD),
     ({"Authorization": f"Bearer {SECRET}", "Host": f"{SECRET}.Shop.example"}, "", GOOD),
+    # as a header's name, which a server passes on in lower case, and a WSGI environ with "-"
+    ({"Authorization": f"Bearer {SECRET}", f"X-{SECRET}": "1"}, "", GOOD),
     # the key sent as both the key and the project id, and the two swapped (last)
     ({"Authorization": f"Bearer {SECRET}"}, f"&project_id={SECRET}", BAD),
     ({"Authorization": f"Bearer {PROJECT}"}, f"&project_id={SECRET}", GOOD),
@@ -354,9 +356,15 @@ VIEWS = [
 PROXY_VIEWS = VIEWS[:-1]
 
 
+#: the secret as a header name holding it is passed on: in lower case, and with "-" for "_"
+NAME_FORMS = [SECRET.lower(), SECRET.lower().replace("_", "-")]
+
+
 def assert_no_secret(text: str) -> None:
     __tracebackhide__ = True
     assert_hidden(text)
+    for form in NAME_FORMS:
+        assert_hidden(text, form)
     assert SHORT not in text, f"{SHORT!r} shown in {text[:2000]!r}"
 
 
