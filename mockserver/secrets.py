@@ -423,7 +423,11 @@ class Redactor:
         try:
             json.loads(raw)
         except (ValueError, RecursionError):
-            return masked(raw)  # not JSON: nothing in it is a literal to keep
+            # Not JSON (cut short, say): nothing in it is a literal to keep, but a string in it
+            # may still spell a credential with escapes, which any reader of it would decode.
+            if spelt:
+                raw = _JSON_STRING.sub(lambda m: masked(m.group(0)), raw)
+            return masked(raw)
         return _JSON_STRING.sub(lambda m: masked(m.group(0)), raw)
 
     def parsed(self, value: Any) -> Any:
