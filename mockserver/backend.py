@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from mockserver import spec
 from mockserver.clock import Clock, iso
 from mockserver.faults import Faults, Outcome, RateLimiter
-from mockserver.journal import Journal, JournalEntry
+from mockserver.journal import Journal, JournalEntry, new_entry
 from mockserver.parity import Parity
 from mockserver.secrets import mask_keys
 from mockserver.settings import Settings
@@ -190,7 +190,7 @@ class Backend:
             self._process_due(now)
             # the entry is built before the store changes and nothing after the store can fail,
             # so a stored body always has its entry
-            entry = JournalEntry(id=self._journal.next_id(), time=iso(now), **fields)
+            entry = new_entry(self._journal.next_id(), iso(now), fields)
             if body is not None:
                 self._store_body(*body)
             self._journal.append(entry)

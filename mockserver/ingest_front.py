@@ -256,6 +256,16 @@ def header_map(pairs: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     """Raw header pairs as the front reads them from a WSGI environ: names lower-case with
     ``_`` read as ``-`` (PEP 3333 cannot tell them apart), a repeated name's values joined by
     commas, and an empty ``Content-Type`` or ``Content-Length`` left out."""
+    # A client sends the same headers with every request (its body's length apart): each set is
+    # read once. A copy: the caller's map is its own.
+    items = tuple(pairs)
+    try:
+        return dict(_known_header_map(items))
+    except TypeError:  # pairs given as lists (the ASGI spec allows them), which do not hash
+        return _header_map(items)
+
+
+def _header_map(pairs: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     joined: dict[str, str] = {}
     for raw_name, raw_value in pairs:
         name = raw_name.decode("latin-1").lower().replace("_", "-")
@@ -267,6 +277,10 @@ def header_map(pairs: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
         if value:
             joined[name] = value
     return joined
+
+
+# The bound keeps a client sending endless new headers from growing it.
+_known_header_map = functools.lru_cache(maxsize=64)(_header_map)
 
 
 def is_heavy(body: bytes, content_encoding: str | None) -> bool:

@@ -9,19 +9,24 @@ import math
 import re
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from pydantic_core import from_json
 
 from mockserver.errors import MAX_LISTED, capped, count_listed
 
-__all__ = ["Journal", "JournalEntry", "not_comparable"]
+__all__ = ["Journal", "JournalEntry", "new_entry", "not_comparable"]
 
 
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    """One request and the fake's answer to it."""
+class JournalEntry(msgspec.Struct, frozen=True, gc=False):
+    """One request and the fake's answer to it.
+
+    A msgspec struct rather than a frozen dataclass: every request makes one, and a frozen
+    dataclass sets each of its twenty fields through ``object.__setattr__``, which made it one
+    of the larger costs of a one-event request. The collector never tracks an entry
+    (``gc=False``): it holds only strings, numbers and containers of them, so it can never be
+    part of a reference cycle. Build one with :func:`new_entry`, which caps its lists."""
 
     id: int
     time: str
@@ -34,8 +39,8 @@ class JournalEntry:
     #: of the garbage collector's way
     raw: bytes
     status: int
-    errors: list[dict[str, str]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    errors: list[dict[str, str]] = msgspec.field(default_factory=list)
+    warnings: list[str] = msgspec.field(default_factory=list)
     faulted: bool = False
     project_id: str | None = None
     #: how many items the body carried (events, profiles, devices, user ids), if countable
@@ -56,15 +61,6 @@ class JournalEntry:
     #: this request's credentials as shown here where a mask keeps a prefix (``test****``):
     #: a recording, meant to be committed, hides them whole (never a credential itself)
     masks: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        # However many a body holds, an entry lists the first errors and warnings and counts the
-        # rest, so that it costs the journal's byte budget what its body costs.
-        if len(self.errors) > MAX_LISTED:
-            errors = capped(self.errors, lambda more: {"field": "errors", "reason": more})
-            object.__setattr__(self, "errors", errors)
-        if len(self.warnings) > MAX_LISTED:
-            object.__setattr__(self, "warnings", capped(self.warnings, lambda more: more))
 
     @property
     def agrees(self) -> bool | None:
@@ -140,6 +136,20 @@ class JournalEntry:
 
 
 _MAX_TEXT = 4096
+
+
+def new_entry(id: int, time: str, fields: Mapping[str, Any]) -> JournalEntry:
+    """The entry ``id`` made at ``time`` of ``fields`` (the rest of :class:`JournalEntry`'s).
+    However many a body holds, an entry lists the first errors and warnings and counts the
+    rest, so that it costs the journal's byte budget what its body costs."""
+    errors, warnings = fields.get("errors"), fields.get("warnings")
+    if (errors and len(errors) > MAX_LISTED) or (warnings and len(warnings) > MAX_LISTED):
+        fields = dict(fields)
+        if errors and len(errors) > MAX_LISTED:
+            fields["errors"] = capped(errors, lambda more: {"field": "errors", "reason": more})
+        if warnings and len(warnings) > MAX_LISTED:
+            fields["warnings"] = capped(warnings, lambda more: more)
+    return JournalEntry(id=id, time=time, **fields)
 
 
 def not_comparable(status: int) -> str | None:

@@ -367,6 +367,8 @@ class Redactor:
         self.secrets: tuple[str, ...] = tuple(dict.fromkeys(found))
         # in the order scrubbing needs, worked out once for everything shown about the request
         self._ordered = _longest_first(self.secrets)
+        # those a body, a path and a project id are searched for (see :meth:`body`)
+        self._long = tuple(s for s in self._ordered if len(s) >= _MIN_BODY_SCRUBBED)
         shown = (mask_secret(s, prefix=prefix) for s in self.secrets)
         #: each credential as this redactor shows it, where that keeps a prefix (``test****``),
         #: for :func:`hide_prefixes` to hide whole later
@@ -398,7 +400,7 @@ class Redactor:
         some encoders write for a slash) is no match byte for byte, yet any JSON reader shows it:
         a string holding an escape that spells such a character is read, and written again with
         the credential masked when it holds one."""
-        candidates = [s for s in self.secrets if len(s) >= _MIN_BODY_SCRUBBED]
+        candidates = self._long
         if not candidates:
             return raw
         spelt = _spells(raw)
@@ -433,8 +435,12 @@ class Redactor:
     def parsed(self, value: Any) -> Any:
         """JSON-like ``value`` (a body as parsed) as the body masked by :meth:`body` reads: each
         credential it searches for masked in every string, an object's keys included."""
-        long = tuple(s for s in self._ordered if len(s) >= _MIN_BODY_SCRUBBED)
-        return _scrub_data(value, long, self.prefix) if long else value
+        long = self._long
+        if not long:
+            return value
+        if isinstance(value, str):  # a method, a path, a project id: every request asks
+            return _scrub_in_order(value, long, self.prefix)
+        return _scrub_data(value, long, self.prefix)
 
     def data(self, value: Any) -> Any:
         """Every string in JSON-like ``value`` (dicts, lists, strings) scrubbed, as :meth:`text`

@@ -209,3 +209,17 @@ def test_a_body_of_its_declared_length_is_whole_without_the_last_message(direct:
     asyncio.run(run())
     assert sent[0]["status"] == 202
     assert len(backend.events("test-project")) == 1
+
+
+def test_headers_read_once_per_set_are_each_callers_own() -> None:
+    """The front reads each distinct set of headers once: a map it hands out is a copy, so a
+    change to one never reaches the next request with the same headers; pairs given as lists,
+    as the ASGI spec allows, are read the same way."""
+    from mockserver.ingest_front import header_map
+
+    pairs = [(b"Host", b"127.0.0.1"), (b"X_Trace", b"1"), (b"x-trace", b"2"), (b"Content-Type", b"")]
+    first = header_map(pairs)
+    assert first == {"host": "127.0.0.1", "x-trace": "1,2"}
+    first["host"] = "changed"
+    assert header_map(iter(pairs)) == {"host": "127.0.0.1", "x-trace": "1,2"}
+    assert header_map([list(pair) for pair in pairs]) == {"host": "127.0.0.1", "x-trace": "1,2"}
