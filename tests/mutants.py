@@ -40,8 +40,10 @@ SUITE = ("test_auth", "test_bodies", "test_envelope", "test_fake_only", "test_re
 class Mutant:
     """Replace ``old`` with ``new`` in ``mockserver/<file>``; ``old`` must occur there exactly once.
 
-    ``by`` names the suite's modules the mutant is judged by (all of them unless narrowed): a
-    kill by some of the suite is a kill by the suite, and collecting fewer checks is faster."""
+    ``by`` names the suite's modules the mutant is judged by (all of them unless narrowed), in
+    the order they run: a kill by some of the suite is a kill by the suite, collecting fewer
+    checks is faster, and the judge stops at the first failure, so the module that kills it
+    goes first."""
 
     name: str
     file: str
@@ -57,7 +59,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "auth.py",
         "if not any_project and project_id not in keys[key]:",
         "if False:",
-        by=("test_auth", "test_rules"),
+        by=("test_rules", "test_auth"),
     ),
     Mutant(
         "a bare key with no scheme passes",
@@ -65,7 +67,7 @@ MUTANTS: tuple[Mutant, ...] = (
         'scheme, _, presented = authorization.strip().partition(" ")',
         'scheme, _, presented = authorization.strip().partition(" ") if " " in authorization.strip() '
         'else ("Bearer", " ", authorization.strip())',
-        by=("test_auth", "test_rules"),
+        by=("test_rules", "test_auth"),
     ),
     Mutant(
         "the scheme name is case-sensitive",
@@ -86,7 +88,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec.py",
         '401: "Unauthorized request.",',
         '401: "Unauthorized.",',
-        by=("test_bodies", "test_rules"),
+        by=("test_rules", "test_bodies"),
     ),
     # --- project_id
     Mutant(
@@ -116,28 +118,28 @@ MUTANTS: tuple[Mutant, ...] = (
         "pipeline.py",
         'value.strip().strip(\'"\').lower() not in ("utf-8", "utf8")',
         "False",
-        by=("test_requests", "test_rules"),
+        by=("test_rules", "test_requests"),
     ),
     Mutant(
         "the media type compared case-sensitively",
         "pipeline.py",
         'if mime.strip().lower() != "application/json":',
         'if mime.strip() != "application/json":',
-        by=("test_requests", "test_rules"),
+        by=("test_rules", "test_requests"),
     ),
     Mutant(
         "gzip refused",
         "pipeline.py",
         'if encoding != "gzip":',
         'if encoding != "x-gzip":',
-        by=("test_requests", "test_rules"),
+        by=("test_rules", "test_requests"),
     ),
     Mutant(
         "the body limit off by one",
         "pipeline.py",
         "if request.too_large or len(request.body) > limit:",
         "if request.too_large or len(request.body) >= limit:",
-        by=("test_requests", "test_rules", "test_fake_only"),
+        by=("test_fake_only", "test_requests", "test_rules"),
     ),
     # --- JSON values
     Mutant(
@@ -153,21 +155,21 @@ MUTANTS: tuple[Mutant, ...] = (
         "validation.py",
         r'_CONTROL_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"',
         r'_CONTROL_PATTERN = r"^[^\x00]*$"',
-        by=("test_bodies", "test_rules", "test_fake_only"),
+        by=("test_rules", "test_bodies", "test_fake_only"),
     ),
     Mutant(
         "strings one character too long pass",
         "validation.py",
         "min_length=min_length, max_length=self.s.max_string_length, pattern=pattern, strict=True",
         "min_length=min_length, max_length=self.s.max_string_length + 1, pattern=pattern, strict=True",
-        by=("test_bodies", "test_rules", "test_fake_only"),
+        by=("test_rules", "test_bodies", "test_fake_only"),
     ),
     Mutant(
         "one level of nesting too many passes",
         "validation.py",
         "if depth > settings.max_depth:",
         "if depth > settings.max_depth + 1:",
-        by=("test_bodies", "test_rules", "test_fake_only"),
+        by=("test_rules", "test_bodies", "test_fake_only"),
     ),
     # --- batches
     Mutant(
@@ -203,7 +205,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "settings.py",
         'return 0 if self.allow_empty_batches and key != "user_ids" else 1',
         "return 0 if self.allow_empty_batches else 1",
-        by=("test_bodies", "test_rules", "test_fake_only"),
+        by=("test_fake_only", "test_bodies", "test_rules"),
     ),
     # --- timestamps
     Mutant(
@@ -211,21 +213,21 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec.py",
         '_LEAP_YEAR = r"(?:[0-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"',
         '_LEAP_YEAR = r"(?:[0-9][0-9](?:0[048]|[2468][048]|[13579][26]))"',
-        by=("test_bodies", "test_rules"),
+        by=("test_rules", "test_bodies"),
     ),
     Mutant(
         "February 29 in every year",
         "spec.py",
         r'rf"|02{sep}(?:0[1-9]|1[0-9]|2[0-8]))"',
         r'rf"|02{sep}(?:0[1-9]|1[0-9]|2[0-9]))"',
-        by=("test_bodies", "test_rules"),
+        by=("test_rules", "test_bodies"),
     ),
     Mutant(
         "day 31 in every month",
         "spec.py",
         r'rf"|(?:0[469]|11){sep}(?:0[1-9]|[12][0-9]|30)"',
         r'rf"|(?:0[469]|11){sep}(?:0[1-9]|[12][0-9]|3[01])"',
-        by=("test_bodies", "test_rules"),
+        by=("test_rules", "test_bodies"),
     ),
     Mutant(
         "hour 24 passes",
@@ -239,14 +241,14 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec.py",
         r':[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"',
         r':[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]+)?"',
-        by=("test_bodies", "test_rules"),
+        by=("test_rules", "test_bodies"),
     ),
     Mutant(
         "a fraction point with no digits passes",
         "spec.py",
         r'[0-5][0-9](?:\.[0-9]+)?"',
         r'[0-5][0-9](?:\.[0-9]*)?"',
-        by=("test_bodies", "test_rules"),
+        by=("test_rules", "test_bodies"),
     ),
     Mutant(
         "a space for T passes",
@@ -267,7 +269,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec.py",
         '_ZONE = r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"',
         '_ZONE = r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"',
-        by=("test_bodies", "test_rules"),
+        by=("test_rules", "test_bodies"),
     ),
     # --- fields and reserved properties
     Mutant(
@@ -275,7 +277,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec.py",
         'Field("platform", "platform", True),',
         'Field("platform", "platform", False),',
-        by=("test_bodies", "test_rules"),
+        by=("test_rules", "test_bodies"),
     ),
     Mutant(
         "a web device refused",
@@ -296,21 +298,21 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec.py",
         '{"opt_in": "boolean"}',
         "{}",
-        by=("test_bodies", "test_rules"),
+        by=("test_rules", "test_bodies"),
     ),
     Mutant(
         "a quantity may be a fraction",
         "spec.py",
         '"mkt_quantity": "integer",',
         '"mkt_quantity": "number",',
-        by=("test_bodies", "test_rules"),
+        by=("test_rules", "test_bodies"),
     ),
     Mutant(
         "a coupon's expiry takes any string",
         "spec.py",
         '"mkt_expires_at": "timestamp",',
         '"mkt_expires_at": "string",',
-        by=("test_bodies", "test_rules"),
+        by=("test_rules", "test_bodies"),
     ),
     # --- what is stored
     Mutant(
