@@ -17,6 +17,7 @@ BENCHMARKS = [
     "bench.dashboard_poll",
     "bench.stalls",
     "bench.live",
+    "bench.instructions",
     "bench.recording",
 ]
 
