@@ -143,12 +143,10 @@ def new_entry(id: int, time: str, fields: Mapping[str, Any]) -> JournalEntry:
     However many a body holds, an entry lists the first errors and warnings and counts the
     rest, so that it costs the journal's byte budget what its body costs."""
     errors, warnings = fields.get("errors"), fields.get("warnings")
-    if (errors and len(errors) > MAX_LISTED) or (warnings and len(warnings) > MAX_LISTED):
-        fields = dict(fields)
-        if errors and len(errors) > MAX_LISTED:
-            fields["errors"] = capped(errors, lambda more: {"field": "errors", "reason": more})
-        if warnings and len(warnings) > MAX_LISTED:
-            fields["warnings"] = capped(warnings, lambda more: more)
+    if errors and len(errors) > MAX_LISTED:
+        fields = {**fields, "errors": capped(errors, lambda more: {"field": "errors", "reason": more})}
+    if warnings and len(warnings) > MAX_LISTED:
+        fields = {**fields, "warnings": capped(warnings, lambda more: more)}
     return JournalEntry(id=id, time=time, **fields)
 
 
