@@ -118,12 +118,16 @@ class _Shown(msgspec.Struct, frozen=True):
             keyed["content-length"] = "0"
         else:
             length = None
-        known = _shown_once(tuple(keyed.items()), tuple(query), keys)
+        known, lists, digits = _shown_once(tuple(keyed.items()), tuple(query), keys)
         shown_headers = dict(known.headers)
         if length is not None:
-            shown_headers["content-length"] = known.redactor.text(length)
+            shown_headers["content-length"] = known.redactor.text(length) if digits else length
         # copies: an entry's dicts are its own, whatever a reader of the journal does with them
-        shown_query = {k: list(v) if isinstance(v, list) else v for k, v in known.query.items()}
+        shown_query = (
+            {k: list(v) if isinstance(v, list) else v for k, v in known.query.items()}
+            if lists
+            else dict(known.query)
+        )
         return _Shown(known.redactor, shown_headers, shown_query)
 
 
@@ -132,10 +136,17 @@ class _Shown(msgspec.Struct, frozen=True):
 @functools.lru_cache(maxsize=64)
 def _shown_once(
     headers: tuple[tuple[str, str], ...], query: tuple[tuple[str, str], ...], keys: tuple[str, ...]
-) -> _Shown:
+) -> tuple[_Shown, bool, bool]:
+    """The request's headers and query as shown; whether the query repeats a name (its values
+    then a list, copied for each entry); and whether a credential is all digits, the only kind a
+    length can hold."""
     as_dict = dict(headers)
     redactor = Redactor(as_dict, query, keys=keys)
-    return _Shown(redactor, _journal_headers(redactor.headers(as_dict)), _query_dict(redactor.query(query)))
+    shown_query = _query_dict(redactor.query(query))
+    lists = any(isinstance(value, list) for value in shown_query.values())
+    digits = any(secret.isascii() and secret.isdigit() for secret in redactor.secrets)
+    shown = _Shown(redactor, _journal_headers(redactor.headers(as_dict)), shown_query)
+    return shown, lists, digits
 
 
 @dataclass

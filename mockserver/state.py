@@ -239,8 +239,11 @@ class Store:
             self._batches.append(batch)
             self._event_count += len(kept)
             self.bytes += batch.cost
+            # a project that stores events is not empty; where the caps drop them all, the
+            # removal forgets it
             self._enforce_caps()
-        self._forget_if_empty(project_id)
+        else:
+            self._forget_if_empty(project_id)
         return len(kept)
 
     @staticmethod
