@@ -31,9 +31,12 @@ def format_line(entry: JournalEntry, *, colour: bool = False) -> str:
         parts.append(f"items={entry.items}")
     if entry.faulted:
         parts.append("[fault]")
+    # whether the two verdicts disagree: asked of a proxied request only (the rest are not
+    # compared), and once, as it is worked out on every read
+    disagrees = entry.proxied and entry.agrees is False
     if entry.proxied:
         parts.append(f"upstream={entry.upstream_status if entry.upstream_status is not None else '-'}")
-        if entry.agrees is False:
+        if disagrees:
             parts.append("DISAGREE" if not colour else f"{_COLOURS[5]}DISAGREE{_RESET}")
         if entry.upstream_error:
             parts.append(f"({entry.upstream_error})")
@@ -44,7 +47,7 @@ def format_line(entry: JournalEntry, *, colour: bool = False) -> str:
     elif entry.warnings:
         more = f" (+{len(entry.warnings) - 1} more)" if len(entry.warnings) > 1 else ""
         parts.append(f"warning: {entry.warnings[0]}{more}")
-    if entry.agrees is False and entry.upstream_body:
+    if disagrees and entry.upstream_body:
         parts.append(f"| upstream: {one_line(entry.upstream_body)}")
     return " ".join(parts)
 
@@ -96,20 +99,26 @@ def console_listener(
     out = stream or sys.stdout
     # NO_COLOR (no-color.org): set and not empty, no colour even on a terminal
     colour = log_format == "text" and out.isatty() and not os.environ.get("NO_COLOR")
-    write = _Writer(out).put if background else _write_now(out)
+
+    def render(entry: JournalEntry) -> str:
+        return (format_json(entry) if log_format == "json" else format_line(entry, colour=colour)) + "\n"
+
+    # In the background, an entry is formatted by the writer's thread, with the others of its
+    # batch: formatted one by one between requests, the lines cost a server twice as much.
+    write = _Writer(out, render).put if background else _write_now(out, render)
 
     def listen(entry: JournalEntry) -> None:
         upstream_ok = not entry.proxied or 200 <= (entry.upstream_status or 0) < 300
         if quiet and 200 <= entry.status < 300 and upstream_ok:
             return
-        write((format_json(entry) if log_format == "json" else format_line(entry, colour=colour)) + "\n")
+        write(entry)
 
     return listen
 
 
-def _write_now(out: TextIO) -> Callable[[str], None]:
-    def write(line: str) -> None:
-        out.write(line)
+def _write_now(out: TextIO, render: Callable[[JournalEntry], str]) -> Callable[[JournalEntry], None]:
+    def write(entry: JournalEntry) -> None:
+        out.write(render(entry))
         out.flush()
 
     return write
@@ -129,6 +138,11 @@ class _Writer:
     writes them all in one write. Under load that is one wake-up and one write a twentieth of a
     second, where a write per line (a system call, and the GIL passed to and fro for it) cost a
     busy server an eighth of a one-event request.
+
+    A line may be put as a journal entry, which this thread formats with ``render``, a batch at
+    a time (a twelfth of a one-event request on a busy server, formatted in the request's turn).
+    An entry holds its body: past :attr:`MAX_HELD_BYTES` of bodies waiting, an entry is
+    formatted where it is put, so a console nobody reads keeps only lines.
     """
 
     #: lines waiting to be written; past this, new lines are dropped and counted
@@ -137,11 +151,17 @@ class _Writer:
     DELAY = 0.05
     #: at exit, how long the lines still waiting may take to be written
     EXIT_GRACE = 2.0
+    #: bytes of bodies (and upstream answers) the entries waiting may hold; past it, entries are
+    #: formatted as they are put
+    MAX_HELD_BYTES = 16 * 1024 * 1024
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, render: Callable[[JournalEntry], str] | None = None) -> None:
         self.out = out
+        self.render = render
         self.dropped = 0
-        self._lines: list[str] = []
+        self._lines: list[str | JournalEntry] = []
+        #: bytes the entries waiting hold
+        self._held = 0
         #: lines put and not yet written (waiting, or being written)
         self._unwritten = 0
         self._lock = threading.Lock()
@@ -154,11 +174,18 @@ class _Writer:
         # handlers never run, multiprocessing's finalizers do.
         multiprocessing.util.Finalize(self, self._drain, exitpriority=100)
 
-    def put(self, line: str) -> None:
+    def put(self, line: str | JournalEntry) -> None:
+        """Write ``line`` soon: a text, or an entry for ``render`` to format."""
         with self._lock:
             if len(self._lines) >= self.MAX_WAITING:
                 self.dropped += 1
                 return
+            if not isinstance(line, str):
+                weight = len(line.raw) + len(line.upstream_body or "")
+                if self._held + weight > self.MAX_HELD_BYTES:
+                    line = self._text(line)
+                else:
+                    self._held += weight
             self._lines.append(line)
             self._unwritten += 1
             first = len(self._lines) == 1
@@ -185,9 +212,10 @@ class _Writer:
                 self._wake.clear()
                 batch, self._lines = self._lines, []
                 dropped, self.dropped = self.dropped, 0
+                self._held = 0
             if not batch and not dropped:
                 continue
-            text = "".join(batch)
+            text = "".join(line if isinstance(line, str) else self._text(line) for line in batch)
             if dropped:
                 text = f"({dropped} lines not shown: the console was not being read)\n" + text
             try:
@@ -195,6 +223,13 @@ class _Writer:
             finally:
                 with self._lock:
                     self._unwritten -= len(batch)
+
+    def _text(self, entry: JournalEntry) -> str:
+        assert self.render is not None, "an entry put where no render was given"
+        try:
+            return self.render(entry)
+        except Exception:  # a bug of ours must not end the thread, and with it the console
+            return f"(request #{entry.id} could not be shown)\n"
 
     def _write(self, text: str) -> None:
         try:

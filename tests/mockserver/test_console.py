@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 
 import pytest
 import requests
 
 from mockserver import Backend, create_app
 from mockserver.console import console_listener, format_line
+from mockserver.journal import JournalEntry
 from tests.conftest import AUTH, PROJECT, serving, start_serve, stop_serve
 
 BAD = {
@@ -126,8 +128,6 @@ def test_the_last_request_before_a_stop_is_printed(server: str) -> None:
 
 
 def test_format_line_for_a_drop() -> None:
-    from mockserver.journal import JournalEntry
-
     entry = JournalEntry(
         1,
         "2026-01-01T10:00:00.000Z",
@@ -232,8 +232,6 @@ def test_lines_waiting_are_written_together() -> None:
 
 
 def test_a_disagreement_ends_with_the_upstreams_reason_on_one_line() -> None:
-    from mockserver.journal import JournalEntry
-
     reason = '{"code": 400,\n  "message": "Invalid request parameters.",\r\n\t"detail": "' + "x" * 400 + '"}'
     base = {"id": 1, "time": "2025-01-17T05:39:22.000Z", "method": "POST", "path": "/v1/api/events"}
     entry = JournalEntry(
@@ -379,3 +377,101 @@ def test_a_full_pipe_keeps_lines_waiting_in_their_order() -> None:
         writer.put("line 3\n")  # room again: written after the lines that waited
         got += reader.read(100)
         assert got == b"x" * filled + b"line 0\nline 1\nline 2\nline 3\n"
+
+
+def _entry(index: int, raw: bytes = b"{}") -> JournalEntry:
+    return JournalEntry(
+        id=index,
+        time="2025-01-17T05:39:22.000Z",
+        method="POST",
+        path="/v1/api/events",
+        query={},
+        headers={},
+        raw=raw,
+        status=202,
+        project_id=PROJECT,
+        items=1,
+    )
+
+
+def test_a_background_console_formats_entries_in_its_own_thread() -> None:
+    """A server's console formats its lines in the writer's thread, a batch at a time, not in
+    the request's turn; the lines are those the same entries give at once."""
+    import threading
+
+    from mockserver.console import _Writer
+
+    formatted_in: set[str] = set()
+
+    def render(entry: JournalEntry) -> str:
+        formatted_in.add(threading.current_thread().name)
+        return format_line(entry) + "\n"
+
+    out = io.StringIO()
+    writer = _Writer(out, render)
+    for i in range(20):
+        writer.put(_entry(i))
+    assert writer.join(30)
+    assert formatted_in == {"marketap-console"}
+    assert out.getvalue() == "".join(format_line(_entry(i)) + "\n" for i in range(20))
+
+    backend, shown = Backend(), io.StringIO()
+    backend.listen(console_listener("text", stream=shown, background=True))
+    _send(backend)
+    at_once = io.StringIO()
+    for entry in backend.requests():
+        console_listener("text", stream=at_once)(entry)
+    deadline = time.monotonic() + 30
+    while shown.getvalue().count("\n") < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert shown.getvalue() == at_once.getvalue() and shown.getvalue().count("\n") == 3
+
+
+def test_entries_waiting_hold_a_bounded_weight_of_bodies() -> None:
+    """An entry holds its body until it is formatted: past the writer's byte bound, entries are
+    formatted as they are put, so a console nobody reads holds lines, not bodies."""
+    import threading
+
+    from mockserver.console import _Writer
+
+    entered, release = threading.Event(), threading.Event()
+
+    class Stuck(io.StringIO):
+        def write(self, text: str) -> int:
+            entered.set()
+            release.wait(30)
+            return super().write(text)
+
+    out = Stuck()
+    writer = _Writer(out, lambda entry: f"line {entry.id}\n")
+    writer.MAX_HELD_BYTES = 10_000
+    writer.put(_entry(0))
+    assert entered.wait(30)
+    body = b'{"events": [' + b" " * 2_000 + b"]}"
+    for i in range(1, 11):
+        writer.put(_entry(i, body))
+    held = [line for line in writer._lines if not isinstance(line, str)]
+    assert len(held) == 4 and writer._held == 4 * len(body)  # the rest were formatted when put
+    assert writer._lines[4:] == [f"line {i}\n" for i in range(5, 11)]
+    release.set()
+    assert writer.join(30)
+    assert writer._held == 0
+    assert out.getvalue() == "".join(f"line {i}\n" for i in range(11))
+
+
+def test_an_entry_that_cannot_be_formatted_leaves_the_console_working() -> None:
+    from mockserver.console import _Writer
+
+    def render(entry: JournalEntry) -> str:
+        if entry.id == 1:
+            raise ValueError("a bug")
+        return f"line {entry.id}\n"
+
+    out = io.StringIO()
+    writer = _Writer(out, render)
+    for i in range(3):
+        writer.put(_entry(i))
+    assert writer.join(30)
+    writer.put(_entry(3))
+    assert writer.join(30)
+    assert out.getvalue() == "line 0\n(request #1 could not be shown)\nline 2\nline 3\n"
