@@ -195,13 +195,11 @@ class AsgiFront:
             reply = marked_drop()  # no socket here to close
         if reply.delay > 0:
             await asyncio.sleep(reply.delay)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": reply.status,
-                "headers": _asgi_headers(reply.wire_headers()),
-            }
-        )
+        if reply.body or reply.headers or reply.upstream_headers is not None:
+            sent = _asgi_headers(reply.wire_headers())
+        else:  # an accepted request's 202: what wire_headers gives, without building it
+            sent = [(b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": reply.status, "headers": sent})
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else reply.body})
 
 

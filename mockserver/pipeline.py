@@ -427,13 +427,8 @@ def _body(request: IncomingRequest, settings: Settings) -> bytes:
     content_type = request.headers.get("content-type")
     if content_type is None:
         raise ApiError.one(415, "Content-Type", "required: send 'Content-Type: application/json'")
-    mime, _, params = content_type.partition(";")
-    if mime.strip().lower() != "application/json":
-        raise ApiError.one(415, "Content-Type", f"must be application/json, not {mime.strip()[:100]!r}")
-    for param in filter(None, (p.strip() for p in params.split(";"))):
-        name, _, value = param.partition("=")
-        if name.strip().lower() != "charset" or value.strip().strip('"').lower() not in ("utf-8", "utf8"):
-            raise ApiError.one(415, "Content-Type", f"only '; charset=utf-8' may follow, not {param[:100]!r}")
+    if content_type not in _JSON_TYPES:
+        _check_content_type(content_type)
 
     limit = settings.max_body_bytes
     if request.too_large or len(request.body) > limit:
@@ -451,6 +446,22 @@ def _body(request: IncomingRequest, settings: Settings) -> bytes:
         # quoted as sent: what masks a key in the request masks it here too
         raise ApiError.one(415, "Content-Encoding", f"must be gzip or identity, not {sent[:100]!r}")
     return _gunzip(request.body, limit)
+
+
+#: what clients send, and pass: asked first, as every request asks
+_JSON_TYPES = frozenset(
+    {"application/json", "application/json; charset=utf-8", "application/json;charset=UTF-8"}
+)
+
+
+def _check_content_type(content_type: str) -> None:
+    mime, _, params = content_type.partition(";")
+    if mime.strip().lower() != "application/json":
+        raise ApiError.one(415, "Content-Type", f"must be application/json, not {mime.strip()[:100]!r}")
+    for param in filter(None, (p.strip() for p in params.split(";"))):
+        name, _, value = param.partition("=")
+        if name.strip().lower() != "charset" or value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise ApiError.one(415, "Content-Type", f"only '; charset=utf-8' may follow, not {param[:100]!r}")
 
 
 def _gunzip(data: bytes, limit: int) -> bytes:

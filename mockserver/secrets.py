@@ -334,6 +334,11 @@ def _redact_query(
     ]
 
 
+#: the most strings a redactor remembers having scrubbed: a method, a path and a project id are
+#: the same for every request it serves; a client sending ever new ones must not grow it
+_MAX_REMEMBERED = 16
+
+
 class Redactor:
     """What one request presents as credentials, and everything shown about it, masked.
 
@@ -369,6 +374,8 @@ class Redactor:
         self._ordered = _longest_first(self.secrets)
         # those a body, a path and a project id are searched for (see :meth:`body`)
         self._long = tuple(s for s in self._ordered if len(s) >= _MIN_BODY_SCRUBBED)
+        #: strings :meth:`parsed` has scrubbed, and what it made of them
+        self._strings: dict[str, str] = {}
         shown = (mask_secret(s, prefix=prefix) for s in self.secrets)
         #: each credential as this redactor shows it, where that keeps a prefix (``test****``),
         #: for :func:`hide_prefixes` to hide whole later
@@ -439,7 +446,14 @@ class Redactor:
         if not long:
             return value
         if isinstance(value, str):  # a method, a path, a project id: every request asks
-            return _scrub_in_order(value, long, self.prefix)
+            # and a redactor serves every request with the same headers and query (see
+            # pipeline._Shown): each such string is scrubbed once
+            shown = self._strings.get(value)
+            if shown is None:
+                shown = _scrub_in_order(value, long, self.prefix)
+                if len(self._strings) < _MAX_REMEMBERED:
+                    self._strings[value] = shown
+            return shown
         return _scrub_data(value, long, self.prefix)
 
     def data(self, value: Any) -> Any:

@@ -201,6 +201,19 @@ def test_a_body_is_masked_inside_its_strings_only() -> None:
     assert redactor.headers({"content-type": "application/json"}) == {"content-type": "application/json"}
 
 
+def test_a_string_is_masked_the_same_each_time_it_is_asked() -> None:
+    """A redactor serves every request with the same headers, and remembers the strings it
+    scrubbed (a method, a path, a project id), a bounded number of them."""
+    redactor = Redactor({"authorization": f"Bearer {SECRET}"}, prefix=False)
+    path = f"/v1/api/{SECRET}/events"
+    assert redactor.parsed(path) == "/v1/api/****/events"
+    assert redactor.parsed(path) == "/v1/api/****/events"
+    assert redactor.parsed("POST") == "POST"
+    for i in range(100):
+        assert redactor.parsed(f"{SECRET}-{i}") == f"****-{i}"
+    assert len(redactor._strings) == 16
+
+
 def test_a_key_spelt_with_escapes_in_a_body_is_masked() -> None:
     """Any JSON reader shows ``\\u0073k_...`` as the key itself; so does ``\\/`` for a slash,
     which some encoders always write."""
