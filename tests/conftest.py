@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from mockserver import Backend, LiveServer, create_app
+from mockserver.journal import JournalEntry
 
 KEY = "test-api-key"
 PROJECT = "test-project"
@@ -216,3 +217,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         function = getattr(item, "obj", None)
         if item.path.name in _SLOW_MODULES or getattr(function, "is_hypothesis_test", False):
             item.add_marker(pytest.mark.slow)
+
+
+def journal_entry(index: int, raw: bytes = b"{}", **fields: Any) -> JournalEntry:
+    """An accepted one-event request's journal entry, as a test builds one by hand."""
+    return JournalEntry(
+        **{
+            "id": index,
+            "time": "2025-01-17T05:39:22.000Z",
+            "method": "POST",
+            "path": "/v1/api/events",
+            "query": {},
+            "headers": {},
+            "raw": raw,
+            "status": 202,
+            **fields,
+        }
+    )

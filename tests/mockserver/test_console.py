@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 import time
 
 import pytest
@@ -13,7 +14,7 @@ import requests
 from mockserver import Backend, create_app
 from mockserver.console import console_listener, format_line
 from mockserver.journal import JournalEntry
-from tests.conftest import AUTH, PROJECT, serving, start_serve, stop_serve
+from tests.conftest import AUTH, PROJECT, journal_entry, serving, start_serve, stop_serve
 
 BAD = {
     "events": [{"name": "a", "user_id": "u"}, {"name": "b"}, {"name": "c", "user_id": "u", "timestamp": "x"}]
@@ -161,20 +162,24 @@ def test_a_console_nobody_reads_holds_up_no_request(server: str) -> None:
             assert answer.status_code == 202
 
 
-def test_a_full_console_queue_drops_lines_and_says_how_many() -> None:
-    import threading
+class _Stuck(io.StringIO):
+    """A console whose first write blocks until ``release`` is set (``entered`` once it has)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def write(self, text: str) -> int:
+        self.entered.set()
+        self.release.wait(30)
+        return super().write(text)
+
+
+def test_a_full_console_queue_drops_lines_and_says_how_many() -> None:
     from mockserver.console import _Writer
 
-    entered, release = threading.Event(), threading.Event()
-
-    class Stuck(io.StringIO):
-        def write(self, text: str) -> int:
-            entered.set()
-            release.wait(30)
-            return super().write(text)
-
-    out = Stuck()
+    out = _Stuck()
+    entered, release = out.entered, out.release
     writer = _Writer(out)
     # The writer takes the first line and is stuck writing it; only then is the queue filled, so
     # exactly the lines past its room are dropped.
@@ -194,8 +199,6 @@ def test_a_full_console_queue_drops_lines_and_says_how_many() -> None:
 
 
 def test_lines_waiting_are_written_together() -> None:
-    import threading
-
     from mockserver.console import _Writer
 
     entered, release = threading.Event(), threading.Event()
@@ -285,7 +288,6 @@ def test_the_last_lines_are_written_when_the_process_exits() -> None:
 def test_a_stuck_console_is_given_its_grace_once_at_exit() -> None:
     """A process may run both atexit's handlers and multiprocessing's finalizers: a console
     nobody reads must not hold its stop twice."""
-    import threading
 
     from mockserver.console import _Writer
 
@@ -312,7 +314,6 @@ def test_a_lone_line_is_written_soon_and_a_burst_in_one_write() -> None:
     """A line is not written in the request's thread: under load a write per request cost more
     than the request. Alone, it still shows within the writer's delay."""
     import os
-    import threading
 
     from mockserver.console import _Writer
 
@@ -344,7 +345,6 @@ def test_a_lone_line_is_written_soon_and_a_burst_in_one_write() -> None:
 
 def test_a_full_pipe_keeps_lines_waiting_in_their_order() -> None:
     import os
-    import threading
 
     from mockserver.console import _Writer
 
@@ -380,24 +380,12 @@ def test_a_full_pipe_keeps_lines_waiting_in_their_order() -> None:
 
 
 def _entry(index: int, raw: bytes = b"{}") -> JournalEntry:
-    return JournalEntry(
-        id=index,
-        time="2025-01-17T05:39:22.000Z",
-        method="POST",
-        path="/v1/api/events",
-        query={},
-        headers={},
-        raw=raw,
-        status=202,
-        project_id=PROJECT,
-        items=1,
-    )
+    return journal_entry(index, raw, project_id=PROJECT, items=1)
 
 
 def test_a_background_console_formats_entries_in_its_own_thread() -> None:
     """A server's console formats its lines in the writer's thread, a batch at a time, not in
     the request's turn; the lines are those the same entries give at once."""
-    import threading
 
     from mockserver.console import _Writer
 
@@ -430,19 +418,11 @@ def test_a_background_console_formats_entries_in_its_own_thread() -> None:
 def test_entries_waiting_hold_a_bounded_weight_of_bodies() -> None:
     """An entry holds its body until it is formatted: past the writer's byte bound, entries are
     formatted as they are put, so a console nobody reads holds lines, not bodies."""
-    import threading
 
     from mockserver.console import _Writer
 
-    entered, release = threading.Event(), threading.Event()
-
-    class Stuck(io.StringIO):
-        def write(self, text: str) -> int:
-            entered.set()
-            release.wait(30)
-            return super().write(text)
-
-    out = Stuck()
+    out = _Stuck()
+    entered, release = out.entered, out.release
     writer = _Writer(out, lambda entry: f"line {entry.id}\n")
     writer.MAX_HELD_BYTES = 10_000
     writer.put(_entry(0))

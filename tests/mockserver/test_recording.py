@@ -32,7 +32,7 @@ from mockserver.recording import (
     read_recording,
 )
 from mockserver.replay import in_process, progress_bar, replay, request_for
-from tests.conftest import serving, start_serve, stop_serve
+from tests.conftest import journal_entry, serving, start_serve, stop_serve
 from tests.mockserver.test_proxy import recorder
 
 SECRET = "sk_live_Zq8rT3secretvalue"  # the upstream's one key: it must never reach a file
@@ -467,16 +467,7 @@ def test_huge_bodies(tmp_path: Path) -> None:
 
 
 def _entry(i: int, size: int = 100) -> JournalEntry:
-    return JournalEntry(
-        id=i,
-        time="2025-01-17T05:39:22.000Z",
-        method="POST",
-        path="/v1/api/events",
-        query={},
-        headers={},
-        raw=b"x" * size,
-        status=202,
-    )
+    return journal_entry(i, b"x" * size)
 
 
 def test_the_recorder_stops_at_its_size_limit_and_says_so_once(tmp_path: Path) -> None:
